@@ -159,6 +159,7 @@ async function openPage(viewport, label, errors) {
 
 async function waitOpen(page) {
   await page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+  expect(await page.isHidden('#picker'), 'the room picker hidden on a room page');
   return Number(await page.getAttribute('#status', 'data-my-id'));
 }
 
