@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Quick start: install what is missing, build, and run the whole test suite.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+install_packages "${build_packages[@]}" "${test_packages[@]}"
+build_cursord
+# The browser test's npm packages (lock file pinned; npm registry only).
+(cd "$CURSORD_ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+cd "$CURSORD_BUILD"
+ctest --output-on-failure -j 2 --timeout 300

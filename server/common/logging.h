@@ -1,0 +1,46 @@
+// The project's one small logging facility (Debian's abseil has no absl/log).
+// A line is assembled in memory and written with a single write(2), so lines
+// from different threads never interleave.
+#ifndef CURSORD_COMMON_LOGGING_H_
+#define CURSORD_COMMON_LOGGING_H_
+
+#include <sstream>
+#include <string_view>
+
+namespace cursord {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kOff = 4 };
+
+// Lines below `level` are dropped. Thread-safe; default kInfo.
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+// Parses "debug", "info", "warning", "error", "off".
+bool ParseLogLevel(std::string_view text, LogLevel* level);
+
+namespace logging_internal {
+
+// Collects one line and writes it to stderr when destroyed.
+class LogLine {
+ public:
+  LogLine(LogLevel level, const char* file, int line);
+  ~LogLine();
+  LogLine(const LogLine&) = delete;
+  LogLine& operator=(const LogLine&) = delete;
+  std::ostream& stream() { return stream_; }
+
+ private:
+  std::ostringstream stream_;
+};
+
+}  // namespace logging_internal
+}  // namespace cursord
+
+// CURSORD_LOG(kInfo) << "listening on " << address;
+#define CURSORD_LOG(level)                                                    \
+  if (::cursord::LogLevel::level < ::cursord::GetLogLevel()) {                \
+  } else                                                                      \
+    ::cursord::logging_internal::LogLine(::cursord::LogLevel::level, __FILE__, \
+                                         __LINE__)                            \
+        .stream()
+
+#endif  // CURSORD_COMMON_LOGGING_H_

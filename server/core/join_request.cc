@@ -1,0 +1,169 @@
+#include "server/core/join_request.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace cursord::core {
+namespace {
+
+bool IsRoomChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+         c == '~' || c == ':' || c == '@' || c == '-';
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XX and '+' (form encoding, as browsers' URLSearchParams writes).
+absl::StatusOr<std::string> PercentDecode(std::string_view in, std::string_view field) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": truncated %-escape"));
+      }
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": invalid %-escape"));
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Well-formed UTF-8 without control characters.
+bool IsPrintableUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7F) return false;
+      ++i;
+      continue;
+    }
+    int extra;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and out-of-range code points.
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+        (extra == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
+        (cp >= 0x80 && cp < 0xA0)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+absl::Status ApplyParam(std::string_view key, std::string_view raw, JoinRequest* request) {
+  if (key != "user" && key != "name" && key != "color") return absl::OkStatus();
+  absl::StatusOr<std::string> value = PercentDecode(raw, key);
+  if (!value.ok()) return value.status();
+  std::string& v = *value;
+  if (key == "user") {
+    if (v.empty() || v.size() > kMaxUserIdLength) {
+      return absl::InvalidArgumentError("user: 1 to 128 bytes expected");
+    }
+    for (char c : v) {
+      if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
+        return absl::InvalidArgumentError("user: printable ASCII without spaces expected");
+      }
+    }
+    request->user_id = std::move(v);
+  } else if (key == "name") {
+    if (v.empty() || v.size() > kMaxNameLength) {
+      return absl::InvalidArgumentError("name: 1 to 64 bytes of UTF-8 expected");
+    }
+    if (!IsPrintableUtf8(v)) {
+      return absl::InvalidArgumentError("name: printable UTF-8 expected");
+    }
+    request->name = std::move(v);
+  } else {
+    if (v.size() != 7 || v[0] != '#') {
+      return absl::InvalidArgumentError("color: #rrggbb expected");
+    }
+    for (size_t i = 1; i < 7; ++i) {
+      if (HexValue(v[i]) < 0) return absl::InvalidArgumentError("color: #rrggbb expected");
+    }
+    request->color = absl::AsciiStrToLower(v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsValidRoomId(std::string_view room) {
+  if (room.empty() || room.size() > kMaxRoomIdLength) return false;
+  for (char c : room) {
+    if (!IsRoomChar(c)) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::string> RoomFromPath(std::string_view path) {
+  if (path == "/") return std::string("default");
+  constexpr std::string_view kPrefix = "/rooms/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) {
+    return absl::NotFoundError("no such path; rooms are at /rooms/{room}");
+  }
+  std::string_view room = path.substr(kPrefix.size());
+  if (!IsValidRoomId(room)) {
+    return absl::InvalidArgumentError(
+        "invalid room id: 1 to 128 characters of A-Z a-z 0-9 . _ ~ : @ - expected");
+  }
+  return std::string(room);
+}
+
+absl::StatusOr<JoinRequest> ParseJoinTarget(std::string_view target) {
+  const size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+  JoinRequest request;
+  absl::StatusOr<std::string> room = RoomFromPath(path);
+  if (!room.ok()) return room.status();
+  request.room = std::move(*room);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    absl::Status status = ApplyParam(key, value, &request);
+    if (!status.ok()) return status;
+  }
+  return request;
+}
+
+}  // namespace cursord::core

@@ -1,0 +1,234 @@
+#include "server/core/room.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "server/core/wire.h"
+
+namespace cursord::core {
+
+Room::Room(std::string id, int max_members, absl::Time now, Counter* coalesced)
+    : id_(std::move(id)), created_at_(now), coalesced_(coalesced), ids_(max_members) {}
+
+Room::~Room() = default;
+
+std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, absl::Time now) {
+  std::optional<uint8_t> allocated = ids_.Allocate();
+  if (!allocated) return std::nullopt;
+  const uint8_t id = *allocated;
+  if (records_.size() <= id) {
+    records_.resize(id + 1);
+    positions_.resize(id + 1);
+  }
+  auto record = std::make_unique<Record>();
+  record->member = member;
+  record->identity = std::move(identity);
+  record->connected_at = now;
+  record->last_activity = now;
+  records_[id] = std::move(record);
+  positions_[id] = Position{};
+
+  // The newcomer's join sequence; its outbox is fresh, so order is simple.
+  std::string frames;
+  AppendIdFrame(frames, MessageType::kInitialConnection, id);
+  uint8_t ids[256];
+  size_t count = 0;
+  for (size_t i = 0; i < records_.size(); ++i) {
+    if (records_[i]) ids[count++] = static_cast<uint8_t>(i);
+  }
+  AppendUserListFrame(frames, ids, count);
+  for (const auto& [other_id, other] : active_) {
+    const Record& r = *records_[other_id];
+    if (r.has_position) {
+      AppendCursorFrame(frames, other_id, positions_[other_id].x, positions_[other_id].y);
+    }
+    if (r.clicking) AppendIdFrame(frames, MessageType::kStartedClicking, other_id);
+  }
+  member->outbox.PushEvent(frames, -1, nullptr);
+  Wake(member);
+
+  std::string joined;
+  AppendIdFrame(joined, MessageType::kUserJoined, id);
+  for (const auto& [other_id, other] : active_) {
+    other->outbox.PushEvent(joined, -1, nullptr);
+    Wake(other);
+  }
+  active_.emplace_back(id, member);
+
+  if (!watchers_.empty()) {
+    RoomEvent event;
+    event.kind = RoomEventKind::kJoined;
+    event.time = now;
+    event.member = SnapshotMember(id);
+    Publish(event, false);
+  }
+  return id;
+}
+
+void Room::Leave(uint8_t id) {
+  if (id >= records_.size() || !records_[id]) return;
+  RoomMember* leaving = records_[id]->member;
+  leaving->outbox.DropAllCursors();
+  active_.erase(std::find_if(active_.begin(), active_.end(),
+                             [id](const auto& entry) { return entry.first == id; }));
+  records_[id].reset();
+  ids_.Release(id);
+  // Keep the tables no longer than the highest id in use.
+  while (!records_.empty() && !records_.back()) {
+    records_.pop_back();
+    positions_.pop_back();
+  }
+
+  std::string left;
+  AppendIdFrame(left, MessageType::kUserLeft, id);
+  for (const auto& [other_id, other] : active_) {
+    // Nothing of `id` may follow `04 id`: its pending position goes.
+    other->outbox.DropCursor(id);
+    other->outbox.PushEvent(left, -1, nullptr);
+    Wake(other);
+  }
+  if (!watchers_.empty()) {
+    RoomEvent event;
+    event.kind = RoomEventKind::kLeft;
+    event.time = absl::Now();
+    event.member.id = id;
+    Publish(event, false);
+  }
+}
+
+void Room::Cursor(uint8_t from, uint16_t x, uint16_t y, absl::Time now) {
+  Record& record = *records_[from];
+  record.has_position = true;
+  record.last_activity = now;
+  positions_[from] = Position{x, y};
+  uint64_t coalesced = 0;
+  for (const auto& [other_id, other] : active_) {
+    if (other_id == from) continue;
+    if (other->outbox.MarkCursor(from)) {
+      Wake(other);
+    } else {
+      ++coalesced;
+    }
+  }
+  if (coalesced) coalesced_->Add(coalesced);
+  if (any_cursor_watcher_) {
+    RoomEvent event;
+    event.kind = RoomEventKind::kCursorMoved;
+    event.time = now;
+    event.member.id = from;
+    event.member.has_position = true;
+    event.member.x = x;
+    event.member.y = y;
+    Publish(event, true);
+  }
+}
+
+void Room::Click(uint8_t from, bool down, absl::Time now) {
+  Record& record = *records_[from];
+  record.clicking = down;
+  record.last_activity = now;
+  std::string frame;
+  AppendIdFrame(frame, down ? MessageType::kStartedClicking : MessageType::kStoppedClicking,
+                from);
+  for (const auto& [other_id, other] : active_) {
+    if (other_id == from) continue;
+    other->outbox.PushEvent(frame, from, positions_.data());
+    Wake(other);
+  }
+  if (!watchers_.empty()) {
+    RoomEvent event;
+    event.kind = down ? RoomEventKind::kClickStarted : RoomEventKind::kClickStopped;
+    event.time = now;
+    event.member.id = from;
+    Publish(event, false);
+  }
+}
+
+void Room::NotifyKicked(uint8_t id, const std::string& reason, absl::Time now) {
+  if (watchers_.empty()) return;
+  RoomEvent event;
+  event.kind = RoomEventKind::kKicked;
+  event.time = now;
+  event.member.id = id;
+  event.reason = reason;
+  Publish(event, false);
+}
+
+RoomMember* Room::member(uint8_t id) const {
+  return id < records_.size() && records_[id] ? records_[id]->member : nullptr;
+}
+
+MemberSnapshot Room::SnapshotMember(uint8_t id) const {
+  const Record& r = *records_[id];
+  MemberSnapshot m;
+  m.id = id;
+  m.user_id = r.identity.user_id;
+  m.name = r.identity.name;
+  m.color = r.identity.color;
+  m.remote_address = r.identity.remote_address;
+  m.connected_at = r.connected_at;
+  m.last_activity = r.last_activity;
+  m.has_position = r.has_position;
+  m.x = positions_[id].x;
+  m.y = positions_[id].y;
+  m.clicking = r.clicking;
+  return m;
+}
+
+RoomSnapshot Room::Snapshot() const {
+  RoomSnapshot snapshot;
+  snapshot.id = id_;
+  snapshot.created_at = created_at_;
+  snapshot.members.reserve(active_.size());
+  for (size_t i = 0; i < records_.size(); ++i) {
+    if (records_[i]) snapshot.members.push_back(SnapshotMember(static_cast<uint8_t>(i)));
+  }
+  return snapshot;
+}
+
+RoomSummary Room::Summary() const {
+  return RoomSummary{id_, static_cast<uint32_t>(active_.size()), created_at_};
+}
+
+void Room::AddWatcher(std::shared_ptr<WatchSink> sink, bool cursor_moves) {
+  sink->OnSnapshot(Snapshot());
+  watchers_.push_back(Watcher{std::move(sink), cursor_moves});
+  any_cursor_watcher_ = any_cursor_watcher_ || cursor_moves;
+}
+
+bool Room::RemoveWatcher(WatchSink* sink) {
+  auto it = std::find_if(watchers_.begin(), watchers_.end(),
+                         [sink](const Watcher& w) { return w.sink.get() == sink; });
+  if (it == watchers_.end()) return false;
+  watchers_.erase(it);
+  any_cursor_watcher_ = std::any_of(watchers_.begin(), watchers_.end(),
+                                    [](const Watcher& w) { return w.cursor_moves; });
+  return true;
+}
+
+void Room::Publish(const RoomEvent& event, bool is_cursor) {
+  // A sink that refuses an event is detached here, on the room's thread, so
+  // a slow watcher costs the room one failed call and no more.
+  std::vector<std::shared_ptr<WatchSink>> dropped;
+  for (auto it = watchers_.begin(); it != watchers_.end();) {
+    if (is_cursor && !it->cursor_moves) {
+      ++it;
+      continue;
+    }
+    if (it->sink->OnEvent(event)) {
+      ++it;
+    } else {
+      dropped.push_back(std::move(it->sink));
+      it = watchers_.erase(it);
+    }
+  }
+  if (!dropped.empty()) {
+    any_cursor_watcher_ = std::any_of(watchers_.begin(), watchers_.end(),
+                                      [](const Watcher& w) { return w.cursor_moves; });
+    for (auto& sink : dropped) {
+      sink->OnDetached(absl::ResourceExhaustedError("watcher too slow; events dropped"));
+    }
+  }
+}
+
+}  // namespace cursord::core

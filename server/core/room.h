@@ -1,0 +1,138 @@
+// One room: its members, their ids and newest state, and the fan-out of
+// their messages into each other's outboxes. Pure logic, no I/O: the edge
+// owns the sockets and flushes outboxes; tests drive a Room directly.
+//
+// Thread ownership: a Room and every RoomMember in it belong to one thread
+// (the shard that owns the room); nothing here locks.
+#ifndef CURSORD_CORE_ROOM_H_
+#define CURSORD_CORE_ROOM_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "server/core/counter.h"
+#include "server/core/id_allocator.h"
+#include "server/core/outbox.h"
+#include "server/core/presence.h"
+
+namespace cursord::core {
+
+// A connection as a room sees it: an outbox, and a way to ask for a flush.
+class RoomMember {
+ public:
+  virtual ~RoomMember() = default;
+  // Called when the outbox got something to send and no flush is scheduled
+  // (outbox.flush_scheduled was false; the room has set it to true).
+  virtual void ScheduleFlush() = 0;
+
+  Outbox outbox;
+};
+
+// Who a member is, as given at join time.
+struct MemberIdentity {
+  std::string user_id;
+  std::string name;
+  std::string color;
+  std::string remote_address;
+};
+
+class Room {
+ public:
+  // `coalesced` counts cursor updates superseded before they were sent.
+  Room(std::string id, int max_members, absl::Time now, Counter* coalesced);
+  ~Room();
+  Room(const Room&) = delete;
+  Room& operator=(const Room&) = delete;
+
+  const std::string& id() const { return id_; }
+  absl::Time created_at() const { return created_at_; }
+  size_t size() const { return active_.size(); }
+  bool empty() const { return active_.empty(); }
+  bool full() const { return ids_.size() >= ids_.capacity(); }
+
+  // Adds `member`. It is sent `01 id`, `02 ids`, then `05` (and `06` when
+  // clicking) for every member with a known position; the others are sent
+  // `03 id`. Returns nullopt, changing nothing, when the room is full.
+  std::optional<uint8_t> Join(RoomMember* member, MemberIdentity identity, absl::Time now);
+
+  // Removes member `id`: the others drop its pending position and are sent
+  // `04 id`. The id is free for the next join. The member's own outbox
+  // loses its pending positions (they point into this room).
+  void Leave(uint8_t id);
+
+  // A cursor update from `from`: newest position kept, every other member
+  // marked to receive it (latest wins).
+  void Cursor(uint8_t from, uint16_t x, uint16_t y, absl::Time now);
+
+  // A click start (`down`) or stop from `from`: an event to every other member.
+  void Click(uint8_t from, bool down, absl::Time now);
+
+  // Tells watchers that `id` is being closed by the control plane.
+  void NotifyKicked(uint8_t id, const std::string& reason, absl::Time now);
+
+  // The member with `id`, or null.
+  RoomMember* member(uint8_t id) const;
+  const Position* positions() const { return positions_.data(); }
+
+  // Every member's id and RoomMember, in no particular order.
+  const std::vector<std::pair<uint8_t, RoomMember*>>& members() const { return active_; }
+
+  RoomSnapshot Snapshot() const;
+  RoomSummary Summary() const;
+  // Member `id`'s snapshot; `id` must be a member.
+  MemberSnapshot SnapshotMember(uint8_t id) const;
+
+  // Watchers: the sink gets the snapshot now, then every event.
+  void AddWatcher(std::shared_ptr<WatchSink> sink, bool cursor_moves);
+  // Returns false when `sink` was not watching.
+  bool RemoveWatcher(WatchSink* sink);
+  struct Watcher {
+    std::shared_ptr<WatchSink> sink;
+    bool cursor_moves = false;
+  };
+  // Moves the watchers out (the room is about to be destroyed) / back in.
+  std::vector<Watcher> TakeWatchers() { return std::move(watchers_); }
+  void SetWatchers(std::vector<Watcher> watchers) { watchers_ = std::move(watchers); }
+  size_t watcher_count() const { return watchers_.size(); }
+
+ private:
+  struct Record {
+    RoomMember* member = nullptr;
+    MemberIdentity identity;
+    absl::Time connected_at;
+    absl::Time last_activity;
+    bool has_position = false;
+    bool clicking = false;
+  };
+
+  // Asks `member` for a flush unless one is scheduled.
+  static void Wake(RoomMember* member) {
+    if (!member->outbox.flush_scheduled) {
+      member->outbox.flush_scheduled = true;
+      member->ScheduleFlush();
+    }
+  }
+  // Delivers `event` to watchers, dropping those that refuse it.
+  void Publish(const RoomEvent& event, bool is_cursor);
+
+  std::string id_;
+  absl::Time created_at_;
+  Counter* coalesced_;
+  IdAllocator ids_;
+  // Indexed by member id; sized to the highest id in use + 1, so a small
+  // room costs little however large the id space.
+  std::vector<std::unique_ptr<Record>> records_;
+  std::vector<Position> positions_;
+  // Dense list for the fan-out loop.
+  std::vector<std::pair<uint8_t, RoomMember*>> active_;
+  std::vector<Watcher> watchers_;
+  bool any_cursor_watcher_ = false;
+};
+
+}  // namespace cursord::core
+
+#endif  // CURSORD_CORE_ROOM_H_

@@ -1,0 +1,265 @@
+#include "server/edge/http_session.h"
+
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "server/common/logging.h"
+#include "server/core/join_request.h"
+#include "server/edge/server.h"
+#include "server/edge/shard.h"
+#include "server/web/assets.h"
+
+namespace cursord::edge {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+// Requests are small: a GET or an upgrade. Anything bigger is refused.
+constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
+constexpr uint64_t kMaxBodyBytes = 4 * 1024;
+
+std::string EndpointText(const tcp::endpoint& endpoint) {
+  const net::ip::address address = endpoint.address();
+  if (address.is_v6()) {
+    return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
+  }
+  return address.to_string() + ":" + std::to_string(endpoint.port());
+}
+
+unsigned HttpStatusFor(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kNotFound ? 404 : 400;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(Server& server, Shard& shard, tcp::socket socket)
+    : server_(server), shard_(shard), stream_(std::move(socket)) {}
+
+void HttpSession::Run() {
+  boost::system::error_code ec;
+  const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  remote_address_ = ec ? std::string("unknown") : EndpointText(peer);
+  DoRead();
+}
+
+void HttpSession::DoRead() {
+  parser_.emplace();
+  parser_->header_limit(kMaxHeaderBytes);
+  parser_->body_limit(kMaxBodyBytes);
+  // Bounds the whole request, so a client that never finishes its
+  // handshake is dropped.
+  stream_.expires_after(absl::ToChronoNanoseconds(shard_.options().handshake_timeout));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](const beast::error_code& ec, size_t bytes) {
+                     self->OnRead(ec, bytes);
+                   });
+}
+
+void HttpSession::OnRead(const beast::error_code& ec, size_t bytes) {
+  if (ec == http::error::end_of_stream) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  if (ec) {
+    if (ec == beast::error::timeout) {
+      shard_.counters().handshake_failures.Add();
+      CURSORD_LOG(kDebug) << "request timeout from " << remote_address_;
+      return;
+    }
+    if (ec != net::error::connection_reset && ec != net::error::eof) {
+      shard_.counters().http_rejected.Add();
+      // A malformed or oversized request: answer 400 if we still can.
+      Request empty;
+      Send(MakeResponse(400, "text/plain", "bad request: " + ec.message() + "\n", empty));
+    }
+    return;
+  }
+  Request request = parser_->release();
+  if (websocket::is_upgrade(request)) {
+    Upgrade(std::move(request));
+    return;
+  }
+  shard_.counters().http_requests.Add();
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    Send(MakeResponse(405, "text/plain", "method not allowed\n", request));
+    return;
+  }
+  const std::string_view target(request.target().data(), request.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/healthz") {
+    Send(MakeResponse(200, "text/plain", "ok\n", request));
+    return;
+  }
+  if (path == "/metrics") {
+    Send(MakeResponse(200, "text/plain; version=0.0.4", server_.MetricsText(), request));
+    return;
+  }
+  absl::StatusOr<std::string> room = core::RoomFromPath(path);
+  if (!room.ok()) {
+    shard_.counters().http_rejected.Add();
+    Send(MakeResponse(HttpStatusFor(room.status()), "text/plain",
+                      std::string(room.status().message()) + "\n", request));
+    return;
+  }
+  const web::Asset* page = web::FindAsset("index.html");
+  Send(MakeResponse(200, std::string(page->content_type), std::string(page->body), request));
+}
+
+void HttpSession::Upgrade(Request request) {
+  const std::string_view target(request.target().data(), request.target().size());
+  absl::StatusOr<core::JoinRequest> join = core::ParseJoinTarget(target);
+  if (!join.ok()) {
+    shard_.counters().http_rejected.Add();
+    CURSORD_LOG(kInfo) << "refused upgrade from " << remote_address_ << " to \""
+                       << target.substr(0, 200) << "\": " << join.status().message();
+    Response response = MakeResponse(HttpStatusFor(join.status()), "text/plain",
+                                     std::string(join.status().message()) + "\n", request);
+    response.keep_alive(false);
+    Send(std::move(response));
+    return;
+  }
+  Shard& owner = server_.ShardFor(join->room);
+  stream_.expires_never();
+  tcp::socket socket = stream_.release_socket();
+  if (&owner == &shard_) {
+    owner.AcceptWebSocket(std::move(socket), std::move(request), std::move(*join),
+                          std::move(remote_address_));
+    return;
+  }
+  // Move the connection to the room's thread: its descriptor leaves this
+  // io_context and is adopted by the owner's.
+  boost::system::error_code ec;
+  const tcp protocol = socket.local_endpoint(ec).protocol();
+  const tcp::socket::native_handle_type fd = socket.release(ec);
+  if (ec) {
+    CURSORD_LOG(kWarning) << "cannot hand over connection from " << remote_address_ << ": "
+                          << ec.message();
+    return;
+  }
+  net::post(owner.io_context(), [&owner, fd, protocol, request = std::move(request),
+                                 join = std::move(*join),
+                                 remote = std::move(remote_address_)]() mutable {
+    tcp::socket adopted(owner.io_context());
+    boost::system::error_code assign_ec;
+    adopted.assign(protocol, fd, assign_ec);
+    if (assign_ec) {
+      ::close(fd);
+      return;
+    }
+    owner.AcceptWebSocket(std::move(adopted), std::move(request), std::move(join),
+                          std::move(remote));
+  });
+}
+
+HttpSession::Response HttpSession::MakeResponse(unsigned status, std::string content_type,
+                                                std::string body,
+                                                const Request& request) const {
+  Response response{static_cast<http::status>(status), request.version() ? request.version() : 11};
+  response.set(http::field::server, "cursord");
+  response.set(http::field::content_type, content_type);
+  response.set(http::field::cache_control, "no-cache");
+  response.keep_alive(request.keep_alive());
+  const size_t length = body.size();
+  if (request.method() != http::verb::head) response.body() = std::move(body);
+  response.content_length(length);
+  return response;
+}
+
+void HttpSession::Send(Response response) {
+  response_ = std::make_shared<Response>(std::move(response));
+  const bool keep_alive = response_->keep_alive();
+  stream_.expires_after(absl::ToChronoNanoseconds(shard_.options().handshake_timeout));
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), keep_alive](const beast::error_code& ec,
+                                                            size_t) {
+                      self->OnWrite(keep_alive, ec);
+                    });
+}
+
+void HttpSession::OnWrite(bool keep_alive, const beast::error_code& ec) {
+  if (ec) return;
+  response_.reset();
+  if (!keep_alive) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  DoRead();
+}
+
+Listener::Listener(Server& server, Shard& home)
+    : server_(server),
+      home_(home),
+      acceptor_(home.io_context()),
+      retry_timer_(home.io_context()) {}
+
+boost::system::error_code Listener::Open(const std::string& host, unsigned short port) {
+  boost::system::error_code ec;
+  const net::ip::address address = net::ip::make_address(host, ec);
+  if (ec) return ec;
+  const tcp::endpoint endpoint(address, port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return ec;
+  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return ec;
+  acceptor_.bind(endpoint, ec);
+  if (ec) return ec;
+  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+void Listener::Run() {
+  net::post(home_.io_context(), [self = shared_from_this()] { self->DoAccept(); });
+}
+
+void Listener::Close() {
+  net::post(home_.io_context(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+    self->retry_timer_.cancel();
+  });
+}
+
+tcp::endpoint Listener::local_endpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void Listener::DoAccept() {
+  Shard& target = server_.NextShard();
+  acceptor_.async_accept(
+      target.io_context(),
+      [self = shared_from_this(), &target](const boost::system::error_code& ec,
+                                           tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
+        if (ec) {
+          CURSORD_LOG(kWarning) << "accept: " << ec.message();
+          // Out of descriptors: back off instead of spinning on the error.
+          if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+              ec == net::error::no_memory) {
+            self->retry_timer_.expires_after(std::chrono::milliseconds(100));
+            self->retry_timer_.async_wait([self](const boost::system::error_code& wait_ec) {
+              if (!wait_ec) self->DoAccept();
+            });
+            return;
+          }
+          self->DoAccept();
+          return;
+        }
+        auto session = std::make_shared<HttpSession>(self->server_, target, std::move(socket));
+        // The HTTP phase runs on the socket's own shard thread.
+        net::post(target.io_context(), [session] { session->Run(); });
+        self->DoAccept();
+      });
+}
+
+}  // namespace cursord::edge

@@ -1,0 +1,72 @@
+// The HTTP phase of a connection: reads requests (bounded in size and
+// time), serves the demo page, health and metrics, refuses bad upgrades
+// with 400, and hands a valid upgrade to the shard that owns its room.
+#ifndef CURSORD_EDGE_HTTP_SESSION_H_
+#define CURSORD_EDGE_HTTP_SESSION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace cursord::edge {
+
+class Server;
+class Shard;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  // `socket` belongs to `shard`'s io_context.
+  HttpSession(Server& server, Shard& shard, boost::asio::ip::tcp::socket socket);
+  void Run();
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  void DoRead();
+  void OnRead(const boost::beast::error_code& ec, size_t bytes);
+  void Upgrade(Request request);
+  void Send(Response response);
+  void OnWrite(bool keep_alive, const boost::beast::error_code& ec);
+  Response MakeResponse(unsigned status, std::string content_type, std::string body,
+                        const Request& request) const;
+
+  Server& server_;
+  Shard& shard_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<Response> response_;  // alive until written
+  std::string remote_address_;
+};
+
+// Accepts connections on shard 0's thread and spreads their HTTP phase
+// over the shards.
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(Server& server, Shard& home);
+  // Binds and listens on "host:port".
+  boost::system::error_code Open(const std::string& host, unsigned short port);
+  void Run();
+  // Stops accepting. Any thread.
+  void Close();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+ private:
+  void DoAccept();
+
+  Server& server_;
+  Shard& home_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+};
+
+}  // namespace cursord::edge
+
+#endif  // CURSORD_EDGE_HTTP_SESSION_H_

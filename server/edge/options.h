@@ -1,0 +1,44 @@
+// Settings of the WebSocket edge. Defaults are the documented defaults of
+// the `cursord` flags (see `cursord --help` and docs/OPERATIONS.md).
+#ifndef CURSORD_EDGE_OPTIONS_H_
+#define CURSORD_EDGE_OPTIONS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace cursord::edge {
+
+struct ServerOptions {
+  // "host:port" of the WebSocket/HTTP listener; port 0 picks a free port.
+  std::string listen = "0.0.0.0:8080";
+  // Event-loop threads, each owning a share of the rooms; 0 = one per core.
+  int threads = 0;
+  // Members per room, 1..256 (ids are one byte).
+  int max_room_members = 256;
+  // Largest client message (after joining fragments); bigger closes with 1009.
+  size_t max_frame_bytes = 1024;
+  // Time a client has to send its HTTP request / finish the upgrade.
+  absl::Duration handshake_timeout = absl::Seconds(5);
+  // A client silent this long is pinged; one that stays silent as long
+  // again is closed.
+  absl::Duration ping_interval = absl::Seconds(20);
+  // A client that does not take a pending write for this long is closed
+  // (1008) as a slow consumer.
+  absl::Duration send_timeout = absl::Seconds(15);
+  // Undelivered event bytes (joins, leaves, clicks) allowed per client
+  // before it is closed (1008) as a slow consumer. Cursor positions are
+  // coalesced and never count here.
+  size_t max_pending_bytes = 256 * 1024;
+  // On shutdown, how long sessions get to finish their close handshake.
+  absl::Duration shutdown_grace = absl::Seconds(3);
+  // Kernel send buffer per WebSocket (SO_SNDBUF); 0 keeps the OS default.
+  // A small buffer keeps a stalled reader's backlog in the kernel small,
+  // so it sees fresh positions sooner when it resumes.
+  int socket_send_buffer = 0;
+};
+
+}  // namespace cursord::edge
+
+#endif  // CURSORD_EDGE_OPTIONS_H_

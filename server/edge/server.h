@@ -1,0 +1,89 @@
+// The cursord server: the WebSocket/HTTP edge on N shards, and the control
+// operations (core::ControlPlane) over them.
+//
+//   Listener (shard 0) --accept--> HttpSession (round-robin shard)
+//        --upgrade request read--> the room's shard: WsSession in a Room
+//
+// Everything a room does happens on its shard's thread; the control plane
+// posts work to shards and gets its answer through callbacks.
+#ifndef CURSORD_EDGE_SERVER_H_
+#define CURSORD_EDGE_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/core/presence.h"
+#include "server/edge/options.h"
+
+namespace cursord::edge {
+
+class Shard;
+class Listener;
+
+// The release version of cursord.
+std::string_view Version();
+
+class Server final : public core::ControlPlane {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server() override;
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listener and starts the shard threads. Once it returns OK,
+  // port() is the bound port.
+  absl::Status Start();
+
+  // Graceful stop: no new connections, every session closed with 1001,
+  // bounded by options.shutdown_grace; then the threads are joined.
+  // Idempotent; any thread but a shard's.
+  void Shutdown();
+
+  int port() const;
+  // The bound listen address, "host:port".
+  std::string listen_address() const;
+  const ServerOptions& options() const { return options_; }
+
+  // The shard that owns `room_id`.
+  Shard& ShardFor(std::string_view room_id);
+  // Shard for the next accepted connection's HTTP phase.
+  Shard& NextShard();
+  size_t shard_count() const { return shards_.size(); }
+
+  // core::ControlPlane
+  void ListRooms(core::ListRoomsQuery query,
+                 std::function<void(core::ListRoomsResult)> done) override;
+  void GetRoom(std::string room_id,
+               std::function<void(absl::StatusOr<core::RoomSnapshot>)> done) override;
+  void KickMember(std::string room_id, uint8_t member_id, std::string reason,
+                  std::function<void(absl::Status)> done) override;
+  void KickUser(std::string user_id, std::string reason,
+                std::function<void(absl::StatusOr<int>)> done) override;
+  void CloseRoom(std::string room_id, std::string reason,
+                 std::function<void(absl::StatusOr<int>)> done) override;
+  void Watch(std::string room_id, bool cursor_moves, std::shared_ptr<core::WatchSink> sink,
+             std::function<void(absl::Status)> started) override;
+  void Unwatch(std::string room_id, core::WatchSink* sink, std::function<void()> done) override;
+  core::ServerInfo GetServerInfo() override;
+
+  // Prometheus text exposition of GetServerInfo (served at GET /metrics).
+  std::string MetricsText();
+
+ private:
+  ServerOptions options_;
+  absl::Time started_at_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::shared_ptr<Listener> listener_;
+  std::atomic<unsigned> next_shard_{0};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace cursord::edge
+
+#endif  // CURSORD_EDGE_SERVER_H_

@@ -1,0 +1,120 @@
+// A shard: one event-loop thread and the rooms it owns.
+//
+// Rooms are assigned to shards by a hash of their id; every connection is
+// handed to its room's shard right after the HTTP upgrade request is read,
+// so all of a room's traffic runs on one thread without locks, and the
+// per-message path never touches another shard. Cross-shard work (the
+// control plane) is posted to the shard's io_context.
+#ifndef CURSORD_EDGE_SHARD_H_
+#define CURSORD_EDGE_SHARD_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "server/core/join_request.h"
+#include "server/core/room.h"
+#include "server/edge/options.h"
+#include "server/edge/shard_counters.h"
+
+namespace cursord::edge {
+
+class WsSession;
+
+class Shard {
+ public:
+  Shard(int index, const ServerOptions& options);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  int index() const { return index_; }
+  boost::asio::io_context& io_context() { return ioc_; }
+  const ServerOptions& options() const { return options_; }
+  ShardCounters& counters() { return counters_; }
+
+  // Starts the shard's thread.
+  void Start();
+  // Closes every session with 1001 and stops taking new ones. Any thread.
+  void BeginShutdown();
+  // Stops the event loop and joins the thread. Any thread but this shard's.
+  void Stop();
+
+  // --- Everything below runs on this shard's thread only. ---
+
+  // Completes the WebSocket upgrade of `socket` (already on this shard's
+  // io_context) and starts the session.
+  void AcceptWebSocket(boost::asio::ip::tcp::socket socket,
+                       boost::beast::http::request<boost::beast::http::string_body> request,
+                       core::JoinRequest join, std::string remote_address);
+
+  // The room, created if needed.
+  core::Room& FindOrCreateRoom(const std::string& id);
+  // The room, or null.
+  core::Room* FindRoom(const std::string& id);
+  // Destroys `room` if it has no members (its watchers are kept aside for
+  // when it is created again).
+  void ReleaseRoomIfEmpty(core::Room& room);
+
+  // Adds `session` to the next flush round.
+  void ScheduleFlush(std::shared_ptr<WsSession> session);
+
+  // Session registry, for ticks, shutdown and KickUser.
+  void AddSession(WsSession* session);
+  void RemoveSession(WsSession* session);
+
+  // A read buffer shared by every session of the shard: reads happen one
+  // at a time on this thread, so idle sessions hold no read buffer.
+  uint8_t* read_buffer() { return read_buffer_.data(); }
+  size_t read_buffer_size() const { return read_buffer_.size(); }
+
+  bool stopping() const { return stopping_; }
+
+  const absl::btree_map<std::string, std::unique_ptr<core::Room>>& rooms() const {
+    return rooms_;
+  }
+  const absl::flat_hash_set<WsSession*>& sessions() const { return sessions_; }
+
+  // Watchers of rooms that exist or not (see core::ControlPlane::Watch).
+  absl::Status AddWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
+                          bool cursor_moves);
+  void RemoveWatcher(const std::string& room_id, core::WatchSink* sink);
+
+ private:
+  void RunFlushRound();
+  void DoTick();
+
+  const int index_;
+  const ServerOptions& options_;
+  boost::asio::io_context ioc_{1};
+  std::thread thread_;
+  ShardCounters counters_;
+
+  // All of the below: owned by this shard's thread.
+  // Ordered, so that listing rooms by id and paging is a range scan.
+  absl::btree_map<std::string, std::unique_ptr<core::Room>> rooms_;
+  absl::flat_hash_map<std::string, std::vector<core::Room::Watcher>> parked_watchers_;
+  absl::flat_hash_set<WsSession*> sessions_;
+  std::vector<std::shared_ptr<WsSession>> flush_queue_;
+  std::vector<std::shared_ptr<WsSession>> flushing_;
+  bool flush_posted_ = false;
+  bool stopping_ = false;
+  std::vector<uint8_t> read_buffer_;
+  boost::asio::steady_timer tick_timer_;
+};
+
+}  // namespace cursord::edge
+
+#endif  // CURSORD_EDGE_SHARD_H_

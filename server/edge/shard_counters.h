@@ -1,0 +1,51 @@
+// The counters of one shard. Each is written only by its shard's thread and
+// read by anyone (see core::Counter); the server sums them across shards.
+#ifndef CURSORD_EDGE_SHARD_COUNTERS_H_
+#define CURSORD_EDGE_SHARD_COUNTERS_H_
+
+#include <cstdint>
+
+#include "server/core/counter.h"
+
+namespace cursord::edge {
+
+// X(member, "exported name", "help text")
+#define CURSORD_SHARD_COUNTERS(X)                                                      \
+  X(connections_accepted, "connections_accepted", "WebSocket sessions opened")          \
+  X(messages_in, "messages_in", "client messages received")                             \
+  X(messages_out, "messages_out", "messages sent to clients")                           \
+  X(bytes_in, "bytes_in", "bytes read from WebSocket clients")                         \
+  X(bytes_out, "bytes_out", "bytes written to WebSocket clients")                      \
+  X(writes, "writes", "socket writes (each carries every pending message)")            \
+  X(cursor_coalesced, "cursor_coalesced", "cursor updates superseded before sending")  \
+  X(ignored_empty, "messages_ignored_empty", "empty binary messages ignored")          \
+  X(ignored_unknown, "messages_ignored_unknown", "unknown message types ignored")      \
+  X(ignored_short, "messages_ignored_short", "truncated messages ignored")             \
+  X(http_requests, "http_requests", "plain HTTP requests served")                      \
+  X(http_rejected, "http_rejected", "requests refused with 4xx before any upgrade")     \
+  X(handshake_failures, "handshake_failures", "upgrades that failed or timed out")     \
+  X(closes_client, "closes_client", "sessions closed by the client's close frame")     \
+  X(closes_lost, "closes_connection_lost", "sessions whose TCP connection dropped")    \
+  X(closes_protocol, "closes_1002_protocol_error", "closed for a protocol violation")  \
+  X(closes_text, "closes_1003_text_frame", "closed for sending a text frame")          \
+  X(closes_too_big, "closes_1009_too_big", "closed for a message over the limit")      \
+  X(closes_slow, "closes_1008_slow_consumer", "closed for not reading")                \
+  X(closes_ping, "closes_ping_timeout", "closed for not answering pings")              \
+  X(closes_full, "closes_1013_room_full", "refused because the room was full")         \
+  X(closes_shutdown, "closes_1001_shutdown", "closed by server shutdown")              \
+  X(closes_kicked, "closes_4000_kicked", "closed by KickMember/KickUser")              \
+  X(closes_room_closed, "closes_4001_room_closed", "closed by CloseRoom")              \
+  X(close_timeouts, "close_handshake_timeouts", "closes the client never completed")
+
+struct ShardCounters {
+#define CURSORD_DECLARE_COUNTER(member, name, help) core::Counter member;
+  CURSORD_SHARD_COUNTERS(CURSORD_DECLARE_COUNTER)
+#undef CURSORD_DECLARE_COUNTER
+  // Gauges, same single writer.
+  core::Counter sessions;
+  core::Counter rooms;
+};
+
+}  // namespace cursord::edge
+
+#endif  // CURSORD_EDGE_SHARD_COUNTERS_H_

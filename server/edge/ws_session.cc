@@ -1,0 +1,318 @@
+#include "server/edge/ws_session.h"
+
+#include <boost/asio/write.hpp>
+
+#include "server/common/logging.h"
+#include "server/core/wire.h"
+#include "server/edge/shard.h"
+
+namespace cursord::edge {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// How long a client gets to answer our close frame before the TCP
+// connection is dropped anyway.
+constexpr std::chrono::seconds kCloseHandshakeTimeout{3};
+
+// An idle connection must not keep a large write buffer around.
+constexpr size_t kMaxIdleWriteBuffer = 16 * 1024;
+
+std::chrono::nanoseconds ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
+
+}  // namespace
+
+WsSession::WsSession(Shard& shard, tcp::socket socket, core::JoinRequest request,
+                     std::string remote_address)
+    : shard_(shard),
+      counters_(shard.counters()),
+      socket_(std::move(socket)),
+      request_(std::move(request)),
+      remote_address_(std::move(remote_address)),
+      parser_(shard.options().max_frame_bytes),
+      last_read_(Clock::now()) {}
+
+WsSession::~WsSession() = default;
+
+void WsSession::Start() {
+  shard_.AddSession(this);
+  counters_.sessions.Add();
+  counters_.connections_accepted.Add();
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  // Frames are batched per flush by us; Nagle would only add delay.
+  socket_.set_option(tcp::no_delay(true), ec);
+  if (shard_.options().socket_send_buffer > 0) {
+    socket_.set_option(net::socket_base::send_buffer_size(shard_.options().socket_send_buffer),
+                       ec);
+  }
+  if (shard_.stopping()) {
+    Close(core::kCloseGoingAway, "server shutting down", counters_.closes_shutdown);
+  } else {
+    core::Room& room = shard_.FindOrCreateRoom(request_.room);
+    std::optional<uint8_t> id =
+        room.Join(this,
+                  core::MemberIdentity{request_.user_id, request_.name, request_.color,
+                                       remote_address_},
+                  absl::Now());
+    if (id) {
+      room_ = &room;
+      member_id_ = *id;
+      CURSORD_LOG(kDebug) << "join room=" << request_.room << " id=" << int{member_id_}
+                          << " peer=" << remote_address_;
+    } else {
+      CURSORD_LOG(kInfo) << "room full: room=" << request_.room << " peer=" << remote_address_;
+      Close(core::kCloseTryAgainLater,
+            "room full (" + std::to_string(room.size()) + " members)", counters_.closes_full);
+    }
+  }
+  DoWaitRead();
+}
+
+void WsSession::DoWaitRead() {
+  // Wait for readability rather than reading into a per-session buffer:
+  // the bytes go into the shard's shared buffer, so an idle connection
+  // holds none.
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->OnReadable(ec);
+                     });
+}
+
+void WsSession::OnReadable(const boost::system::error_code& ec) {
+  if (terminated_) return;
+  if (ec) {
+    if (!closing_) counters_.closes_lost.Add();
+    Terminate();
+    return;
+  }
+  boost::system::error_code read_ec;
+  const size_t n = socket_.read_some(
+      net::buffer(shard_.read_buffer(), shard_.read_buffer_size()), read_ec);
+  if (read_ec == net::error::would_block || read_ec == net::error::try_again) {
+    DoWaitRead();
+    return;
+  }
+  if (read_ec) {
+    if (!closing_) counters_.closes_lost.Add();
+    Terminate();
+    return;
+  }
+  counters_.bytes_in.Add(n);
+  last_read_ = Clock::now();
+  ping_outstanding_ = false;  // any traffic proves the peer alive
+  if (!discard_input_) {
+    const core::FrameParser::Result result = parser_.Consume(shard_.read_buffer(), n, *this);
+    if (terminated_) return;
+    if (!result.ok) {
+      core::Counter& counter = result.close_code == core::kCloseTooBig
+                                   ? counters_.closes_too_big
+                                   : counters_.closes_protocol;
+      CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
+                         << ": " << result.close_code << " " << result.reason;
+      // The stream can no longer be parsed: ignore what follows and drop
+      // the connection once our close frame is out.
+      discard_input_ = true;
+      Close(result.close_code, result.reason, counter);
+    }
+  }
+  DoWaitRead();
+}
+
+bool WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) {
+  if (closing_) return false;
+  if (opcode == core::Opcode::kText) {
+    CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
+                       << ": 1003 text frame";
+    Close(core::kCloseUnsupportedData, "text frames are not accepted; the protocol is binary",
+          counters_.closes_text);
+    return false;
+  }
+  counters_.messages_in.Add();
+  core::ClientMessage message;
+  core::DecodeError error = core::DecodeError::kNone;
+  if (!core::DecodeClientMessage(data, size, &message, &error)) {
+    switch (error) {
+      case core::DecodeError::kEmpty: counters_.ignored_empty.Add(); break;
+      case core::DecodeError::kTooShort: counters_.ignored_short.Add(); break;
+      default: counters_.ignored_unknown.Add(); break;
+    }
+    CURSORD_LOG(kDebug) << "ignored message from " << remote_address_ << " type="
+                        << (size ? int{data[0]} : -1) << " size=" << size;
+    return true;
+  }
+  switch (message.kind) {
+    case core::ClientMessage::Kind::kCursor:
+      room_->Cursor(member_id_, message.x, message.y, absl::Now());
+      break;
+    case core::ClientMessage::Kind::kClickStart:
+      room_->Click(member_id_, true, absl::Now());
+      break;
+    case core::ClientMessage::Kind::kClickStop:
+      room_->Click(member_id_, false, absl::Now());
+      break;
+  }
+  return true;
+}
+
+void WsSession::OnPing(const uint8_t* data, size_t size) {
+  if (closing_) return;
+  std::string pong;
+  core::AppendFrame(pong, core::Opcode::kPong,
+                    std::string_view(reinterpret_cast<const char*>(data), size));
+  outbox.PushEvent(pong, -1, nullptr);
+  if (!outbox.flush_scheduled) {
+    outbox.flush_scheduled = true;
+    ScheduleFlush();
+  }
+}
+
+void WsSession::OnPong() { ping_outstanding_ = false; }
+
+void WsSession::OnClose(uint16_t code, std::string_view reason) {
+  peer_closed_ = true;
+  if (closing_) {
+    // The answer to our close frame, or a close crossing ours: done,
+    // unless our own close frame has yet to go out.
+    if (!writing_ && outbox.empty()) Terminate();
+    return;
+  }
+  counters_.closes_client.Add();
+  // Echo the status code, as RFC 6455 5.5.1 suggests.
+  Close(code == core::kCloseNoStatus ? core::kCloseNormal : code, "", counters_.closes_client,
+        /*count=*/false);
+}
+
+void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& counter,
+                      bool count) {
+  if (closing_ || terminated_) return;
+  closing_ = true;
+  if (count) counter.Add();
+  LeaveRoom();
+  std::string frame;
+  core::AppendCloseFrame(frame, code, reason);
+  outbox.PushEvent(frame, -1, nullptr);
+  close_deadline_ = Clock::now() + kCloseHandshakeTimeout;
+  if (!outbox.flush_scheduled) {
+    outbox.flush_scheduled = true;
+    ScheduleFlush();
+  }
+}
+
+void WsSession::ScheduleFlush() { shard_.ScheduleFlush(shared_from_this()); }
+
+void WsSession::Flush() {
+  if (terminated_) return;
+  if (writing_) {
+    // The socket has not taken the previous write yet. Positions coalesce
+    // for free; events pile up, so they are bounded.
+    if (!closing_ && outbox.pending_event_bytes() > shard_.options().max_pending_bytes) {
+      CloseSlowConsumer("slow consumer: too many undelivered events");
+    }
+    return;
+  }
+  inflight_.clear();
+  const size_t frames = outbox.Drain(inflight_, room_ ? room_->positions() : nullptr);
+  if (inflight_.empty()) return;
+  counters_.messages_out.Add(frames);
+  counters_.writes.Add();
+  counters_.bytes_out.Add(inflight_.size());
+  writing_ = true;
+  write_started_ = Clock::now();
+  net::async_write(socket_, net::buffer(inflight_),
+                   [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                     self->OnWrite(ec, n);
+                   });
+}
+
+void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
+  writing_ = false;
+  if (terminated_) return;
+  if (ec) {
+    if (!closing_) counters_.closes_lost.Add();
+    Terminate();
+    return;
+  }
+  if (inflight_.capacity() > kMaxIdleWriteBuffer) std::string().swap(inflight_);
+  if (!outbox.empty()) {
+    // Whatever arrived during the write goes out now, as the newest state.
+    Flush();
+    return;
+  }
+  if (closing_ && !close_sent_) {
+    close_sent_ = true;
+    if (peer_closed_ || discard_input_) {
+      Terminate();
+      return;
+    }
+    // Our close frame is out: no more data from us; wait (bounded by
+    // Tick) for the client's close frame or EOF.
+    boost::system::error_code shutdown_ec;
+    socket_.shutdown(tcp::socket::shutdown_send, shutdown_ec);
+  }
+}
+
+void WsSession::CloseSlowConsumer(std::string_view reason) {
+  CURSORD_LOG(kWarning) << "closing slow consumer " << remote_address_
+                        << " room=" << request_.room << ": " << reason;
+  // What it has not taken is of no use to it any more.
+  outbox.Clear();
+  Close(core::kClosePolicyViolation, reason, counters_.closes_slow);
+}
+
+void WsSession::Tick(Clock::time_point now) {
+  if (terminated_) return;
+  const ServerOptions& options = shard_.options();
+  if (closing_) {
+    if (now >= close_deadline_) {
+      counters_.close_timeouts.Add();
+      Terminate();
+    }
+    return;
+  }
+  if (writing_ && now - write_started_ >= ToChrono(options.send_timeout)) {
+    CloseSlowConsumer("slow consumer: a write was not taken in time");
+    return;
+  }
+  const auto ping_interval = ToChrono(options.ping_interval);
+  if (ping_outstanding_) {
+    if (now - ping_sent_ >= ping_interval) {
+      Close(core::kClosePolicyViolation, "ping timeout", counters_.closes_ping);
+    }
+    return;
+  }
+  if (now - last_read_ >= ping_interval) {
+    std::string ping;
+    core::AppendFrame(ping, core::Opcode::kPing, "");
+    outbox.PushEvent(ping, -1, nullptr);
+    ping_outstanding_ = true;
+    ping_sent_ = now;
+    if (!outbox.flush_scheduled) {
+      outbox.flush_scheduled = true;
+      ScheduleFlush();
+    }
+  }
+}
+
+void WsSession::LeaveRoom() {
+  if (room_ == nullptr) return;
+  core::Room* room = room_;
+  room_ = nullptr;
+  room->Leave(member_id_);
+  shard_.ReleaseRoomIfEmpty(*room);
+}
+
+void WsSession::Terminate() {
+  if (terminated_) return;
+  terminated_ = true;
+  LeaveRoom();
+  outbox.Clear();
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  shard_.RemoveSession(this);
+  counters_.sessions.Sub();
+}
+
+}  // namespace cursord::edge

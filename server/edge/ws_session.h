@@ -1,0 +1,104 @@
+// One WebSocket connection after its upgrade: reads and parses client
+// frames, feeds the room, and writes its outbox in one write per flush.
+//
+// Thread ownership: created on, and only ever touched by, the thread of
+// the shard that owns its room. Every async operation holds a shared_ptr
+// to the session (Beast's chat-server shape).
+#ifndef CURSORD_EDGE_WS_SESSION_H_
+#define CURSORD_EDGE_WS_SESSION_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "server/core/join_request.h"
+#include "server/core/room.h"
+#include "server/core/ws_frame.h"
+
+namespace cursord::edge {
+
+class Shard;
+struct ShardCounters;
+
+class WsSession final : public std::enable_shared_from_this<WsSession>,
+                        public core::RoomMember,
+                        private core::FrameHandler {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  WsSession(Shard& shard, boost::asio::ip::tcp::socket socket, core::JoinRequest request,
+            std::string remote_address);
+  ~WsSession() override;
+
+  // Joins the room (or closes with 1013 when it is full) and starts reading.
+  void Start();
+
+  // Server-initiated close: leaves the room, sends a close frame with
+  // `code` and `reason` after what is already queued, then waits (bounded)
+  // for the client's close. `counter` counts why. Idempotent.
+  void Close(uint16_t code, std::string_view reason, core::Counter& counter,
+             bool count = true);
+
+  // Writes what the outbox holds, unless a write is in flight (its
+  // completion writes again). Called by the shard's flush round.
+  void Flush();
+
+  // Called every second by the shard: pings, ping timeouts, stuck writes,
+  // unfinished close handshakes.
+  void Tick(Clock::time_point now);
+
+  // core::RoomMember
+  void ScheduleFlush() override;
+
+  bool in_room() const { return room_ != nullptr; }
+  uint8_t member_id() const { return member_id_; }
+  const std::string& room_id() const { return request_.room; }
+  const std::string& user_id() const { return request_.user_id; }
+
+ private:
+  void DoWaitRead();
+  void OnReadable(const boost::system::error_code& ec);
+  void OnWrite(const boost::system::error_code& ec, size_t bytes);
+  // Leaves the room if still in it.
+  void LeaveRoom();
+  // Ends the connection now: closes the socket, unregisters from the shard.
+  void Terminate();
+  // Drops what the client has not taken and closes it with 1008.
+  void CloseSlowConsumer(std::string_view reason);
+
+  // core::FrameHandler
+  bool OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) override;
+  void OnPing(const uint8_t* data, size_t size) override;
+  void OnPong() override;
+  void OnClose(uint16_t code, std::string_view reason) override;
+
+  Shard& shard_;
+  ShardCounters& counters_;
+  boost::asio::ip::tcp::socket socket_;
+  core::JoinRequest request_;
+  std::string remote_address_;
+
+  core::Room* room_ = nullptr;  // null before joining and after leaving
+  uint8_t member_id_ = 0;
+  core::FrameParser parser_;
+  std::string inflight_;  // the bytes of the write in flight
+
+  bool writing_ = false;
+  bool closing_ = false;       // our close frame is queued or sent
+  bool close_sent_ = false;    // ...and written; the send side is shut
+  bool terminated_ = false;
+  bool ping_outstanding_ = false;
+  bool peer_closed_ = false;    // the client's close frame arrived
+  bool discard_input_ = false;  // after a protocol error: parse nothing more
+  Clock::time_point last_read_;
+  Clock::time_point write_started_;
+  Clock::time_point ping_sent_;
+  Clock::time_point close_deadline_;
+};
+
+}  // namespace cursord::edge
+
+#endif  // CURSORD_EDGE_WS_SESSION_H_

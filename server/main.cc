@@ -1,0 +1,160 @@
+// cursord: wires flags to the edge server and the control plane, then
+// waits for SIGINT/SIGTERM. All logic lives in the libraries.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/time/time.h"
+#include "server/common/logging.h"
+#include "server/control/control_server.h"
+#include "server/edge/server.h"
+
+namespace {
+
+// A CLI11 validator for absl durations such as "20s", "500ms", "1m".
+struct DurationValidator : public CLI::Validator {
+  DurationValidator() {
+    name_ = "DURATION";
+    func_ = [](std::string& text) {
+      absl::Duration d;
+      if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+        return std::string("a positive duration such as 500ms, 20s or 1m expected");
+      }
+      return std::string();
+    };
+  }
+};
+
+absl::Duration Parse(const std::string& text) {
+  absl::Duration d;
+  absl::ParseDuration(text, &d);
+  return d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cursord::edge::ServerOptions options;
+  cursord::control::ControlServerOptions control;
+  std::string handshake_timeout = "5s";
+  std::string ping_interval = "20s";
+  std::string send_timeout = "15s";
+  std::string shutdown_grace = "3s";
+  std::string log_level = "info";
+
+  CLI::App app{
+      "cursord: live multiplayer cursors over WebSocket.\n"
+      "Clients join ws://HOST:PORT/rooms/{room}; GET / serves the demo page.\n"
+      "Every flag can also be set as CURSORD_<FLAG> (e.g. CURSORD_LISTEN).",
+      "cursord"};
+  app.set_version_flag("--version", std::string(cursord::edge::Version()));
+  app.get_formatter()->column_width(34);
+  const DurationValidator duration;
+  app.add_option("--listen", options.listen, "WebSocket/HTTP listen address host:port")
+      ->envname("CURSORD_LISTEN")
+      ->capture_default_str();
+  app.add_option("--threads", options.threads,
+                 "event-loop threads, each owning a share of the rooms (0: one per core)")
+      ->envname("CURSORD_THREADS")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app.add_option("--max-room-members", options.max_room_members,
+                 "members per room; the next one is closed with 1013")
+      ->envname("CURSORD_MAX_ROOM_MEMBERS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--max-frame-bytes", options.max_frame_bytes,
+                 "largest client message; bigger ones close the session with 1009")
+      ->envname("CURSORD_MAX_FRAME_BYTES")
+      ->check(CLI::Range(size_t{8}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--max-pending-bytes", options.max_pending_bytes,
+                 "undelivered join/leave/click bytes per client before it is closed (1008)")
+      ->envname("CURSORD_MAX_PENDING_BYTES")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--handshake-timeout", handshake_timeout,
+                 "time a client has to complete its HTTP request and upgrade")
+      ->envname("CURSORD_HANDSHAKE_TIMEOUT")
+      ->check(duration)
+      ->capture_default_str();
+  app.add_option("--ping-interval", ping_interval,
+                 "ping a client silent this long; close it if silent as long again")
+      ->envname("CURSORD_PING_INTERVAL")
+      ->check(duration)
+      ->capture_default_str();
+  app.add_option("--send-timeout", send_timeout,
+                 "close (1008) a client that does not take a write for this long")
+      ->envname("CURSORD_SEND_TIMEOUT")
+      ->check(duration)
+      ->capture_default_str();
+  app.add_option("--shutdown-grace", shutdown_grace,
+                 "on SIGINT/SIGTERM, time given to close handshakes (1001)")
+      ->envname("CURSORD_SHUTDOWN_GRACE")
+      ->check(duration)
+      ->capture_default_str();
+  app.add_option("--socket-send-buffer", options.socket_send_buffer,
+                 "SO_SNDBUF per WebSocket in bytes (0: the OS default)")
+      ->envname("CURSORD_SOCKET_SEND_BUFFER")
+      ->check(CLI::Range(0, 64 << 20))
+      ->capture_default_str();
+  app.add_option("--control-listen", control.listen,
+                 "gRPC control plane address host:port (not public by default)")
+      ->envname("CURSORD_CONTROL_LISTEN")
+      ->capture_default_str();
+  app.add_option("--control-token", control.token,
+                 "require 'authorization: Bearer TOKEN' on control calls")
+      ->envname("CURSORD_CONTROL_TOKEN");
+  app.add_option("--log-level", log_level, "debug, info, warning, error or off")
+      ->envname("CURSORD_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error", "off"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  cursord::LogLevel level;
+  cursord::ParseLogLevel(log_level, &level);
+  cursord::SetLogLevel(level);
+  options.handshake_timeout = Parse(handshake_timeout);
+  options.ping_interval = Parse(ping_interval);
+  options.send_timeout = Parse(send_timeout);
+  options.shutdown_grace = Parse(shutdown_grace);
+
+  // Block the stop signals in every thread; this one waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A peer that vanishes mid-write must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+
+  cursord::edge::Server server(options);
+  if (absl::Status status = server.Start(); !status.ok()) {
+    CURSORD_LOG(kError) << status.message();
+    return 1;
+  }
+  auto control_server = cursord::control::ControlServer::Start(control, server);
+  if (!control_server.ok()) {
+    CURSORD_LOG(kError) << "control plane: " << control_server.status().message();
+    server.Shutdown();
+    return 1;
+  }
+  CURSORD_LOG(kInfo) << "control plane (gRPC) on " << (*control_server)->address()
+                     << (control.token.empty() ? "" : " (token required)");
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  CURSORD_LOG(kInfo) << "received " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  (*control_server)->Shutdown();
+  server.Shutdown();
+  return 0;
+}
