@@ -36,7 +36,7 @@ struct ServerOptions {
   // Kernel send buffer per WebSocket (SO_SNDBUF); 0 keeps the OS default.
   // A small buffer keeps a stalled reader's backlog in the kernel small,
   // so it sees fresh positions sooner when it resumes.
-  int socket_send_buffer = 0;
+  int socket_send_buffer = 32 * 1024;
 };
 
 }  // namespace cursord::edge

@@ -242,12 +242,14 @@ void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
   }
   if (closing_ && !close_sent_) {
     close_sent_ = true;
-    if (peer_closed_ || discard_input_) {
+    if (peer_closed_) {
       Terminate();
       return;
     }
-    // Our close frame is out: no more data from us; wait (bounded by
-    // Tick) for the client's close frame or EOF.
+    // Our close frame is out: no more data from us. Closing the socket now
+    // would make the kernel answer the client's close frame with a reset,
+    // which can destroy our close frame unread; so send FIN and wait
+    // (bounded by Tick) for the client's close frame or EOF.
     boost::system::error_code shutdown_ec;
     socket_.shutdown(tcp::socket::shutdown_send, shutdown_ec);
   }

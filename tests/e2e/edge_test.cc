@@ -1,0 +1,526 @@
+// End-to-end tests of the WebSocket edge: the real server in-process on an
+// ephemeral loopback port, real WebSocket clients.
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "server/edge/server.h"
+#include "tests/e2e/ws_test_client.h"
+
+namespace cursord::testing {
+namespace {
+
+using ::testing::Test;
+
+class EdgeTest : public Test {
+ protected:
+  void StartServer(edge::ServerOptions options = {}) {
+    options.listen = "127.0.0.1:0";
+    if (options.threads == 0) options.threads = 2;  // exercise the hand-over
+    server_ = std::make_unique<edge::Server>(options);
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->port();
+  }
+  void SetUp() override {}
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  std::unique_ptr<WsTestClient> Join(const std::string& target, uint8_t* id,
+                                     WsTestClient::Options options = {}) {
+    auto client = WsTestClient::Connect(port_, target, options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    if (!client.ok()) return nullptr;
+    auto joined = (*client)->ReadJoin();
+    EXPECT_TRUE(joined.ok()) << joined.status();
+    if (id && joined.ok()) *id = *joined;
+    return std::move(*client);
+  }
+
+  uint64_t Counter(const std::string& name) { return server_->GetServerInfo().counters.at(name); }
+
+  // Polls `predicate` (bounded) until it holds.
+  static bool Eventually(const std::function<bool()>& predicate,
+                         absl::Duration timeout = absl::Seconds(5)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (predicate()) return true;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return predicate();
+  }
+
+  std::unique_ptr<edge::Server> server_;
+  int port_ = 0;
+};
+
+Bytes B(std::initializer_list<uint8_t> bytes) { return Bytes(bytes); }
+
+TEST_F(EdgeTest, JoinSequenceAnnouncesEveryoneAndTellsOthers) {
+  StartServer();
+  std::vector<uint8_t> members;
+  auto a = WsTestClient::Connect(port_, "/rooms/join");
+  ASSERT_TRUE(a.ok());
+  auto a_id = (*a)->ReadJoin(&members);
+  ASSERT_TRUE(a_id.ok());
+  EXPECT_EQ(*a_id, 0);
+  EXPECT_EQ(members, std::vector<uint8_t>({0}));
+
+  auto b = WsTestClient::Connect(port_, "/rooms/join");
+  ASSERT_TRUE(b.ok());
+  auto b_id = (*b)->ReadJoin(&members);
+  ASSERT_TRUE(b_id.ok());
+  EXPECT_EQ(*b_id, 1);
+  EXPECT_EQ(members, std::vector<uint8_t>({0, 1}));  // includes the newcomer
+  EXPECT_EQ((*a)->Read(), B({0x03, 1}));
+  // The newcomer never gets its own 03.
+  EXPECT_EQ((*b)->Read(absl::Milliseconds(200)), std::nullopt);
+}
+
+TEST_F(EdgeTest, BareHostJoinsDefaultRoom) {
+  StartServer();
+  uint8_t a_id = 0, b_id = 0;
+  auto a = Join("/", &a_id);
+  auto b = Join("/rooms/default", &b_id);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ((*a).Read(), B({0x03, b_id}));
+}
+
+TEST_F(EdgeTest, CursorIsRelayedToOthersButNotEchoed) {
+  StartServer();
+  uint8_t a_id, b_id, c_id;
+  auto a = Join("/rooms/relay", &a_id);
+  auto b = Join("/rooms/relay", &b_id);
+  auto c = Join("/rooms/relay", &c_id);
+  ASSERT_TRUE(a && b && c);
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  ASSERT_EQ(a->Read(), B({0x03, c_id}));
+  ASSERT_EQ(b->Read(), B({0x03, c_id}));
+
+  a->SendBinary(CursorMessage(0x1234, 0xABCD));
+  EXPECT_EQ(b->Read(), B({0x05, a_id, 0x12, 0x34, 0xAB, 0xCD}));
+  EXPECT_EQ(c->Read(), B({0x05, a_id, 0x12, 0x34, 0xAB, 0xCD}));
+  EXPECT_EQ(a->Read(absl::Milliseconds(200)), std::nullopt);
+  EXPECT_FALSE(a->closed());
+}
+
+TEST_F(EdgeTest, ClicksIncludingTheTwoByteForm) {
+  StartServer();
+  uint8_t a_id, b_id;
+  auto a = Join("/rooms/click", &a_id);
+  auto b = Join("/rooms/click", &b_id);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  a->SendBinary(B({0x06}));
+  EXPECT_EQ(b->Read(), B({0x06, a_id}));
+  a->SendBinary(B({0x07}));
+  EXPECT_EQ(b->Read(), B({0x07, a_id}));
+  // The seed's browser client sends [06 00] / [07 00].
+  a->SendBinary(B({0x06, 0x00}));
+  EXPECT_EQ(b->Read(), B({0x06, a_id}));
+  a->SendBinary(B({0x07, 0x00}));
+  EXPECT_EQ(b->Read(), B({0x07, a_id}));
+  EXPECT_EQ(a->Read(absl::Milliseconds(200)), std::nullopt);
+}
+
+TEST_F(EdgeTest, RoomsAreIsolated) {
+  StartServer();
+  uint8_t a_id, b_id, c_id;
+  auto a = Join("/rooms/left-room", &a_id);
+  auto b = Join("/rooms/right-room", &b_id);
+  auto c = Join("/rooms/left-room", &c_id);
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(b_id, 0);  // ids are per room
+  ASSERT_EQ(a->Read(), B({0x03, c_id}));
+  a->SendBinary(CursorMessage(1, 2));
+  a->SendBinary(B({0x06}));
+  EXPECT_EQ(c->Read(), B({0x05, a_id, 0, 1, 0, 2}));
+  EXPECT_EQ(c->Read(), B({0x06, a_id}));
+  EXPECT_EQ(b->Read(absl::Milliseconds(300)), std::nullopt);
+}
+
+TEST_F(EdgeTest, LateJoinerSeesEveryPositionAndClick) {
+  StartServer();
+  uint8_t a_id, b_id, c_id;
+  auto a = Join("/rooms/late", &a_id);
+  auto b = Join("/rooms/late", &b_id);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  a->SendBinary(CursorMessage(100, 200));
+  a->SendBinary(B({0x06, 0x00}));
+  b->SendBinary(CursorMessage(300, 400));
+  ASSERT_EQ(b->Read(), B({0x05, a_id, 0, 100, 0, 200}));
+  ASSERT_EQ(b->Read(), B({0x06, a_id}));
+  ASSERT_EQ(a->Read(), B({0x05, b_id, 0x01, 0x2C, 0x01, 0x90}));
+
+  std::vector<uint8_t> members;
+  auto c = WsTestClient::Connect(port_, "/rooms/late");
+  ASSERT_TRUE(c.ok());
+  auto joined = (*c)->ReadJoin(&members);
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(members, std::vector<uint8_t>({0, 1, 2}));
+  EXPECT_EQ((*c)->Read(), B({0x05, a_id, 0, 100, 0, 200}));
+  EXPECT_EQ((*c)->Read(), B({0x06, a_id}));
+  EXPECT_EQ((*c)->Read(), B({0x05, b_id, 0x01, 0x2C, 0x01, 0x90}));
+  EXPECT_EQ((*c)->Read(absl::Milliseconds(200)), std::nullopt);
+}
+
+TEST_F(EdgeTest, LeaveIsAnnouncedAndTheLowestIdIsReused) {
+  StartServer();
+  uint8_t a_id, b_id, c_id, d_id;
+  auto a = Join("/rooms/reuse", &a_id);
+  auto b = Join("/rooms/reuse", &b_id);
+  auto c = Join("/rooms/reuse", &c_id);
+  ASSERT_TRUE(a && b && c);
+  ASSERT_EQ(a->Read(), B({0x03, 1}));
+  ASSERT_EQ(a->Read(), B({0x03, 2}));
+  b->Close();
+  EXPECT_EQ(a->Read(), B({0x04, 1}));
+  EXPECT_EQ(c->Read(), B({0x04, 1}));
+  auto d = Join("/rooms/reuse", &d_id);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d_id, 1);
+  EXPECT_EQ(a->Read(), B({0x03, 1}));
+  // The reused id is alive: a stale leave does not wipe it.
+  d->SendBinary(CursorMessage(7, 8));
+  EXPECT_EQ(a->Read(), B({0x05, 1, 0, 7, 0, 8}));
+  EXPECT_EQ(c->Read(), B({0x03, 1}));
+  EXPECT_EQ(c->Read(), B({0x05, 1, 0, 7, 0, 8}));
+}
+
+// Under load, nothing from member x may reach anyone after `04 x` until a
+// new `03 x`: a sender floods positions and disconnects mid-flood, a new
+// member takes its id, and the observer checks the order of what it saw.
+TEST_F(EdgeTest, NothingFromAMemberFollowsItsLeaveUnderLoad) {
+  StartServer();
+  uint8_t observer_id;
+  auto observer = Join("/rooms/order", &observer_id);
+  ASSERT_TRUE(observer);
+  for (int round = 0; round < 5; ++round) {
+    uint8_t sender_id;
+    auto sender = Join("/rooms/order", &sender_id);
+    ASSERT_TRUE(sender);
+    for (int i = 0; i < 2000; ++i) sender->SendBinary(CursorMessage(round, i));
+    sender.reset();  // drops the TCP connection mid-flood
+    uint8_t next_id;
+    auto next = Join("/rooms/order", &next_id);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next_id, sender_id);
+    next->SendBinary(CursorMessage(60000, 60000));
+
+    // Observer: 03 s, positions of s, 04 s, 03 s, then only the new
+    // member's position (60000, 60000).
+    bool present = false, left = false, rejoined = false, saw_new_position = false;
+    while (!saw_new_position) {
+      auto message = observer->Read();
+      ASSERT_TRUE(message) << "round " << round;
+      const Bytes& m = *message;
+      ASSERT_EQ(m[1], sender_id);
+      switch (m[0]) {
+        case 0x03:
+          if (!present) {
+            present = true;
+          } else {
+            ASSERT_TRUE(left) << "03 twice without 04";
+            rejoined = true;
+          }
+          break;
+        case 0x04:
+          ASSERT_TRUE(present && !left);
+          left = true;
+          break;
+        case 0x05: {
+          ASSERT_TRUE(present);
+          ASSERT_FALSE(left && !rejoined) << "a position of the old member after its 04";
+          const uint16_t x = static_cast<uint16_t>((m[2] << 8) | m[3]);
+          if (rejoined) {
+            ASSERT_EQ(x, 60000);
+            saw_new_position = true;
+          } else {
+            ASSERT_EQ(x, round);
+          }
+          break;
+        }
+        default:
+          FAIL() << "unexpected type " << int{m[0]};
+      }
+    }
+    next->Close();
+    ASSERT_EQ(observer->Read(), B({0x04, sender_id}));
+  }
+}
+
+TEST_F(EdgeTest, FullRoomClosesTheNextClientWith1013) {
+  edge::ServerOptions options;
+  options.max_room_members = 2;
+  StartServer(options);
+  uint8_t a_id, b_id;
+  auto a = Join("/rooms/small", &a_id);
+  auto b = Join("/rooms/small", &b_id);
+  ASSERT_TRUE(a && b);
+  auto c = WsTestClient::Connect(port_, "/rooms/small");
+  ASSERT_TRUE(c.ok()) << "the upgrade is accepted, then closed";
+  EXPECT_TRUE((*c)->WaitClosed());
+  EXPECT_EQ((*c)->close_code(), 1013);
+  EXPECT_NE((*c)->close_reason().find("room full"), std::string::npos);
+  EXPECT_EQ(Counter("closes_1013_room_full"), 1u);
+  // The members noticed nothing.
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  EXPECT_EQ(a->Read(absl::Milliseconds(200)), std::nullopt);
+  // Another room is unaffected.
+  uint8_t d_id;
+  EXPECT_TRUE(Join("/rooms/other", &d_id));
+}
+
+TEST_F(EdgeTest, BadRoomIdsAndIdentitiesGetHttp400BeforeTheUpgrade) {
+  StartServer();
+ for (const std::string& target : std::vector<std::string>{"/rooms/", "/rooms/has%20space", "/rooms/slash/inside", "/rooms/" + std::string(129, 'a'),
+        "/rooms/ok?color=red", "/rooms/ok?name=", "/rooms/ok?user=a%2", "/rooms/ok?name=%01"}) {
+    auto client = WsTestClient::Connect(port_, target);
+    ASSERT_FALSE(client.ok()) << target;
+    EXPECT_NE(client.status().message().find("HTTP 400"), std::string::npos)
+        << target << ": " << client.status();
+  }
+  auto unknown = WsTestClient::Connect(port_, "/elsewhere");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("HTTP 404"), std::string::npos);
+  uint8_t id;
+  EXPECT_TRUE(Join("/rooms/" + std::string(128, 'a'), &id));
+  EXPECT_TRUE(Join("/rooms/A-z_0.9~x:y@z?user=u-1&name=Ada%20L&color=%23A0b1C2&v=3", &id));
+}
+
+TEST_F(EdgeTest, TextFrameClosesOnlyThatSessionWith1003) {
+  StartServer();
+  uint8_t a_id, b_id;
+  auto a = Join("/rooms/text", &a_id);
+  auto b = Join("/rooms/text", &b_id);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  b->SendText("hello");
+  EXPECT_TRUE(b->WaitClosed());
+  EXPECT_EQ(b->close_code(), 1003);
+  EXPECT_EQ(a->Read(), B({0x04, b_id}));
+  EXPECT_EQ(Counter("closes_1003_text_frame"), 1u);
+}
+
+TEST_F(EdgeTest, OversizedFrameClosesOnlyThatSessionWith1009) {
+  edge::ServerOptions options;
+  options.max_frame_bytes = 64;
+  StartServer(options);
+  uint8_t a_id, b_id;
+  auto a = Join("/rooms/big", &a_id);
+  auto b = Join("/rooms/big", &b_id);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  b->SendBinary(Bytes(65, 0x05));
+  EXPECT_TRUE(b->WaitClosed());
+  EXPECT_EQ(b->close_code(), 1009);
+  EXPECT_EQ(a->Read(), B({0x04, b_id}));
+  EXPECT_EQ(Counter("closes_1009_too_big"), 1u);
+  // A message of exactly the limit is fine.
+  Bytes exact = CursorMessage(5, 6);
+  exact.resize(64, 0);
+  a->SendBinary(exact);
+  uint8_t c_id;
+  auto c = Join("/rooms/big", &c_id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->Read(), B({0x05, a_id, 0, 5, 0, 6}));
+}
+
+TEST_F(EdgeTest, ShortAndUnknownMessagesAreIgnoredAndCounted) {
+  StartServer();
+  uint8_t a_id, b_id;
+  auto a = Join("/rooms/junk", &a_id);
+  auto b = Join("/rooms/junk", &b_id);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  b->SendBinary(B({}));
+  b->SendBinary(B({0x05, 0x01, 0x02}));
+  b->SendBinary(B({0x09, 0x01}));
+  b->SendBinary(B({0x01, 0x00}));
+  // A fragmented message is joined and relayed.
+  b->SendFragmented(CursorMessage(0x0102, 0x0304), 2);
+  EXPECT_EQ(a->Read(), B({0x05, b_id, 0x01, 0x02, 0x03, 0x04}));
+  EXPECT_FALSE(b->closed());
+  EXPECT_EQ(Counter("messages_ignored_empty"), 1u);
+  EXPECT_EQ(Counter("messages_ignored_short"), 1u);
+  EXPECT_EQ(Counter("messages_ignored_unknown"), 2u);
+}
+
+TEST_F(EdgeTest, AnswersPingsAndClosesClientsThatStopAnswering) {
+  edge::ServerOptions options;
+  options.ping_interval = absl::Milliseconds(300);
+  StartServer(options);
+  uint8_t a_id;
+  auto a = Join("/rooms/ping", &a_id);
+  ASSERT_TRUE(a);
+  a->SendPing();
+  ASSERT_TRUE(Eventually([&] {
+    a->Read(absl::Milliseconds(20));
+    return a->pongs() >= 1;
+  }));
+  // A client that never reads never answers the server's pings either
+  // (Beast answers pings only while reading): it is closed.
+  uint8_t b_id;
+  auto b = Join("/rooms/ping", &b_id);
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(Eventually([&] { return Counter("closes_ping_timeout") >= 1; },
+                         absl::Seconds(10)));
+  // ...while `a`, which keeps reading (and so answers pings), stays.
+  EXPECT_FALSE(a->closed());
+}
+
+TEST_F(EdgeTest, SilentHandshakeIsDropped) {
+  edge::ServerOptions options;
+  options.handshake_timeout = absl::Milliseconds(300);
+  StartServer(options);
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket socket(ioc);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port_)});
+  // Send nothing: the server must close the connection by itself.
+  char byte;
+  boost::system::error_code ec;
+  const absl::Time start = absl::Now();
+  socket.read_some(boost::asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
+      << ec.message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_TRUE(Eventually([&] { return Counter("handshake_failures") == 1; }));
+}
+
+// A reader stops reading while others send hard: the server keeps only the
+// newest position per sender for it, so its memory stays flat; when it
+// reads again it gets the newest positions, not a backlog.
+TEST_F(EdgeTest, StalledReaderStaysBoundedAndCatchesUpWithNewestPositions) {
+  edge::ServerOptions options;
+  options.socket_send_buffer = 8 * 1024;
+  options.send_timeout = absl::Seconds(60);
+  StartServer(options);
+  WsTestClient::Options small;
+  small.receive_buffer = 4 * 1024;
+  uint8_t reader_id;
+  auto reader = Join("/rooms/stall", &reader_id, small);
+  ASSERT_TRUE(reader);
+  constexpr int kSenders = 4;
+  constexpr int kPerSender = 50000;
+  std::vector<std::unique_ptr<WsTestClient>> senders;
+  std::vector<uint8_t> ids;
+  for (int s = 0; s < kSenders; ++s) {
+    uint8_t id;
+    senders.push_back(Join("/rooms/stall", &id));
+    ASSERT_TRUE(senders.back());
+    ids.push_back(id);
+  }
+  const size_t rss_before = ResidentBytes();
+  const uint64_t coalesced_before = Counter("cursor_coalesced");
+  // Each sender drains its own inbox in a thread so only the reader stalls.
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kSenders; ++s) {
+    threads.emplace_back([&, s] {
+      for (int i = 1; i <= kPerSender; ++i) {
+        senders[s]->SendBinary(CursorMessage(static_cast<uint16_t>(s), static_cast<uint16_t>(i)));
+        if (i % 256 == 0) {
+          while (senders[s]->Read(absl::ZeroDuration())) {
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const size_t rss_after = ResidentBytes();
+  // 200k updates were addressed to the stalled reader. A per-message
+  // queue would hold megabytes; coalescing holds 4 positions.
+  EXPECT_GT(Counter("cursor_coalesced") - coalesced_before, uint64_t{100000});
+  EXPECT_LT(rss_after, rss_before + 16 * 1024 * 1024)
+      << "before " << rss_before << " after " << rss_after;
+
+  // Read again: every sender's newest position arrives, after at most
+  // what the kernel buffers held.
+  std::map<uint16_t, uint16_t> newest;
+  int received = 0;
+  while (newest.size() < kSenders ||
+         std::any_of(newest.begin(), newest.end(),
+                     [](const auto& kv) { return kv.second != kPerSender; })) {
+    auto message = reader->Read();
+    ASSERT_TRUE(message) << "received " << received;
+    ++received;
+    if ((*message)[0] != 0x05) continue;
+    const uint16_t x = static_cast<uint16_t>(((*message)[2] << 8) | (*message)[3]);
+    const uint16_t y = static_cast<uint16_t>(((*message)[4] << 8) | (*message)[5]);
+    newest[x] = y;
+  }
+  std::cout << "stalled reader: " << received << " messages after resuming, "
+            << (rss_after - std::min(rss_after, rss_before)) / 1024 << " KiB RSS growth\n";
+  EXPECT_LT(received, kSenders * kPerSender / 4)
+      << "the reader got a backlog instead of the newest positions";
+  EXPECT_FALSE(reader->closed());
+  EXPECT_EQ(Counter("closes_1008_slow_consumer"), 0u);
+}
+
+TEST_F(EdgeTest, ReaderStuckPastTheSendTimeoutIsClosedAndCounted) {
+  edge::ServerOptions options;
+  options.socket_send_buffer = 4 * 1024;
+  options.send_timeout = absl::Milliseconds(500);
+  StartServer(options);
+  WsTestClient::Options small;
+  small.receive_buffer = 4 * 1024;
+  uint8_t reader_id, sender_id;
+  auto reader = Join("/rooms/stuck", &reader_id, small);
+  auto sender = Join("/rooms/stuck", &sender_id);
+  ASSERT_TRUE(reader && sender);
+  // Clicks are events: they are never coalesced, so they fill the pipe.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (int i = 0; i < 500; ++i) sender->SendBinary(B({uint8_t(0x06 + (i & 1))}));
+        return Counter("closes_1008_slow_consumer") == 1;
+      },
+      absl::Seconds(20)));
+  // The sender, who reads nothing of this, is unaffected.
+  EXPECT_FALSE(sender->closed());
+  sender->SendBinary(CursorMessage(1, 1));
+}
+
+TEST_F(EdgeTest, ShutdownClosesEverySessionWith1001) {
+  StartServer();
+  uint8_t a_id, b_id;
+  auto a = Join("/rooms/one", &a_id);
+  auto b = Join("/rooms/two", &b_id);
+  ASSERT_TRUE(a && b);
+  std::thread stopper([this] { server_->Shutdown(); });
+  EXPECT_TRUE(a->WaitClosed());
+  EXPECT_TRUE(b->WaitClosed());
+  stopper.join();
+  EXPECT_EQ(a->close_code(), 1001);
+  EXPECT_EQ(b->close_code(), 1001);
+  // No longer accepting.
+  EXPECT_FALSE(WsTestClient::Connect(port_, "/rooms/one").ok());
+}
+
+TEST_F(EdgeTest, ServesTheDemoPageHealthAndMetrics) {
+  StartServer();
+  for (const char* target : {"/", "/rooms/demo", "/rooms/demo?name=x"}) {
+    auto page = HttpGet(port_, target);
+    ASSERT_TRUE(page.ok()) << target;
+    EXPECT_EQ(page->status, 200) << target;
+    EXPECT_NE(page->content_type.find("text/html"), std::string::npos);
+    EXPECT_NE(page->body.find("<html"), std::string::npos);
+    EXPECT_NE(page->body.find("WebSocket"), std::string::npos);
+  }
+  auto bad = HttpGet(port_, "/rooms/bad%20id");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+  auto missing = HttpGet(port_, "/nothing-here");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  auto health = HttpGet(port_, "/healthz");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->body, "ok\n");
+  auto metrics = HttpGet(port_, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("cursord_messages_in_total "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cursord::testing

@@ -1,0 +1,182 @@
+#include "server/core/room.h"
+
+#include <memory>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "server/core/wire.h"
+
+namespace cursord::core {
+namespace {
+
+// A member whose outbox the test drains by hand.
+struct TestMember : RoomMember {
+  int flush_requests = 0;
+  void ScheduleFlush() override { ++flush_requests; }
+  std::string Take(const Room* room) {
+    std::string out;
+    outbox.Drain(out, room ? room->positions() : nullptr);
+    outbox.flush_scheduled = false;
+    return out;
+  }
+};
+
+std::string Id(MessageType type, uint8_t id) {
+  std::string s;
+  AppendIdFrame(s, type, id);
+  return s;
+}
+std::string Cursor(uint8_t id, uint16_t x, uint16_t y) {
+  std::string s;
+  AppendCursorFrame(s, id, x, y);
+  return s;
+}
+std::string List(std::vector<uint8_t> ids) {
+  std::string s;
+  AppendUserListFrame(s, ids.data(), ids.size());
+  return s;
+}
+
+class RoomTest : public ::testing::Test {
+ protected:
+  Counter coalesced_;
+  Room room_{"r", 256, absl::Now(), &coalesced_};
+};
+
+TEST_F(RoomTest, JoinSequence) {
+  TestMember a, b;
+  ASSERT_EQ(room_.Join(&a, {}, absl::Now()), 0);
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kInitialConnection, 0) + List({0}));
+  ASSERT_EQ(room_.Join(&b, {}, absl::Now()), 1);
+  EXPECT_EQ(b.Take(&room_), Id(MessageType::kInitialConnection, 1) + List({0, 1}));
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserJoined, 1));
+}
+
+TEST_F(RoomTest, RelayNeverEchoesAndCoalescesPerRecipient) {
+  TestMember a, b;
+  room_.Join(&a, {}, absl::Now());
+  room_.Join(&b, {}, absl::Now());
+  a.Take(&room_);
+  b.Take(&room_);
+  const int requests_before = b.flush_requests;
+  room_.Cursor(0, 1, 1, absl::Now());
+  room_.Cursor(0, 2, 2, absl::Now());
+  room_.Cursor(0, 3, 3, absl::Now());
+  EXPECT_EQ(b.flush_requests, requests_before + 1);  // one flush per round
+  EXPECT_EQ(coalesced_.Get(), 2u);
+  EXPECT_EQ(b.Take(&room_), Cursor(0, 3, 3));
+  EXPECT_EQ(a.Take(&room_), "");
+}
+
+TEST_F(RoomTest, ClickFollowsTheSendersPendingPosition) {
+  TestMember a, b;
+  room_.Join(&a, {}, absl::Now());
+  room_.Join(&b, {}, absl::Now());
+  a.Take(&room_);
+  b.Take(&room_);
+  room_.Cursor(0, 5, 5, absl::Now());
+  room_.Click(0, true, absl::Now());
+  room_.Click(0, false, absl::Now());
+  EXPECT_EQ(b.Take(&room_), Cursor(0, 5, 5) + Id(MessageType::kStartedClicking, 0) +
+                                Id(MessageType::kStoppedClicking, 0));
+}
+
+TEST_F(RoomTest, LateJoinerGetsPositionsAndClicks) {
+  TestMember a, b, c;
+  room_.Join(&a, {}, absl::Now());
+  room_.Join(&b, {}, absl::Now());
+  room_.Cursor(0, 10, 20, absl::Now());
+  room_.Click(0, true, absl::Now());
+  room_.Join(&c, {}, absl::Now());
+  EXPECT_EQ(c.Take(&room_), Id(MessageType::kInitialConnection, 2) + List({0, 1, 2}) +
+                                Cursor(0, 10, 20) + Id(MessageType::kStartedClicking, 0));
+}
+
+TEST_F(RoomTest, LeaveDropsPendingPositionAndReusedIdIsNotWiped) {
+  TestMember a, b, c;
+  room_.Join(&a, {}, absl::Now());
+  room_.Join(&b, {}, absl::Now());
+  a.Take(&room_);
+  room_.Cursor(1, 9, 9, absl::Now());  // pending for a
+  room_.Leave(1);
+  ASSERT_EQ(room_.Join(&c, {}, absl::Now()), 1);  // reuses id 1
+  room_.Cursor(1, 4, 4, absl::Now());
+  // a sees: the leave (without the stale position), the join, the new position.
+  EXPECT_EQ(a.Take(&room_),
+            Id(MessageType::kUserLeft, 1) + Id(MessageType::kUserJoined, 1) + Cursor(1, 4, 4));
+  EXPECT_EQ(room_.size(), 2u);
+  ASSERT_NE(room_.member(1), nullptr);
+  EXPECT_EQ(room_.member(1), &c);
+}
+
+TEST_F(RoomTest, FullRoomRefusesWithoutSideEffects) {
+  Counter counter;
+  Room small("s", 2, absl::Now(), &counter);
+  TestMember a, b, c;
+  small.Join(&a, {}, absl::Now());
+  small.Join(&b, {}, absl::Now());
+  a.Take(&small);
+  EXPECT_EQ(small.Join(&c, {}, absl::Now()), std::nullopt);
+  EXPECT_EQ(a.Take(&small), "");
+  EXPECT_EQ(c.Take(nullptr), "");
+  EXPECT_EQ(small.size(), 2u);
+}
+
+TEST_F(RoomTest, SnapshotCarriesIdentityAndState) {
+  TestMember a;
+  room_.Join(&a, MemberIdentity{"u1", "Ada", "#ff0000", "127.0.0.1:5"}, absl::Now());
+  room_.Cursor(0, 100, 200, absl::Now());
+  room_.Click(0, true, absl::Now());
+  RoomSnapshot snapshot = room_.Snapshot();
+  ASSERT_EQ(snapshot.members.size(), 1u);
+  const MemberSnapshot& m = snapshot.members[0];
+  EXPECT_EQ(m.user_id, "u1");
+  EXPECT_EQ(m.name, "Ada");
+  EXPECT_EQ(m.color, "#ff0000");
+  EXPECT_EQ(m.remote_address, "127.0.0.1:5");
+  EXPECT_TRUE(m.has_position);
+  EXPECT_EQ(m.x, 100);
+  EXPECT_EQ(m.y, 200);
+  EXPECT_TRUE(m.clicking);
+}
+
+struct RecordingSink : WatchSink {
+  std::vector<RoomEvent> events;
+  int snapshots = 0;
+  bool accept = true;
+  absl::Status detached;
+  void OnSnapshot(const RoomSnapshot&) override { ++snapshots; }
+  bool OnEvent(const RoomEvent& event) override {
+    if (!accept) return false;
+    events.push_back(event);
+    return true;
+  }
+  void OnDetached(const absl::Status& status) override { detached = status; }
+};
+
+TEST_F(RoomTest, WatchersSeeEventsAndARefusingWatcherIsDetached) {
+  TestMember a, b;
+  room_.Join(&a, {}, absl::Now());
+  auto sink = std::make_shared<RecordingSink>();
+  auto cursors = std::make_shared<RecordingSink>();
+  room_.AddWatcher(sink, false);
+  room_.AddWatcher(cursors, true);
+  EXPECT_EQ(sink->snapshots, 1);
+  room_.Join(&b, {}, absl::Now());
+  room_.Cursor(1, 1, 1, absl::Now());
+  room_.Click(1, true, absl::Now());
+  room_.Leave(1);
+  ASSERT_EQ(sink->events.size(), 3u);
+  EXPECT_EQ(sink->events[0].kind, RoomEventKind::kJoined);
+  EXPECT_EQ(sink->events[1].kind, RoomEventKind::kClickStarted);
+  EXPECT_EQ(sink->events[2].kind, RoomEventKind::kLeft);
+  ASSERT_EQ(cursors->events.size(), 4u);
+  EXPECT_EQ(cursors->events[1].kind, RoomEventKind::kCursorMoved);
+  sink->accept = false;
+  room_.Click(0, true, absl::Now());
+  EXPECT_EQ(sink->detached.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(room_.watcher_count(), 1u);
+}
+
+}  // namespace
+}  // namespace cursord::core
