@@ -101,12 +101,12 @@ function expect(cond, what) {
   if (!cond) throw new Error(`expected ${what}`);
 }
 
-// Where page B should draw A's pointer at (x, y) in A's viewport: the page's
-// own encoding, then B's decoding.
-function mapped(x, y) {
-  const nx = Math.floor(x / VIEW_A.width * 65535);
-  const ny = Math.floor(y / VIEW_A.height * 65535);
-  return { x: nx / 65535 * VIEW_B.width, y: ny / 65535 * VIEW_B.height };
+// Where a page with viewport `to` should draw a pointer at (x, y) in a page
+// with viewport `from`: the sender's encoding, then the receiver's decoding.
+function mapped(x, y, from = VIEW_A, to = VIEW_B) {
+  const nx = Math.floor(x / from.width * 65535);
+  const ny = Math.floor(y / from.height * 65535);
+  return { x: nx / 65535 * to.width, y: ny / 65535 * to.height };
 }
 
 async function cursorBox(page, id) {
@@ -118,7 +118,7 @@ async function cursorBox(page, id) {
   }, id);
 }
 
-async function waitCursorNear(page, id, want) {
+async function waitCursorNear(page, id, want, label = 'B') {
   try {
     await page.waitForFunction(({ id, want, tol }) => {
       const el = document.querySelector(`.cursor[data-member-id="${id}"]`);
@@ -129,7 +129,7 @@ async function waitCursorNear(page, id, want) {
   } catch {
     const got = await cursorBox(page, id);
     throw new Error(`cursor ${id} should be near (${want.x.toFixed(1)}, ${want.y.toFixed(1)}) ` +
-                    `in page B, but it is ${got ? `at (${got.x}, ${got.y})` : 'absent'}`);
+                    `in page ${label}, but it is ${got ? `at (${got.x}, ${got.y})` : 'absent'}`);
   }
 }
 
@@ -217,7 +217,7 @@ async function run() {
 
   // B's own moves reach A, so the relay works in both directions.
   await b.page.mouse.move(320, 240, { steps: 3 });
-  await a.page.waitForSelector(`.cursor[data-member-id="${idB}"]`);
+  await waitCursorNear(a.page, idB, mapped(320, 240, VIEW_B, VIEW_A), 'A');
   await a.page.screenshot({ path: here('./out/page_a.png') });
 
   await a.context.close();
