@@ -111,9 +111,11 @@ core::Room* Shard::FindRoom(const std::string& id) {
 
 void Shard::ReleaseRoomIfEmpty(core::Room& room) {
   if (!room.empty()) return;
+  // A copy: erasing destroys the room, and with it room.id().
+  const std::string id = room.id();
   std::vector<core::Room::Watcher> watchers = room.TakeWatchers();
-  if (!watchers.empty()) parked_watchers_[room.id()] = std::move(watchers);
-  rooms_.erase(room.id());
+  if (!watchers.empty()) parked_watchers_[id] = std::move(watchers);
+  rooms_.erase(id);
   counters_.rooms.Sub();
 }
 

@@ -121,13 +121,15 @@ void WsSession::OnReadable(const boost::system::error_code& ec) {
 }
 
 bool WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) {
-  if (closing_) return false;
+  // Once closing, messages are ignored but parsing goes on, so that the
+  // client's close frame behind them is seen.
+  if (closing_) return true;
   if (opcode == core::Opcode::kText) {
     CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
                        << ": 1003 text frame";
     Close(core::kCloseUnsupportedData, "text frames are not accepted; the protocol is binary",
           counters_.closes_text);
-    return false;
+    return true;
   }
   counters_.messages_in.Add();
   core::ClientMessage message;
