@@ -11,10 +11,11 @@ bool IsKnownOpcode(uint8_t op) {
   return op <= 0x2 || (op >= 0x8 && op <= 0xA);
 }
 
-// Close codes a peer may send (RFC 6455 7.4.1 and 7.4.2).
+// Close codes a peer may send: RFC 6455 7.4.1, the later IANA registrations
+// 1012-1014 (browsers echo our 1013), and the 3000-4999 ranges.
 bool IsValidReceivedCloseCode(uint16_t code) {
   if (code >= 3000 && code <= 4999) return true;
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
 void Unmask(uint8_t* payload, size_t size, const uint8_t mask[4]) {

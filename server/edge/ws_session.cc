@@ -105,7 +105,7 @@ void WsSession::OnReadable(const boost::system::error_code& ec) {
   if (!discard_input_) {
     const core::FrameParser::Result result = parser_.Consume(shard_.read_buffer(), n, *this);
     if (terminated_) return;
-    if (!result.ok) {
+    if (!result.ok && !closing_) {
       core::Counter& counter = result.close_code == core::kCloseTooBig
                                    ? counters_.closes_too_big
                                    : counters_.closes_protocol;
@@ -115,6 +115,8 @@ void WsSession::OnReadable(const boost::system::error_code& ec) {
       // the connection once our close frame is out.
       discard_input_ = true;
       Close(result.close_code, result.reason, counter);
+    } else if (!result.ok) {
+      discard_input_ = true;  // garbage after our close frame: wait for EOF
     }
   }
   DoWaitRead();

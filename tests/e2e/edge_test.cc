@@ -266,6 +266,10 @@ TEST_F(EdgeTest, FullRoomClosesTheNextClientWith1013) {
   EXPECT_EQ((*c)->close_code(), 1013);
   EXPECT_NE((*c)->close_reason().find("room full"), std::string::npos);
   EXPECT_EQ(Counter("closes_1013_room_full"), 1u);
+  // The client's echo of 1013 completes the close handshake cleanly.
+  EXPECT_TRUE(Eventually([&] { return Counter("closes_connection_lost") == 0 &&
+                                      server_->GetServerInfo().connections == 2; }));
+  EXPECT_EQ(Counter("closes_1002_protocol_error"), 0u);
   // The members noticed nothing.
   ASSERT_EQ(a->Read(), B({0x03, b_id}));
   EXPECT_EQ(a->Read(absl::Milliseconds(200)), std::nullopt);

@@ -164,6 +164,14 @@ TEST(FrameParserTest, CloseFrameStopsParsing) {
   EXPECT_EQ(r.close_code, 1000);
   EXPECT_EQ(r.close_reason, "bye");
   EXPECT_TRUE(r.messages.empty());
+  // Registered codes a browser echoes back, e.g. our 1013.
+  for (uint16_t code : {1012, 1013, 1014, 3000, 4000, 4999}) {
+    Bytes echo = ClientFrame(0x88, {static_cast<uint8_t>(code >> 8), static_cast<uint8_t>(code)});
+    FrameParser p(1024);
+    Recorder rec;
+    EXPECT_TRUE(p.Consume(echo.data(), echo.size(), rec).ok) << code;
+    EXPECT_EQ(rec.close_code, code);
+  }
   Bytes empty_close = ClientFrame(0x88, {});
   FrameParser parser2(1024);
   Recorder r2;
