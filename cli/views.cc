@@ -1,0 +1,183 @@
+#include "cli/views.h"
+
+#include <cstdint>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace cursord::cli {
+namespace {
+
+using Align = Table::Align;
+
+std::string CursorText(const v1::Member& member) {
+  if (!member.has_cursor()) return "-";
+  return absl::StrCat(member.cursor().x(), ",", member.cursor().y());
+}
+
+// "Key:  value" lines with the values aligned.
+std::string Facts(const std::vector<std::pair<std::string, std::string>>& facts) {
+  size_t key_width = 0;
+  for (const auto& [key, value] : facts) {
+    key_width = std::max(key_width, DisplayWidth(key) + 1);
+  }
+  std::string out;
+  for (const auto& [key, value] : facts) {
+    absl::StrAppend(&out, key, ":",
+                    std::string(key_width - DisplayWidth(key) - 1 + 2, ' '),
+                    value, "\n");
+  }
+  return out;
+}
+
+std::string MemberDescription(const v1::Member& member) {
+  std::vector<std::string> parts;
+  if (!member.display_name().empty()) {
+    parts.push_back(absl::StrCat("name=", member.display_name()));
+  }
+  if (!member.user_id().empty()) {
+    parts.push_back(absl::StrCat("user=", member.user_id()));
+  }
+  if (!member.color().empty()) {
+    parts.push_back(absl::StrCat("color=", member.color()));
+  }
+  if (!member.remote_address().empty()) {
+    parts.push_back(absl::StrCat("from ", member.remote_address()));
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+}  // namespace
+
+absl::Time FromProto(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixSeconds(timestamp.seconds()) +
+         absl::Nanoseconds(timestamp.nanos());
+}
+
+std::string RoomListView(const std::vector<v1::Room>& rooms,
+                         const ViewContext& context) {
+  Table table({{"ROOM", Align::kLeft, /*shrinkable=*/true, 12},
+               {"MEMBERS", Align::kRight},
+               {"AGE", Align::kLeft},
+               {"CREATED", Align::kLeft}});
+  for (const v1::Room& room : rooms) {
+    const absl::Time created = FromProto(room.create_time());
+    table.AddRow({room.id(), absl::StrCat(room.member_count()),
+                  FormatAge(created, context.now),
+                  FormatTimestamp(created, context.zone)});
+  }
+  return table.Render(context.width);
+}
+
+std::string RoomView(const v1::Room& room, const ViewContext& context) {
+  const absl::Time created = FromProto(room.create_time());
+  std::string out = Facts({
+      {"Room", room.id()},
+      {"Members", absl::StrCat(room.member_count())},
+      {"Created", created == absl::UnixEpoch()
+                      ? "-"
+                      : absl::StrCat(FormatTimestamp(created, context.zone),
+                                     " (", FormatAge(created, context.now),
+                                     " ago)")},
+  });
+  out += "\n";
+  if (room.members_size() == 0) {
+    out += "No members.\n";
+    return out;
+  }
+  Table table({{"ID", Align::kRight},
+               {"USER", Align::kLeft, /*shrinkable=*/true, 6},
+               {"NAME", Align::kLeft, /*shrinkable=*/true, 6},
+               {"COLOR", Align::kLeft},
+               {"CURSOR", Align::kLeft},
+               {"CLICK", Align::kLeft},
+               {"ONLINE", Align::kLeft},
+               {"IDLE", Align::kLeft},
+               {"ADDRESS", Align::kLeft, /*shrinkable=*/true, 12}});
+  for (const v1::Member& member : room.members()) {
+    table.AddRow({absl::StrCat(member.id()), OrDash(member.user_id()),
+                  OrDash(member.display_name()), OrDash(member.color()),
+                  CursorText(member), member.clicking() ? "down" : "-",
+                  FormatAge(FromProto(member.connect_time()), context.now),
+                  FormatAge(FromProto(member.last_activity_time()), context.now),
+                  OrDash(member.remote_address())});
+  }
+  out += table.Render(context.width);
+  return out;
+}
+
+std::string ServerInfoView(const v1::ServerInfo& info, absl::string_view health,
+                           const ViewContext& context) {
+  const absl::Time started = FromProto(info.start_time());
+  const absl::Duration uptime = absl::Seconds(info.uptime().seconds()) +
+                                absl::Nanoseconds(info.uptime().nanos());
+  std::string out = Facts({
+      {"Version", OrDash(info.version())},
+      {"Health", OrDash(health)},
+      {"Uptime", absl::StrCat(CompactDuration(uptime), " (since ",
+                              FormatTimestamp(started, context.zone), ")")},
+      {"WebSocket", info.listen_addresses().empty()
+                        ? "-"
+                        : absl::StrJoin(info.listen_addresses(), ", ")},
+      {"Control", OrDash(info.control_address())},
+      {"Connections", absl::StrCat(info.connection_count())},
+      {"Rooms", absl::StrCat(info.room_count())},
+      {"Watchers", absl::StrCat(info.watcher_count())},
+  });
+  if (!info.counters().empty()) {
+    out += "\n";
+    // Proto maps have no order; sort for stable output.
+    const std::map<std::string, uint64_t> sorted(info.counters().begin(),
+                                                 info.counters().end());
+    Table table({{"COUNTER", Align::kLeft, /*shrinkable=*/true, 16},
+                 {"VALUE", Align::kRight}});
+    for (const auto& [name, value] : sorted) {
+      table.AddRow({name, absl::StrCat(value)});
+    }
+    out += table.Render(context.width);
+  }
+  return out;
+}
+
+std::string WatchEventView(const v1::WatchRoomResponse& message,
+                           const ViewContext& context) {
+  const std::string when = absl::FormatTime(
+      "%H:%M:%E3S", FromProto(message.event_time()), context.zone);
+  auto line = [&](absl::string_view what, uint32_t member_id,
+                  absl::string_view detail) {
+    std::string text =
+        absl::StrFormat("%s  %-8s %3d  %s", when, what, member_id, detail);
+    text.erase(text.find_last_not_of(' ') + 1);
+    return absl::StrCat(text, "\n");
+  };
+  switch (message.event_case()) {
+    case v1::WatchRoomResponse::kSnapshot:
+      return absl::StrCat(when, "  snapshot\n", RoomView(message.snapshot(), context),
+                          "\n");
+    case v1::WatchRoomResponse::kMemberJoined:
+      return line("joined", message.member_joined().member().id(),
+                  MemberDescription(message.member_joined().member()));
+    case v1::WatchRoomResponse::kMemberLeft:
+      return line("left", message.member_left().member_id(), "");
+    case v1::WatchRoomResponse::kMemberKicked:
+      return line("kicked", message.member_kicked().member_id(),
+                  absl::StrCat("reason=\"", message.member_kicked().reason(),
+                               "\""));
+    case v1::WatchRoomResponse::kClickChanged:
+      return line("click", message.click_changed().member_id(),
+                  message.click_changed().clicking() ? "down" : "up");
+    case v1::WatchRoomResponse::kCursorMoved:
+      return line("move", message.cursor_moved().member_id(),
+                  absl::StrCat(message.cursor_moved().position().x(), ",",
+                               message.cursor_moved().position().y()));
+    case v1::WatchRoomResponse::EVENT_NOT_SET:
+      break;
+  }
+  // A newer server's event this build does not know: say so, don't hide it.
+  return absl::StrCat(when, "  (unknown event)\n");
+}
+
+}  // namespace cursord::cli

@@ -1,0 +1,110 @@
+#include "server/control/control_server.h"
+
+#include <chrono>
+#include <utility>
+
+#include <grpc/grpc.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "server/control/control_service.h"
+
+namespace cursord::control {
+namespace {
+
+constexpr absl::string_view kServiceName = "cursord.v1.ControlService";
+constexpr std::chrono::seconds kShutdownGrace{2};
+
+// Splits "host:port" at the last colon; IPv6 hosts come in brackets.
+absl::Status SplitHostPort(absl::string_view address, std::string* host,
+                           int* port) {
+  const size_t colon = address.rfind(':');
+  int value = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &value) || value < 0 ||
+      value > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "control listen address \"", address, "\" is not host:port"));
+  }
+  *host = std::string(address.substr(0, colon));
+  *port = value;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
+    const ControlServerOptions& options, core::ControlPlane& plane) {
+  std::string host;
+  int requested_port = 0;
+  if (absl::Status status = SplitHostPort(options.listen, &host, &requested_port);
+      !status.ok()) {
+    return status;
+  }
+
+  ControlServiceOptions service_options;
+  service_options.token = options.token;
+  service_options.watch_buffer = options.watch_buffer;
+  auto service = std::make_unique<ControlService>(service_options, plane);
+
+  // Both are process-wide switches that only take effect for servers built
+  // afterwards; calling them again is harmless.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &bound_port);
+  // gRPC sets SO_REUSEPORT by default, which would let a second cursord
+  // "bind" a port already in use and split the traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.RegisterService(service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen,
+                     " for the control API (in use, or not a local address?)"));
+  }
+  std::string address = absl::StrCat(host, ":", bound_port);
+  service->set_control_address(address);
+  if (grpc::HealthCheckServiceInterface* health =
+          server->GetHealthCheckService()) {
+    health->SetServingStatus(std::string(kServiceName), true);
+  }
+  return std::unique_ptr<ControlServer>(new ControlServer(
+      std::move(service), std::move(server), bound_port, std::move(address)));
+}
+
+ControlServer::ControlServer(std::unique_ptr<ControlService> service,
+                             std::unique_ptr<grpc::Server> server, int port,
+                             std::string address)
+    : service_(std::move(service)),
+      server_(std::move(server)),
+      port_(port),
+      address_(std::move(address)) {}
+
+ControlServer::~ControlServer() { Shutdown(); }
+
+void ControlServer::Shutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService()) {
+    health->SetServingStatus(false);
+  }
+  // Streams first: gRPC's shutdown would otherwise wait the whole grace
+  // period for them and then cancel them without a useful status.
+  service_->BeginShutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  server_->Wait();
+}
+
+}  // namespace cursord::control

@@ -1,0 +1,293 @@
+#include "server/control/control_service.h"
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "server/control/auth.h"
+#include "server/control/convert.h"
+#include "server/control/validation.h"
+
+namespace cursord::control {
+namespace {
+
+// Finishes a unary call that failed before reaching the plane.
+grpc::ServerUnaryReactor* Reject(grpc::ServerUnaryReactor* reactor,
+                                 const absl::Status& status) {
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+// The first failure among checks run in order, or OK.
+absl::Status FirstError(std::initializer_list<absl::Status> statuses) {
+  for (const absl::Status& status : statuses) {
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration CursorInterval(uint32_t updates_per_second) {
+  constexpr uint32_t kDefault = 10;
+  constexpr uint32_t kMax = 60;
+  if (updates_per_second == 0) updates_per_second = kDefault;
+  if (updates_per_second > kMax) updates_per_second = kMax;
+  return absl::Seconds(1) / updates_per_second;
+}
+
+}  // namespace
+
+// A WatchRoom stream. gRPC owns it and it deletes itself in OnDone; the
+// shared WatchSession holds the stream's state and outlives it as long as
+// the core still has it.
+class ControlService::WatchReactor final
+    : public grpc::ServerWriteReactor<v1::WatchRoomResponse> {
+ public:
+  WatchReactor(ControlService& service, std::shared_ptr<WatchSession> session)
+      : service_(service), session_(std::move(session)) {
+    session_->Attach(this);
+  }
+
+  // Attaches the session to the room.
+  void Start(bool cursor_moves) {
+    if (!service_.AddWatch(session_)) {
+      session_->End(absl::UnavailableError("the control server is shutting down"));
+      return;
+    }
+    registered_ = true;
+    watching_ = true;
+    service_.plane_.Watch(session_->room_id(), cursor_moves, session_,
+                          [session = session_](absl::Status status) {
+                            if (!status.ok()) session->End(status);
+                          });
+  }
+
+  // Ends the stream before it was attached (bad request, no auth).
+  void Fail(const absl::Status& status) { session_->End(status); }
+
+  void OnWriteDone(bool ok) override { session_->OnWriteDone(ok); }
+
+  void OnCancel() override {
+    session_->End(absl::CancelledError("watch cancelled by the client"));
+  }
+
+  void OnDone() override {
+    session_->Detach();
+    if (watching_) {
+      // Unwatch is a no-op if the core already dropped the session. The
+      // callback keeps the session alive until the core lets go of it.
+      service_.plane_.Unwatch(session_->room_id(), session_.get(),
+                              [session = session_] {});
+    }
+    if (registered_) service_.RemoveWatch(session_);
+    delete this;
+  }
+
+ private:
+  ControlService& service_;
+  const std::shared_ptr<WatchSession> session_;
+  // Written before gRPC sees the reactor, read in OnDone.
+  bool registered_ = false;
+  bool watching_ = false;
+};
+
+ControlService::ControlService(ControlServiceOptions options,
+                               core::ControlPlane& plane)
+    : options_(std::move(options)), plane_(plane) {}
+
+ControlService::~ControlService() = default;
+
+void ControlService::set_control_address(std::string address) {
+  absl::MutexLock lock(&mu_);
+  control_address_ = std::move(address);
+}
+
+void ControlService::BeginShutdown() {
+  std::vector<std::shared_ptr<WatchSession>> sessions;
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    sessions.assign(watches_.begin(), watches_.end());
+  }
+  // Outside mu_: End takes the session's lock, and OnDone (which takes
+  // mu_) may run for a stream meanwhile.
+  for (const auto& session : sessions) {
+    session->End(absl::UnavailableError("the control server is shutting down"));
+  }
+}
+
+int64_t ControlService::watcher_count() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(watches_.size());
+}
+
+bool ControlService::AddWatch(const std::shared_ptr<WatchSession>& session) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return false;
+  watches_.insert(session);
+  return true;
+}
+
+void ControlService::RemoveWatch(const std::shared_ptr<WatchSession>& session) {
+  absl::MutexLock lock(&mu_);
+  watches_.erase(session);
+}
+
+absl::Status ControlService::Authenticate(
+    const grpc::CallbackServerContext& context) const {
+  if (options_.token.empty()) return absl::OkStatus();
+  std::optional<absl::string_view> header;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    header = absl::string_view(it->second.data(), it->second.size());
+  }
+  return CheckBearerToken(options_.token, header);
+}
+
+grpc::ServerUnaryReactor* ControlService::ListRooms(
+    grpc::CallbackServerContext* context, const v1::ListRoomsRequest* request,
+    v1::ListRoomsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = Authenticate(*context); !status.ok()) {
+    return Reject(reactor, status);
+  }
+  absl::StatusOr<size_t> limit = EffectivePageSize(request->page_size());
+  if (!limit.ok()) return Reject(reactor, limit.status());
+  if (absl::Status status = ValidateRoomIdPrefix(request->room_id_prefix());
+      !status.ok()) {
+    return Reject(reactor, status);
+  }
+  absl::StatusOr<std::string> start_after =
+      DecodePageToken(request->page_token(), request->room_id_prefix());
+  if (!start_after.ok()) return Reject(reactor, start_after.status());
+
+  core::ListRoomsQuery query;
+  query.prefix = request->room_id_prefix();
+  query.start_after = *std::move(start_after);
+  query.limit = *limit;
+  plane_.ListRooms(
+      std::move(query),
+      [reactor, response, prefix = request->room_id_prefix()](
+          core::ListRoomsResult result) {
+        for (const core::RoomSummary& room : result.rooms) {
+          ToProto(room, response->add_rooms());
+        }
+        if (result.more && !result.rooms.empty()) {
+          response->set_next_page_token(
+              EncodePageToken(prefix, result.rooms.back().id));
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::GetRoom(
+    grpc::CallbackServerContext* context, const v1::GetRoomRequest* request,
+    v1::Room* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = FirstError(
+          {Authenticate(*context), ValidateRoomId(request->room_id())});
+      !status.ok()) {
+    return Reject(reactor, status);
+  }
+  plane_.GetRoom(request->room_id(),
+                 [reactor, response](absl::StatusOr<core::RoomSnapshot> room) {
+                   if (room.ok()) ToProto(*room, response);
+                   reactor->Finish(ToGrpcStatus(room.status()));
+                 });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::KickMember(
+    grpc::CallbackServerContext* context, const v1::KickMemberRequest* request,
+    v1::KickMemberResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = FirstError({Authenticate(*context),
+                                        ValidateRoomId(request->room_id()),
+                                        ValidateReason(request->reason())});
+      !status.ok()) {
+    return Reject(reactor, status);
+  }
+  absl::StatusOr<uint8_t> member_id = ValidateMemberId(request->member_id());
+  if (!member_id.ok()) return Reject(reactor, member_id.status());
+  plane_.KickMember(request->room_id(), *member_id, request->reason(),
+                    [reactor](absl::Status status) {
+                      reactor->Finish(ToGrpcStatus(status));
+                    });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::KickUser(
+    grpc::CallbackServerContext* context, const v1::KickUserRequest* request,
+    v1::KickUserResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = FirstError({Authenticate(*context),
+                                        ValidateUserId(request->user_id()),
+                                        ValidateReason(request->reason())});
+      !status.ok()) {
+    return Reject(reactor, status);
+  }
+  plane_.KickUser(request->user_id(), request->reason(),
+                  [reactor, response](absl::StatusOr<int> kicked) {
+                    if (kicked.ok()) response->set_kicked_count(*kicked);
+                    reactor->Finish(ToGrpcStatus(kicked.status()));
+                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::CloseRoom(
+    grpc::CallbackServerContext* context, const v1::CloseRoomRequest* request,
+    v1::CloseRoomResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = FirstError({Authenticate(*context),
+                                        ValidateRoomId(request->room_id()),
+                                        ValidateReason(request->reason())});
+      !status.ok()) {
+    return Reject(reactor, status);
+  }
+  plane_.CloseRoom(request->room_id(), request->reason(),
+                   [reactor, response](absl::StatusOr<int> closed) {
+                     if (closed.ok()) response->set_closed_count(*closed);
+                     reactor->Finish(ToGrpcStatus(closed.status()));
+                   });
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::WatchRoomResponse>* ControlService::WatchRoom(
+    grpc::CallbackServerContext* context, const v1::WatchRoomRequest* request) {
+  WatchBuffer::Options buffer_options;
+  buffer_options.capacity = options_.watch_buffer;
+  buffer_options.cursor_interval =
+      CursorInterval(request->cursor_updates_per_second());
+  auto* reactor = new WatchReactor(
+      *this, std::make_shared<WatchSession>(request->room_id(), buffer_options));
+  if (absl::Status status = FirstError(
+          {Authenticate(*context), ValidateRoomId(request->room_id())});
+      !status.ok()) {
+    reactor->Fail(status);
+    return reactor;
+  }
+  reactor->Start(request->include_cursor_moves());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::GetServerInfo(
+    grpc::CallbackServerContext* context,
+    const v1::GetServerInfoRequest* request, v1::ServerInfo* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = Authenticate(*context); !status.ok()) {
+    return Reject(reactor, status);
+  }
+  // The plane reads shared counters without touching a room, so this one
+  // is answered inline.
+  ToProto(plane_.GetServerInfo(), absl::Now(), response);
+  {
+    absl::MutexLock lock(&mu_);
+    response->set_control_address(control_address_);
+    response->set_watcher_count(static_cast<int64_t>(watches_.size()));
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace cursord::control

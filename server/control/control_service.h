@@ -1,0 +1,94 @@
+// The cursord.v1.ControlService implementation: validates requests, checks
+// the bearer token, calls core::ControlPlane, converts the answers. Every
+// method is asynchronous (gRPC's callback API): a unary call finishes from
+// the plane's `done` callback, on a server thread, so no gRPC thread ever
+// waits on a room.
+#ifndef CURSORD_CONTROL_CONTROL_SERVICE_H_
+#define CURSORD_CONTROL_CONTROL_SERVICE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cursord/v1/control.grpc.pb.h"
+#include "server/control/watch_session.h"
+#include "server/core/presence.h"
+
+namespace cursord::control {
+
+struct ControlServiceOptions {
+  // Empty: no authentication.
+  std::string token;
+  // Per WatchRoom stream: how many messages may wait for a slow client
+  // before it is dropped.
+  size_t watch_buffer = 1024;
+};
+
+class ControlService final : public v1::ControlService::CallbackService {
+ public:
+  // `plane` must outlive the service's gRPC server.
+  ControlService(ControlServiceOptions options, core::ControlPlane& plane);
+  ~ControlService() override;
+
+  // Reported by GetServerInfo; set once the server is bound.
+  void set_control_address(std::string address) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Ends every WatchRoom stream with UNAVAILABLE and refuses new ones, so
+  // that the gRPC server's shutdown does not wait on endless streams.
+  void BeginShutdown() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Open WatchRoom streams.
+  int64_t watcher_count() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  grpc::ServerUnaryReactor* ListRooms(grpc::CallbackServerContext* context,
+                                      const v1::ListRoomsRequest* request,
+                                      v1::ListRoomsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRoom(grpc::CallbackServerContext* context,
+                                    const v1::GetRoomRequest* request,
+                                    v1::Room* response) override;
+  grpc::ServerUnaryReactor* KickMember(grpc::CallbackServerContext* context,
+                                       const v1::KickMemberRequest* request,
+                                       v1::KickMemberResponse* response) override;
+  grpc::ServerUnaryReactor* KickUser(grpc::CallbackServerContext* context,
+                                     const v1::KickUserRequest* request,
+                                     v1::KickUserResponse* response) override;
+  grpc::ServerUnaryReactor* CloseRoom(grpc::CallbackServerContext* context,
+                                      const v1::CloseRoomRequest* request,
+                                      v1::CloseRoomResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchRoomResponse>* WatchRoom(
+      grpc::CallbackServerContext* context,
+      const v1::WatchRoomRequest* request) override;
+  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
+                                          const v1::GetServerInfoRequest* request,
+                                          v1::ServerInfo* response) override;
+
+ private:
+  class WatchReactor;
+
+  // UNAUTHENTICATED unless the call carries the token (when one is set).
+  absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
+
+  // Registers a new stream; false once shutting down.
+  bool AddWatch(const std::shared_ptr<WatchSession>& session)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RemoveWatch(const std::shared_ptr<WatchSession>& session)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  const ControlServiceOptions options_;
+  core::ControlPlane& plane_;
+
+  mutable absl::Mutex mu_;
+  std::string control_address_ ABSL_GUARDED_BY(mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<std::shared_ptr<WatchSession>> watches_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cursord::control
+
+#endif  // CURSORD_CONTROL_CONTROL_SERVICE_H_

@@ -1,0 +1,119 @@
+#include "server/control/convert.h"
+
+#include <cstdint>
+#include <string>
+
+namespace cursord::control {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
+  if (time == absl::UnixEpoch()) {
+    out->Clear();
+    return;
+  }
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  out->set_seconds(seconds);
+  // ToUnixSeconds floors, so the remainder is in [0, 1s) as the proto wants.
+  out->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+}
+
+void ToProto(absl::Duration duration, google::protobuf::Duration* out) {
+  // Truncation towards zero gives seconds and nanos of the same sign, as
+  // google.protobuf.Duration requires.
+  const int64_t seconds = absl::ToInt64Seconds(duration);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(duration - absl::Seconds(seconds))));
+}
+
+void ToProto(const core::MemberSnapshot& member, v1::Member* out) {
+  out->set_id(member.id);
+  out->set_user_id(member.user_id);
+  out->set_display_name(member.name);
+  out->set_color(member.color);
+  out->set_remote_address(member.remote_address);
+  ToProto(member.connected_at, out->mutable_connect_time());
+  ToProto(member.last_activity, out->mutable_last_activity_time());
+  if (member.has_position) {
+    out->mutable_cursor()->set_x(member.x);
+    out->mutable_cursor()->set_y(member.y);
+  } else {
+    out->clear_cursor();
+  }
+  out->set_clicking(member.clicking);
+}
+
+void ToProto(const core::RoomSummary& room, v1::Room* out) {
+  out->set_id(room.id);
+  ToProto(room.created_at, out->mutable_create_time());
+  out->set_member_count(static_cast<int32_t>(room.member_count));
+}
+
+void ToProto(const core::RoomSnapshot& room, v1::Room* out) {
+  out->set_id(room.id);
+  ToProto(room.created_at, out->mutable_create_time());
+  out->set_member_count(static_cast<int32_t>(room.members.size()));
+  out->clear_members();
+  for (const core::MemberSnapshot& member : room.members) {
+    ToProto(member, out->add_members());
+  }
+}
+
+void ToProto(const core::ServerInfo& info, absl::Time now, v1::ServerInfo* out) {
+  out->set_version(info.version);
+  ToProto(info.started_at, out->mutable_start_time());
+  ToProto(now - info.started_at, out->mutable_uptime());
+  out->clear_listen_addresses();
+  for (const std::string& address : info.listen_addresses) {
+    out->add_listen_addresses(address);
+  }
+  out->set_connection_count(static_cast<int64_t>(info.connections));
+  out->set_room_count(static_cast<int64_t>(info.rooms));
+  auto& counters = *out->mutable_counters();
+  counters.clear();
+  for (const auto& [name, value] : info.counters) counters[name] = value;
+}
+
+void ToProto(const core::RoomSnapshot& snapshot, absl::Time taken,
+             v1::WatchRoomResponse* out) {
+  out->Clear();
+  ToProto(taken, out->mutable_event_time());
+  ToProto(snapshot, out->mutable_snapshot());
+}
+
+void ToProto(const core::RoomEvent& event, v1::WatchRoomResponse* out) {
+  out->Clear();
+  ToProto(event.time, out->mutable_event_time());
+  const uint32_t id = event.member.id;
+  switch (event.kind) {
+    case core::RoomEventKind::kJoined:
+      ToProto(event.member, out->mutable_member_joined()->mutable_member());
+      break;
+    case core::RoomEventKind::kLeft:
+      out->mutable_member_left()->set_member_id(id);
+      break;
+    case core::RoomEventKind::kKicked:
+      out->mutable_member_kicked()->set_member_id(id);
+      out->mutable_member_kicked()->set_reason(event.reason);
+      break;
+    case core::RoomEventKind::kClickStarted:
+    case core::RoomEventKind::kClickStopped:
+      out->mutable_click_changed()->set_member_id(id);
+      out->mutable_click_changed()->set_clicking(
+          event.kind == core::RoomEventKind::kClickStarted);
+      break;
+    case core::RoomEventKind::kCursorMoved:
+      out->mutable_cursor_moved()->set_member_id(id);
+      out->mutable_cursor_moved()->mutable_position()->set_x(event.member.x);
+      out->mutable_cursor_moved()->mutable_position()->set_y(event.member.y);
+      break;
+  }
+}
+
+}  // namespace cursord::control

@@ -1,0 +1,62 @@
+// Request checks of the control API: room ids, member ids, reasons, page
+// sizes and page tokens. Pure functions, no I/O; every failure is an
+// INVALID_ARGUMENT status whose message names the field and the rule.
+#ifndef CURSORD_CONTROL_VALIDATION_H_
+#define CURSORD_CONTROL_VALIDATION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace cursord::control {
+
+// Room ids are what the WebSocket edge accepts in its path.
+inline constexpr size_t kMaxRoomIdLength = 128;
+// A close frame carries at most 125 payload bytes, two of them the code.
+inline constexpr size_t kMaxReasonBytes = 123;
+// The edge accepts `user=` values of 1 to 128 bytes.
+inline constexpr size_t kMaxUserIdBytes = 128;
+inline constexpr int32_t kDefaultPageSize = 100;
+inline constexpr int32_t kMaxPageSize = 1000;
+
+// True for the characters a room id may hold: A-Z a-z 0-9 . _ ~ : @ -
+bool IsRoomIdChar(char c);
+
+// OK for 1 to 128 room id characters.
+absl::Status ValidateRoomId(absl::string_view room_id);
+
+// OK for 0 to 128 room id characters.
+absl::Status ValidateRoomIdPrefix(absl::string_view prefix);
+
+// The member id as the core takes it; INVALID_ARGUMENT above 255.
+absl::StatusOr<uint8_t> ValidateMemberId(uint32_t member_id);
+
+// OK for at most kMaxReasonBytes bytes.
+absl::Status ValidateReason(absl::string_view reason);
+
+// OK for 1 to kMaxUserIdBytes bytes.
+absl::Status ValidateUserId(absl::string_view user_id);
+
+// The page size to use: 0 means kDefaultPageSize, values above kMaxPageSize
+// are clamped (AIP-158), negative values are INVALID_ARGUMENT.
+absl::StatusOr<size_t> EffectivePageSize(int32_t page_size);
+
+// A page token is opaque to clients: web-safe base64 of a version tag, the
+// prefix it was issued for, and the last room id of its page. Binding the
+// prefix lets a token reused with another prefix fail loudly instead of
+// silently returning a wrong page.
+std::string EncodePageToken(absl::string_view prefix,
+                            absl::string_view last_room_id);
+
+// The room id to list after ("" for an empty token). INVALID_ARGUMENT when
+// the token is malformed or was issued for another prefix.
+absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
+                                            absl::string_view prefix);
+
+}  // namespace cursord::control
+
+#endif  // CURSORD_CONTROL_VALIDATION_H_

@@ -1,0 +1,418 @@
+// cursorctl run as a process against the real server: every command's
+// table and JSON output, every exit code.
+#include <signal.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/format.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpc/health/v1/health.pb.h"
+#include "tests/control/control_fixture.h"
+#include "tests/control/subprocess.h"
+
+#ifndef CURSORCTL_PATH
+#error "CURSORCTL_PATH must name the cursorctl binary under test"
+#endif
+
+namespace cursord::testing {
+namespace {
+
+Bytes B(std::initializer_list<uint8_t> bytes) { return Bytes(bytes); }
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+template <typename Message>
+Message ParseJson(const std::string& line) {
+  Message message;
+  const auto status = google::protobuf::util::JsonStringToMessage(line, &message);
+  EXPECT_TRUE(status.ok()) << status.ToString() << " in " << line;
+  return message;
+}
+
+void ExpectFitsTerminal(const std::string& text) {
+  for (const std::string& line : Lines(text)) {
+    EXPECT_LE(cli::DisplayWidth(line), cli::kTerminalWidth) << line;
+  }
+}
+
+// A loopback port nothing listens on: bound, then released.
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+class CursorctlTest : public ControlTest {
+ protected:
+  // argv for cursorctl against the test's control server.
+  std::vector<std::string> Args(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {CURSORCTL_PATH, "--server", control_->address(),
+                                     "--timeout", "5"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+  RunResult Ctl(std::vector<std::string> args,
+                const std::map<std::string, std::string>& env = {}) const {
+    return RunProcess(Args(std::move(args)), env);
+  }
+};
+
+// -------------------------------------------------------------------- usage
+
+TEST_F(CursorctlTest, HelpOnEveryCommandWithAnExample) {
+  for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+           {}, {"rooms"}, {"rooms", "list"}, {"rooms", "show"}, {"rooms", "close"},
+           {"kick"}, {"watch"}, {"status"}}) {
+    std::vector<std::string> argv = {CURSORCTL_PATH};
+    argv.insert(argv.end(), command.begin(), command.end());
+    argv.push_back("--help");
+    const RunResult result = RunProcess(argv);
+    EXPECT_EQ(result.exit_code, 0) << argv.back() << result.err;
+    EXPECT_NE(result.out.find("Example"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("cursorctl "), std::string::npos) << result.out;
+  }
+}
+
+TEST_F(CursorctlTest, UsageErrorsExitTwo) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {},                               // no command
+           {"rooms"},                        // no subcommand
+           {"rooms", "list", "--bogus"},     // unknown flag
+           {"-o", "yaml", "status"},         // bad output format
+           {"rooms", "list", "--limit", "0"},
+           {"rooms", "show"},                // missing ROOM
+           {"kick", "lobby"},                // missing MEMBER_ID
+           {"kick", "lobby", "x"},           // not a number
+           {"kick", "--user", "u", "lobby"}, // both forms
+           {"watch", "lobby", "--rate", "100"},
+       }) {
+    const RunResult result = Ctl(args);
+    EXPECT_EQ(result.exit_code, 2) << absl::StrJoin(args, " ") << ": " << result.err;
+    EXPECT_FALSE(result.err.empty());
+  }
+  const RunResult bogus = Ctl({"rooms", "list", "--bogus"});
+  EXPECT_NE(bogus.err.find("--bogus"), std::string::npos) << bogus.err;
+}
+
+TEST_F(CursorctlTest, UnreachableServerExitsThree) {
+  const std::string address = absl::StrCat("127.0.0.1:", ClosedPort());
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"status"}, {"rooms", "list"}, {"watch", "lobby"}}) {
+    std::vector<std::string> argv = {CURSORCTL_PATH, "--server", address};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const RunResult result = RunProcess(argv);
+    EXPECT_EQ(result.exit_code, 3) << result.err;
+    EXPECT_NE(result.err.find("cannot reach the control API at " + address),
+              std::string::npos)
+        << result.err;
+  }
+}
+
+TEST_F(CursorctlTest, ServerFromEnvironment) {
+  const RunResult result =
+      RunProcess({CURSORCTL_PATH, "status"}, {{"CURSORCTL_SERVER", control_->address()}});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
+// ---------------------------------------------------------------- rooms list
+
+TEST_F(CursorctlTest, RoomsListTableAndJson) {
+  auto a = Join("/rooms/team-a");
+  auto b1 = Join("/rooms/team-b");
+  auto b2 = Join("/rooms/team-b");
+  auto other = Join("/rooms/other");
+  ASSERT_TRUE(a && b1 && b2 && other);
+
+  RunResult table = Ctl({"rooms", "list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  std::vector<std::string> lines = Lines(table.out);
+  ASSERT_EQ(lines.size(), 4u) << table.out;
+  EXPECT_EQ(lines[0].rfind("ROOM    MEMBERS  AGE", 0), 0u) << table.out;
+  EXPECT_EQ(lines[1].rfind("other         1  ", 0), 0u) << table.out;
+  EXPECT_EQ(lines[2].rfind("team-a        1  ", 0), 0u) << table.out;
+  EXPECT_EQ(lines[3].rfind("team-b        2  ", 0), 0u) << table.out;
+  ExpectFitsTerminal(table.out);
+
+  RunResult json = Ctl({"-o", "json", "rooms", "list", "--prefix", "team-"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  lines = Lines(json.out);
+  ASSERT_EQ(lines.size(), 2u) << json.out;
+  const v1::Room first = ParseJson<v1::Room>(lines[0]);
+  EXPECT_EQ(first.id(), "team-a");
+  EXPECT_EQ(first.member_count(), 1);
+  EXPECT_TRUE(first.has_create_time());
+  EXPECT_EQ(ParseJson<v1::Room>(lines[1]).member_count(), 2);
+
+  // Global options may also follow the command.
+  RunResult limited = Ctl({"rooms", "list", "--limit", "2", "-o", "json"});
+  ASSERT_EQ(limited.exit_code, 0) << limited.err;
+  EXPECT_EQ(Lines(limited.out).size(), 2u);
+
+  RunResult none = Ctl({"rooms", "list", "--prefix", "zzz"});
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_EQ(none.out, "");
+  EXPECT_NE(none.err.find("no rooms"), std::string::npos);
+
+  RunResult bad = Ctl({"rooms", "list", "--prefix", "a b"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("INVALID_ARGUMENT: room_id_prefix"), std::string::npos) << bad.err;
+}
+
+// ---------------------------------------------------------------- rooms show
+
+TEST_F(CursorctlTest, RoomsShowTableAndJson) {
+  uint8_t a_id = 0, b_id = 0;
+  auto a = Join("/rooms/lobby?user=u-1&name=Alice&color=%23ff8800", &a_id);
+  auto b = Join("/rooms/lobby?name=Bob", &b_id);
+  ASSERT_TRUE(a && b);
+  a->SendBinary(CursorMessage(1200, 340));
+  a->SendBinary(B({0x06}));
+  ASSERT_TRUE(a->Read().has_value());  // b's join
+  for (int i = 0; i < 10; ++i) {
+    std::optional<Bytes> got = b->Read();
+    ASSERT_TRUE(got.has_value());
+    if (*got == B({0x06, a_id})) break;
+  }
+
+  RunResult table = Ctl({"rooms", "show", "lobby"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  ExpectFitsTerminal(table.out);
+  const std::vector<std::string> lines = Lines(table.out);
+  ASSERT_EQ(lines.size(), 6u) << table.out;
+  EXPECT_EQ(lines[0], "Room:     lobby");
+  EXPECT_EQ(lines[1], "Members:  2");
+  EXPECT_EQ(lines[2].rfind("Created:  ", 0), 0u);
+  EXPECT_EQ(lines[3].rfind("ID  USER  NAME   COLOR    CURSOR    CLICK  ONLINE  IDLE  ADDRESS", 0),
+            0u)
+      << table.out;
+  EXPECT_EQ(lines[4].rfind(absl::StrCat(" ", int{a_id},
+                                        "  u-1   Alice  #ff8800  1200,340  down   "),
+                           0),
+            0u)
+      << table.out;
+  EXPECT_NE(lines[4].find("127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(lines[5].rfind(absl::StrCat(" ", int{b_id}, "  -     Bob    -        -         -"), 0),
+            0u)
+      << table.out;
+
+  RunResult json = Ctl({"rooms", "show", "lobby", "-o", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  ASSERT_EQ(Lines(json.out).size(), 1u);
+  const v1::Room room = ParseJson<v1::Room>(json.out);
+  EXPECT_EQ(room.id(), "lobby");
+  ASSERT_EQ(room.members_size(), 2);
+  EXPECT_EQ(room.members(0).display_name(), "Alice");
+  EXPECT_EQ(room.members(0).cursor().x(), 1200u);
+  // Default values are printed too, for scripts.
+  EXPECT_NE(json.out.find("\"clicking\":false"), std::string::npos) << json.out;
+}
+
+TEST_F(CursorctlTest, CallErrorsExitOneNamingStatusAndReason) {
+  RunResult missing = Ctl({"rooms", "show", "nosuch"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ(missing.err, "cursorctl: NOT_FOUND: room \"nosuch\" not found\n");
+
+  RunResult bad = Ctl({"rooms", "show", "a/b"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("INVALID_ARGUMENT: room_id \"a/b\""), std::string::npos) << bad.err;
+
+  RunResult member = Ctl({"kick", "nosuch", "300"});
+  EXPECT_EQ(member.exit_code, 1);
+  EXPECT_NE(member.err.find("INVALID_ARGUMENT: member_id 300 is out of range 0..255"),
+            std::string::npos)
+      << member.err;
+}
+
+// ---------------------------------------------------------------------- kick
+
+TEST_F(CursorctlTest, KickMemberTableAndJson) {
+  uint8_t a_id = 0, b_id = 0, c_id = 0;
+  auto a = Join("/rooms/k", &a_id);
+  auto b = Join("/rooms/k", &b_id);
+  auto c = Join("/rooms/k", &c_id);
+  ASSERT_TRUE(a && b && c);
+
+  RunResult table = Ctl({"kick", "k", std::to_string(b_id), "--reason", "bye"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out, absl::StrCat("kicked member ", int{b_id}, " from room \"k\"\n"));
+  ASSERT_TRUE(b->WaitClosed());
+  EXPECT_EQ(b->close_code(), 4000);
+  EXPECT_EQ(b->close_reason(), "bye");
+
+  RunResult json = Ctl({"-o", "json", "kick", "k", std::to_string(c_id)});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out, "{}\n");
+  ASSERT_TRUE(c->WaitClosed());
+  EXPECT_EQ(c->close_code(), 4000);
+
+  RunResult again = Ctl({"kick", "k", std::to_string(b_id)});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("NOT_FOUND: member"), std::string::npos) << again.err;
+}
+
+TEST_F(CursorctlTest, KickUserTableAndJson) {
+  auto m1 = Join("/rooms/u1?user=mallory");
+  auto m2 = Join("/rooms/u2?user=mallory");
+  auto eve = Join("/rooms/u1?user=eve");
+  ASSERT_TRUE(m1 && m2 && eve);
+
+  RunResult table = Ctl({"kick", "--user", "mallory", "--reason", "banned"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out, "kicked user \"mallory\" (2 connections)\n");
+  ASSERT_TRUE(m1->WaitClosed());
+  EXPECT_EQ(m1->close_reason(), "banned");
+  ASSERT_TRUE(m2->WaitClosed());
+
+  RunResult json = Ctl({"-o", "json", "kick", "--user", "eve"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out, "{\"kickedCount\":1}\n");
+
+  RunResult none = Ctl({"kick", "--user", "eve"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err, "cursorctl: NOT_FOUND: no connection of user \"eve\"\n");
+}
+
+// --------------------------------------------------------------- rooms close
+
+TEST_F(CursorctlTest, RoomsCloseTableAndJson) {
+  auto a = Join("/rooms/c1");
+  auto b = Join("/rooms/c1");
+  auto c = Join("/rooms/c2");
+  ASSERT_TRUE(a && b && c);
+
+  RunResult table = Ctl({"rooms", "close", "c1", "--reason", "maintenance"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out, "closed room \"c1\" (2 members)\n");
+  ASSERT_TRUE(a->WaitClosed());
+  EXPECT_EQ(a->close_code(), 4001);
+  EXPECT_EQ(a->close_reason(), "maintenance");
+
+  RunResult json = Ctl({"rooms", "close", "c2", "-o", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out, "{\"closedCount\":1}\n");
+  ASSERT_TRUE(c->WaitClosed());
+  EXPECT_EQ(c->close_code(), 4001);
+
+  RunResult gone = Ctl({"rooms", "close", "c2"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_EQ(gone.err, "cursorctl: NOT_FOUND: room \"c2\" not found\n");
+}
+
+// --------------------------------------------------------------------- watch
+
+TEST_F(CursorctlTest, WatchStreamsUntilInterrupted) {
+  uint8_t a_id = 0;
+  auto a = Join("/rooms/w?name=Alice", &a_id);
+  ASSERT_NE(a, nullptr);
+  auto watch = Subprocess::Start(Args({"watch", "w"}));
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  Subprocess& process = **watch;
+  ASSERT_TRUE(process.WaitForStdout("snapshot", absl::Seconds(10))) << process.err();
+  ASSERT_TRUE(process.WaitForStdout("Alice", absl::Seconds(5)));
+
+  auto b = Join("/rooms/w?name=Bob");
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(process.WaitForStdout("joined", absl::Seconds(5))) << process.out();
+  a->SendBinary(B({0x06}));
+  EXPECT_TRUE(process.WaitForStdout(absl::StrCat("click    ", absl::StrFormat("%3d", a_id),
+                                                 "  down"),
+                                    absl::Seconds(5)))
+      << process.out();
+
+  process.Signal(SIGINT);
+  EXPECT_EQ(process.Wait(absl::Seconds(5)), 0) << process.err();
+  ExpectFitsTerminal(process.out());
+}
+
+TEST_F(CursorctlTest, WatchJsonWithCursorMovesEndsOnSigterm) {
+  uint8_t a_id = 0;
+  auto a = Join("/rooms/wj", &a_id);
+  ASSERT_NE(a, nullptr);
+  auto watch = Subprocess::Start(Args({"-o", "json", "watch", "wj", "--cursor-moves"}));
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  Subprocess& process = **watch;
+  ASSERT_TRUE(process.WaitForStdout("\"snapshot\"", absl::Seconds(10))) << process.err();
+  a->SendBinary(CursorMessage(321, 654));
+  ASSERT_TRUE(process.WaitForStdout("cursorMoved", absl::Seconds(5))) << process.out();
+  ASSERT_TRUE(process.WaitForStdout("654", absl::Seconds(5))) << process.out();
+
+  process.Signal(SIGTERM);
+  EXPECT_EQ(process.Wait(absl::Seconds(5)), 0) << process.err();
+  const std::vector<std::string> lines = Lines(process.out());
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_TRUE(ParseJson<v1::WatchRoomResponse>(lines[0]).has_snapshot());
+  const v1::WatchRoomResponse move = ParseJson<v1::WatchRoomResponse>(lines[1]);
+  ASSERT_TRUE(move.has_cursor_moved());
+  EXPECT_EQ(move.cursor_moved().member_id(), a_id);
+  EXPECT_EQ(move.cursor_moved().position().x(), 321u);
+}
+
+TEST_F(CursorctlTest, WatchUnknownRoomExitsOne) {
+  RunResult result = Ctl({"watch", "nosuch"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err, "cursorctl: NOT_FOUND: room \"nosuch\" not found\n");
+}
+
+// -------------------------------------------------------------------- status
+
+TEST_F(CursorctlTest, StatusTableAndJson) {
+  auto a = Join("/rooms/s");
+  ASSERT_NE(a, nullptr);
+  RunResult table = Ctl({"status"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  ExpectFitsTerminal(table.out);
+  EXPECT_NE(table.out.find("Version:      0.1.0\n"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("Health:       SERVING\n"), std::string::npos);
+  EXPECT_NE(table.out.find(absl::StrCat("Control:      ", control_->address(), "\n")),
+            std::string::npos);
+  EXPECT_NE(table.out.find("Connections:  1\n"), std::string::npos);
+  EXPECT_NE(table.out.find("Rooms:        1\n"), std::string::npos);
+  EXPECT_NE(table.out.find("COUNTER"), std::string::npos);
+  EXPECT_NE(table.out.find("messages_in"), std::string::npos);
+
+  RunResult json = Ctl({"-o", "json", "status"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const std::vector<std::string> lines = Lines(json.out);
+  ASSERT_EQ(lines.size(), 2u) << json.out;
+  const v1::ServerInfo info = ParseJson<v1::ServerInfo>(lines[0]);
+  EXPECT_EQ(info.connection_count(), 1);
+  EXPECT_EQ(info.control_address(), control_->address());
+  EXPECT_EQ(lines[1], "{\"status\":\"SERVING\"}");
+}
+
+// ---------------------------------------------------------------------- auth
+
+TEST_F(CursorctlTest, TokenFromFlagOrEnvironment) {
+  RestartControl({/*token=*/"s3cret"});
+  RunResult refused = Ctl({"rooms", "list"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("UNAUTHENTICATED"), std::string::npos) << refused.err;
+
+  RunResult wrong = Ctl({"--token", "guess", "rooms", "list"});
+  EXPECT_EQ(wrong.exit_code, 1);
+
+  EXPECT_EQ(Ctl({"--token", "s3cret", "rooms", "list"}).exit_code, 0);
+  EXPECT_EQ(Ctl({"rooms", "list"}, {{"CURSORCTL_TOKEN", "s3cret"}}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace cursord::testing
