@@ -24,7 +24,10 @@ namespace cursord::bench {
 namespace {
 
 constexpr size_t kReadBufferSize = 256 * 1024;
-constexpr int kMaxEvents = 512;
+constexpr int kMaxEvents = 256;
+// Timed work (scheduled sends) is checked again after this many events, so
+// a long batch of reads cannot make the generator send late.
+constexpr int kEventsPerTimerCheck = 16;
 constexpr int64_t kSweepIntervalNs = 100'000'000;
 // A read that fills the buffer is retried this often before yielding to
 // other connections, so one busy socket cannot starve the rest.
@@ -523,7 +526,7 @@ void EventLoop::Run(int64_t deadline_ns,
   int64_t now = NowNs();
   for (;;) {
     StartQueued(now);
-    const int64_t wake = tick(now);
+    int64_t wake = tick(now);
     if (wake < 0) return;
     StartQueued(now);
     now = NowNs();
@@ -540,9 +543,18 @@ void EventLoop::Run(int64_t deadline_ns,
     if (options_.busy_poll && n <= 0 && wake > now) {
       counters_.idle_ns += now - before;
     }
+    bool stop = false;
     for (int i = 0; i < n; ++i) {
+      // Stamped per event: a receive is timed when it is read, not when the
+      // batch it came in started.
+      now = NowNs();
+      if (!stop && i > 0 && i % kEventsPerTimerCheck == 0 && now >= wake) {
+        wake = tick(now);
+        stop = wake < 0;
+      }
       OnEvent(static_cast<Connection*>(events[i].data.ptr), events[i].events, now);
     }
+    if (stop) return;
     CheckDeadlines(now);
   }
 }
