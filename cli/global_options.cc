@@ -14,7 +14,7 @@ void SetupGlobalOptions(CLI::App& app, GlobalOptions& options) {
                  "Bearer token, if cursord runs with --control-token")
       ->envname("CURSORCTL_TOKEN");
   app.add_option("-o,--output", options.output,
-                 "Output format: aligned tables, or JSON (one object per line)")
+                 "table (aligned) or json (one object per line)")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   app.add_option("--timeout", options.timeout_seconds,

@@ -85,19 +85,17 @@ int RunKick(const GlobalOptions& globals, const KickOptions& options) {
 void SetupKickCommand(CLI::App& app, Context& context) {
   auto options = std::make_shared<KickOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "kick", "Disconnect a member of a room, or every connection of a user");
+      "kick", "Disconnect a member, or every connection of a user");
   CLI::Option* room = cmd->add_option("ROOM", options->room_id, "The room id");
   CLI::Option* member = cmd->add_option(
       "MEMBER_ID", options->member_id,
       "The member's id in the room (see `rooms show`)");
   cmd->add_option("--user", options->user_id,
-                  "Kick every connection that joined with user=USER_ID, in "
-                  "every room")
+                  "Kick all connections with user=USER_ID")
       ->excludes(room)
       ->excludes(member);
   cmd->add_option("--reason", options->reason,
-                  "Sent to the kicked client in the close frame (at most 123 "
-                  "bytes)");
+                  "Close frame reason (at most 123 bytes)");
   cmd->footer(
       "Examples:\n"
       "  cursorctl kick lobby 3 --reason \"please rejoin\"\n"

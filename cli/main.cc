@@ -11,8 +11,7 @@ int main(int argc, char** argv) {
   using cursord::cli::Context;
   Context context;
   CLI::App app{
-      "cursorctl: see and manage the rooms and live presence of a cursord "
-      "server through its control API",
+      "cursorctl: see and manage the rooms and presence of a cursord server",
       "cursorctl"};
   app.set_version_flag("--version", CURSORCTL_VERSION);
   // Subcommands hand options they do not know to the top level, so global

@@ -42,10 +42,10 @@ int RunRoomsClose(const GlobalOptions& globals, const RoomsCloseOptions& options
 void SetupRoomsCloseCommand(CLI::App& rooms, Context& context) {
   auto options = std::make_shared<RoomsCloseOptions>();
   CLI::App* cmd = rooms.add_subcommand(
-      "close", "Disconnect every member of a room (close code 4001)");
+      "close", "Disconnect every member of a room (code 4001)");
   cmd->add_option("ROOM", options->room_id, "The room id")->required();
   cmd->add_option("--reason", options->reason,
-                  "Sent to the members in the close frame (at most 123 bytes)");
+                  "Close frame reason (at most 123 bytes)");
   cmd->footer(
       "Example:\n"
       "  cursorctl rooms close lobby --reason \"maintenance, back at 14:00\"");

@@ -34,7 +34,7 @@ int RunRoomsShow(const GlobalOptions& globals, const std::string& room_id) {
 void SetupRoomsShowCommand(CLI::App& rooms, Context& context) {
   auto room_id = std::make_shared<std::string>();
   CLI::App* cmd = rooms.add_subcommand(
-      "show", "Show a room's members: who, where their cursor is, since when");
+      "show", "Show a room's members and their cursors");
   cmd->add_option("ROOM", *room_id, "The room id")->required();
   cmd->footer(
       "Example:\n"

@@ -58,7 +58,7 @@ int RunStatus(const GlobalOptions& globals) {
 
 void SetupStatusCommand(CLI::App& app, Context& context) {
   CLI::App* cmd = app.add_subcommand(
-      "status", "Show the server's version, uptime, counters and health");
+      "status", "Show version, uptime, counters and health");
   cmd->footer(
       "Examples:\n"
       "  cursorctl status\n"

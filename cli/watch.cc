@@ -98,16 +98,18 @@ void SetupWatchCommand(CLI::App& app, Context& context) {
   auto options = std::make_shared<WatchOptions>();
   CLI::App* cmd = app.add_subcommand(
       "watch",
-      "Stream a room: its members, then joins, leaves, clicks and kicks as "
-      "they happen, until Ctrl-C");
+      "Stream a room's events until Ctrl-C");
   cmd->add_option("ROOM", options->room_id, "The room id")->required();
   cmd->add_flag("--cursor-moves", options->cursor_moves,
-                "Also show cursor moves (coalesced, rate-limited per member)");
+                "Also show cursor moves (coalesced per member)");
   cmd->add_option("--rate", options->rate,
-                  "Cursor updates per second and member with --cursor-moves "
-                  "(server default 10, at most 60)")
+                  "Cursor updates/s per member (default 10)")
       ->check(CLI::Range(1, 60));
   cmd->footer(
+      "Prints the room's members, then one line per join, leave, click and\n"
+      "kick as it happens. Ctrl-C or SIGTERM ends it with exit code 0; a\n"
+      "watcher too slow to keep up is dropped by the server (exit code 1).\n"
+      "\n"
       "Examples:\n"
       "  cursorctl watch lobby\n"
       "  cursorctl watch lobby --cursor-moves --rate 5\n"

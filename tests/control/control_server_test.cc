@@ -408,7 +408,7 @@ TEST_F(ControlServerTest, WatchRoomCoalescesAndRateLimitsCursorMoves) {
     ++moves;
     last_x = message.cursor_moved().position().x();
   }
-  EXPECT_GT(sent, 100);
+  EXPECT_GT(sent, 20);
   // 10 per second, plus the first at once and the one released before the
   // click; far fewer than were sent.
   EXPECT_GE(moves, 5);
