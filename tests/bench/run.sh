@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# The cursord benchmark: builds cursord, cursor-bench and the two peer
+# servers (Node.js/ws and Go/gorilla), runs every scenario against each
+# server in turn, and writes docs/BENCHMARKS.md with plots in docs/bench/.
+#
+# Every server runs alone on core 0 and cursor-bench on core 1 (taskset),
+# each server is started fresh for every scenario, and the whole run is
+# bounded (about 10-15 minutes with the default 10 s per scenario).
+#
+# Usage: tests/bench/run.sh [options]
+#   --duration S      measured seconds per scenario (default 10)
+#   --servers LIST    space-separated subset of "cursord go node"
+#   --scenarios LIST  space-separated subset of the scenario names below
+#   --no-install      do not install packages (apt, npm)
+#   --no-rt           do not run servers and generator as SCHED_FIFO
+#   --perf            also record a perf profile of cursord per scenario
+#   --out FILE        report path (default docs/BENCHMARKS.md)
+#   --results DIR     keep raw results here (default $CURSORD_BUILD/bench-results/<time>)
+# Environment: CURSORD_BUILD, the CMake build directory (default build).
+set -euo pipefail
+
+bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$bench_dir/../.." && pwd)"
+
+duration=10
+servers="cursord go node"
+all_scenarios="noise rate10 rate50 rate200 rooms1000 saturate100 idle10k idlemax churn"
+scenarios="$all_scenarios"
+install=1
+rt=1
+perf=0
+out="$root/docs/BENCHMARKS.md"
+results=""
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
+    --scenarios) scenarios=$2; shift 2 ;;
+    --no-install) install=0; shift ;;
+    --no-rt) rt=0; shift ;;
+    --perf) perf=1; shift ;;
+    --out) out=$2; shift 2 ;;
+    --results) results=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+if ! [[ "$duration" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+  echo "run.sh: --duration takes seconds" >&2
+  exit 2
+fi
+
+# deploy/setup.sh gives install_packages and the package lists; it resolves
+# CURSORD_BUILD against the repository root.
+if [[ -n "${CURSORD_BUILD:-}" && "${CURSORD_BUILD}" != /* ]]; then
+  export CURSORD_BUILD="$root/$CURSORD_BUILD"
+fi
+# shellcheck source=../../deploy/setup.sh
+source "$root/deploy/setup.sh"
+build="$CURSORD_BUILD"
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# --- Install and build -----------------------------------------------------
+
+if [[ $install -eq 1 ]]; then
+  install_packages "${build_packages[@]}" nodejs npm golang-go \
+    golang-github-gorilla-websocket-dev gnuplot-nox util-linux
+  [[ $perf -eq 1 ]] && install_packages linux-perf
+fi
+
+log "building cursord and cursor-bench in $build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Only the two targets needed, and never more than two compile jobs.
+cmake --build "$build" -j 2 --target cursord cursor-bench >/dev/null
+cursord_bin="$build/server/cursord"
+bench_bin="$build/tests/bench/cursor-bench"
+
+log "building the Node.js peer (npm ci)"
+(cd "$bench_dir/peers/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
+log "building the Go peer offline"
+mkdir -p "$build/bench"
+(cd "$bench_dir/peers/go" &&
+  GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GOCACHE="$build/bench/gocache" \
+    go build -o "$build/bench/go-peer" .)
+go_bin="$build/bench/go-peer"
+
+# --- Environment -----------------------------------------------------------
+
+# Each connection is a descriptor on both sides; use the hard cap.
+hard=$(ulimit -Hn)
+[[ "$hard" == unlimited ]] && hard=1048576
+ulimit -n "$hard"
+nofile=$(ulimit -n)
+# The most idle connections one server process can hold: its descriptor
+# limit less a margin for listeners, epoll, threads and logs.
+idle_max=$((nofile - 500))
+
+if [[ $rt -eq 1 ]] && ! chrt -f 10 true 2>/dev/null; then
+  log "SCHED_FIFO not permitted here; running without it"
+  rt=0
+fi
+# SCHED_FIFO keeps unrelated work (other builds on a shared machine) from
+# delaying the server or the generator by whole scheduler slices, which
+# otherwise dominates millisecond latency percentiles. The kernel still
+# leaves 5% of each core to everything else (sched_rt_runtime_us).
+prio=()
+[[ $rt -eq 1 ]] && prio=(chrt -f 10)
+
+if [[ -z "$results" ]]; then
+  results="$build/bench-results/$(date +%Y%m%d-%H%M%S)"
+fi
+mkdir -p "$results"
+log "raw results in $results"
+
+# --- Servers ---------------------------------------------------------------
+
+server_pid=""
+
+server_command() {
+  case "$1" in
+    cursord) echo "$cursord_bin --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --threads 1" ;;
+    go) echo "$go_bin -listen 127.0.0.1:0" ;;
+    node) echo "node $bench_dir/peers/node/server.js --listen 127.0.0.1:0" ;;
+    *) echo "run.sh: unknown server $1" >&2; return 1 ;;
+  esac
+}
+
+# Starts server $1 on core 0 with its log in $2; sets server_pid and
+# server_port.
+start_server() {
+  local name=$1 log_file=$2 cmd
+  cmd=$(server_command "$name")
+  # shellcheck disable=SC2086
+  "${prio[@]}" taskset -c 0 $cmd >"$log_file" 2>&1 &
+  server_pid=$!
+  server_port=""
+  for _ in $(seq 1 200); do
+    server_port=$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$log_file" | head -n1)
+    [[ -n "$server_port" ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  log "$name did not start; see $log_file"
+  stop_server
+  return 1
+}
+
+stop_server() {
+  [[ -z "$server_pid" ]] && return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+trap stop_server EXIT
+
+# --- Scenarios -------------------------------------------------------------
+
+# cursor-bench arguments of scenario $1 (after the URL and pid).
+scenario_args() {
+  case "$1" in
+    # The machine's floor: two members, 60 updates/s in all.
+    noise) echo "rate --rooms 1 --members 2 --hz 30 --duration $duration" ;;
+    rate10) echo "rate --rooms 1 --members 10 --hz 30 --duration $duration" ;;
+    rate50) echo "rate --rooms 1 --members 50 --hz 30 --duration $duration" ;;
+    rate200) echo "rate --rooms 1 --members 200 --hz 30 --duration $duration" ;;
+    # Many rooms: 10k connections, one moving cursor per room at 10 Hz, so
+    # the 90k deliveries/s stay well inside what one generator core can
+    # receive as separate reads (see docs/BENCHMARKS.md).
+    rooms1000) echo "rate --rooms 1000 --members 10 --senders 1 --hz 10 --duration $duration" ;;
+    saturate100) echo "saturate --rooms 1 --members 100 --window 4 --duration $duration" ;;
+    idle10k) echo "idle --connections 10000 --members 50 --processes 2 --duration 5" ;;
+    idlemax) echo "idle --connections $idle_max --members 50 --processes 4 --duration 5" ;;
+    churn) echo "churn --rooms 10 --observers 4 --concurrency 4 --duration $duration" ;;
+    *) echo "run.sh: unknown scenario $1" >&2; return 1 ;;
+  esac
+}
+
+: >"$results/commands.txt"
+for scenario in $scenarios; do
+  for server in $servers; do
+    base="$results/$scenario.$server"
+    start_server "$server" "$base.server.log" || continue
+    args=$(scenario_args "$scenario")
+    bench_cmd="taskset -c 1 $bench_bin $args --url ws://127.0.0.1:$server_port --pid $server_pid --label $server"
+    {
+      echo "# $scenario / $server"
+      echo "${prio[*]} taskset -c 0 $(server_command "$server")"
+      echo "${prio[*]} $bench_cmd"
+    } >>"$results/commands.txt"
+    log "$scenario: $server (port $server_port, pid $server_pid)"
+    perf_pid=""
+    if [[ $perf -eq 1 && "$server" == cursord ]] && command -v perf >/dev/null; then
+      perf record -g -o "$base.perf.data" -p "$server_pid" >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
+    # cursor-bench bounds its own run time; `timeout` is the backstop.
+    # shellcheck disable=SC2086
+    timeout 300 "${prio[@]}" $bench_cmd >"$base.json" 2>"$base.log" || true
+    if [[ -n "$perf_pid" ]]; then
+      kill -INT "$perf_pid" 2>/dev/null || true
+      wait "$perf_pid" 2>/dev/null || true
+      perf report -i "$base.perf.data" --no-children --percent-limit 0.5 \
+        --sort symbol 2>/dev/null | grep -v '^$' | head -80 >"$base.perf.txt" || true
+    fi
+    tail -n1 "$base.json" | cut -c1-300 >&2
+    stop_server
+    # Let TIME_WAIT sockets and the last server's memory settle.
+    sleep 1
+  done
+done
+
+# --- Report ----------------------------------------------------------------
+
+{
+  echo "{"
+  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+  echo "  \"cpu\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)\","
+  echo "  \"cores\": $(nproc),"
+  echo "  \"memory_kb\": $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo),"
+  echo "  \"kernel\": \"$(uname -r)\","
+  echo "  \"os\": \"$(. /etc/os-release && echo "$PRETTY_NAME")\","
+  echo "  \"virtualization\": \"$(systemd-detect-virt 2>/dev/null || (grep -q hypervisor /proc/cpuinfo && echo vm) || echo none)\","
+  echo "  \"loadavg_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo "  \"nofile\": $nofile,"
+  echo "  \"rt\": $rt,"
+  echo "  \"duration\": $duration,"
+  echo "  \"gxx\": \"$(g++ --version | head -n1)\","
+  echo "  \"boost\": \"$(dpkg-query -W -f='${Version}' libboost-dev 2>/dev/null || echo unknown)\","
+  echo "  \"cursord\": \"$("$cursord_bin" --version 2>/dev/null | head -n1)\","
+  echo "  \"git\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+  echo "  \"node\": \"$(node --version)\","
+  echo "  \"ws\": \"$(node -p "require('$bench_dir/peers/node/node_modules/ws/package.json').version")\","
+  echo "  \"go\": \"$(go version | cut -d' ' -f3)\","
+  echo "  \"gorilla\": \"$(dpkg-query -W -f='${Version}' golang-github-gorilla-websocket-dev 2>/dev/null || echo unknown)\","
+  echo "  \"gnuplot\": \"$(gnuplot --version)\""
+  echo "}"
+} >"$results/meta.json"
+
+log "writing $out"
+mkdir -p "$(dirname "$out")/bench"
+node "$bench_dir/report.js" "$results" "$out" "$(dirname "$out")/bench"
+log "done"
