@@ -17,7 +17,6 @@ WatchSession::~WatchSession() = default;
 void WatchSession::Attach(Reactor* reactor) {
   absl::MutexLock lock(&mu_);
   reactor_ = reactor;
-  PumpLocked(absl::Now());
 }
 
 void WatchSession::End(const absl::Status& status) {
@@ -70,9 +69,10 @@ bool WatchSession::OnEvent(const core::RoomEvent& event) {
   if (end_status_.has_value()) return false;
   const absl::Time now = absl::Now();
   if (!buffer_.Push(event, now)) {
+    const size_t queued = buffer_.queued();  // EndLocked clears it
     EndLocked(absl::ResourceExhaustedError(absl::StrFormat(
         "watcher too slow: %d events queued for room \"%s\"; watch again",
-        buffer_.queued(), room_id_)));
+        queued, room_id_)));
     return false;
   }
   if (!write_in_flight_) WakeAtLocked(buffer_.NextReady());

@@ -45,6 +45,9 @@ HttpSession::HttpSession(Server& server, Shard& shard, tcp::socket socket)
 
 void HttpSession::Run() {
   boost::system::error_code ec;
+  // Before the first write: with Nagle on, the join frames written right
+  // after the 101 response would wait for the client's delayed ACK.
+  stream_.socket().set_option(tcp::no_delay(true), ec);
   const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
   remote_address_ = ec ? std::string("unknown") : EndpointText(peer);
   DoRead();

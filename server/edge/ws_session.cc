@@ -41,8 +41,6 @@ void WsSession::Start() {
   counters_.connections_accepted.Add();
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
-  // Frames are batched per flush by us; Nagle would only add delay.
-  socket_.set_option(tcp::no_delay(true), ec);
   if (shard_.options().socket_send_buffer > 0) {
     socket_.set_option(net::socket_base::send_buffer_size(shard_.options().socket_send_buffer),
                        ec);

@@ -481,6 +481,8 @@ TEST_F(ControlServerTest, SlowWatcherIsDroppedWithoutSlowingTheRoom) {
   while (stream->Read(&message) && events < 10 * kClicks) ++events;
   const grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(status.error_message(),
+            "watcher too slow: 32 events queued for room \"slow\"; watch again");
   EXPECT_LT(events, kClicks);
   EXPECT_TRUE(Eventually([&] { return Info().watcher_count() == 0; }));
 }
