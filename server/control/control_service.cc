@@ -1,5 +1,6 @@
 #include "server/control/control_service.h"
 
+#include <initializer_list>
 #include <optional>
 #include <utility>
 #include <vector>
