@@ -18,35 +18,32 @@ std::string CursorText(const v1::Member& member) {
   return absl::StrCat(member.cursor().x(), ",", member.cursor().y());
 }
 
-// "Key:  value" lines with the values aligned.
-std::string Facts(const std::vector<std::pair<std::string, std::string>>& facts) {
+// "Key:  value" lines with the values aligned, cut to `width`.
+std::string Facts(const std::vector<std::pair<std::string, std::string>>& facts,
+                  size_t width) {
   size_t key_width = 0;
   for (const auto& [key, value] : facts) {
     key_width = std::max(key_width, DisplayWidth(key) + 1);
   }
+  const size_t value_width = width > key_width + 2 ? width - key_width - 2 : 1;
   std::string out;
   for (const auto& [key, value] : facts) {
     absl::StrAppend(&out, key, ":",
                     std::string(key_width - DisplayWidth(key) - 1 + 2, ' '),
-                    value, "\n");
+                    Truncate(value, value_width), "\n");
   }
   return out;
 }
 
+// "Alice user=u-1 #ff8800 127.0.0.1:51234", leaving out what is unknown.
 std::string MemberDescription(const v1::Member& member) {
   std::vector<std::string> parts;
-  if (!member.display_name().empty()) {
-    parts.push_back(absl::StrCat("name=", member.display_name()));
-  }
+  if (!member.display_name().empty()) parts.push_back(member.display_name());
   if (!member.user_id().empty()) {
     parts.push_back(absl::StrCat("user=", member.user_id()));
   }
-  if (!member.color().empty()) {
-    parts.push_back(absl::StrCat("color=", member.color()));
-  }
-  if (!member.remote_address().empty()) {
-    parts.push_back(absl::StrCat("from ", member.remote_address()));
-  }
+  if (!member.color().empty()) parts.push_back(member.color());
+  if (!member.remote_address().empty()) parts.push_back(member.remote_address());
   return absl::StrJoin(parts, " ");
 }
 
@@ -82,7 +79,7 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
                       : absl::StrCat(FormatTimestamp(created, context.zone),
                                      " (", FormatAge(created, context.now),
                                      " ago)")},
-  });
+  }, context.width);
   out += "\n";
   if (room.members_size() == 0) {
     out += "No members.\n";
@@ -126,7 +123,7 @@ std::string ServerInfoView(const v1::ServerInfo& info, absl::string_view health,
       {"Connections", absl::StrCat(info.connection_count())},
       {"Rooms", absl::StrCat(info.room_count())},
       {"Watchers", absl::StrCat(info.watcher_count())},
-  });
+  }, context.width);
   if (!info.counters().empty()) {
     out += "\n";
     // Proto maps have no order; sort for stable output.
@@ -148,8 +145,10 @@ std::string WatchEventView(const v1::WatchRoomResponse& message,
       "%H:%M:%E3S", FromProto(message.event_time()), context.zone);
   auto line = [&](absl::string_view what, uint32_t member_id,
                   absl::string_view detail) {
-    std::string text =
-        absl::StrFormat("%s  %-8s %3d  %s", when, what, member_id, detail);
+    std::string text = absl::StrFormat("%s  %-8s %3d  ", when, what, member_id);
+    // Long names or reasons are cut to the width; -o json has them whole.
+    const size_t used = DisplayWidth(text);
+    text += Truncate(detail, context.width > used ? context.width - used : 0);
     text.erase(text.find_last_not_of(' ') + 1);
     return absl::StrCat(text, "\n");
   };

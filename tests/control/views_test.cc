@@ -93,6 +93,8 @@ TEST(ViewsTest, RoomWithLongNamesStillFits) {
   member.set_remote_address("[2001:db8:85a3::8a2e:370:7334]:65535");
   *room.add_members() = member;
   ExpectFits(RoomView(room, Context()));
+  room.set_id(std::string(128, 'r'));
+  ExpectFits(RoomView(room, Context()));
 }
 
 TEST(ViewsTest, ServerInfo) {
@@ -145,8 +147,15 @@ TEST(ViewsTest, WatchEvents) {
 
   *message.mutable_member_joined()->mutable_member() = Member(4);
   EXPECT_EQ(WatchEventView(message, Context()),
-            "12:00:03.250  joined     4  name=Alice user=u-1 color=#ff8800 from "
-            "127.0.0.1:51234\n");
+            "12:00:03.250  joined     4  Alice user=u-1 #ff8800 127.0.0.1:51234\n");
+
+  v1::Member verbose = Member(5);
+  verbose.set_display_name(std::string(64, 'n'));
+  verbose.set_user_id(std::string(128, 'u'));
+  *message.mutable_member_joined()->mutable_member() = verbose;
+  ExpectFits(WatchEventView(message, Context()));
+  message.mutable_member_kicked()->set_reason(std::string(123, 'r'));
+  ExpectFits(WatchEventView(message, Context()));
 
   message.mutable_snapshot()->set_id("lobby");
   const std::string snapshot = WatchEventView(message, Context());
