@@ -408,11 +408,14 @@ TEST_F(ControlServerTest, WatchRoomCoalescesAndRateLimitsCursorMoves) {
     ++moves;
     last_x = message.cursor_moved().position().x();
   }
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
   EXPECT_GT(sent, 20);
-  // 10 per second, plus the first at once and the one released before the
-  // click; far fewer than were sent.
-  EXPECT_GE(moves, 5);
-  EXPECT_LE(moves, 13);
+  // At most 10 per second of the watch, plus the first at once and the one
+  // released before the click; far fewer than were sent. Bounds follow the
+  // measured time, so a loaded machine cannot make the test fail.
+  EXPECT_GE(moves, 1);
+  EXPECT_LE(moves, static_cast<int>(elapsed * 10) + 3) << "in " << elapsed << " s";
+  EXPECT_LT(moves, sent / 2);
   // Latest wins: the click comes after the final position.
   EXPECT_EQ(last_x, static_cast<uint32_t>(sent));
   context->TryCancel();
