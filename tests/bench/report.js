@@ -118,7 +118,7 @@ p(`| CPU | ${meta.cpu}, ${meta.cores} cores (${meta.virtualization}) |`);
 p(`| memory | ${fmt(meta.memory_kb / 1048576, 1)} GiB |`);
 p(`| OS, kernel | ${meta.os}, Linux ${meta.kernel} |`);
 p(`| open files per process | ${meta.nofile} (hard limit) |`);
-p(`| cursord | ${meta.cursord} (git ${meta.git}), ${meta.gxx}, Boost ${meta.boost}, RelWithDebInfo |`);
+p(`| cursord | ${meta.cursord} (git ${meta.git}${meta.server_dirty ? ' plus uncommitted changes in server/' : ''}), ${meta.gxx}, Boost ${meta.boost}, RelWithDebInfo |`);
 p(`| Node.js peer | Node ${meta.node}, ws ${meta.ws} |`);
 p(`| Go peer | ${meta.go}, gorilla/websocket ${meta.gorilla} (Debian) |`);
 p(`| plots | ${meta.gnuplot} |`);
@@ -130,9 +130,10 @@ p('- Each server runs alone on core 0 and cursor-bench alone on core 1 (`taskset
 p('  cursord runs with `--threads 1`, the Go peer gets one core (so `GOMAXPROCS` is 1),');
 p('  Node is single-threaded anyway. Every server is started fresh for every scenario.');
 if (meta.rt) {
-  p('- Servers and generator run as `SCHED_FIFO` (`chrt -f 10`). The machine is shared;');
+  p('- Servers and generator run as `SCHED_RR` (`chrt -r 10`). The machine is shared;');
   p('  without it, unrelated work on the same cores delays wakeups by whole scheduler');
-  p('  slices (milliseconds), which swamps the percentiles being measured.');
+  p('  slices (milliseconds), which swamps the percentiles being measured. Round-robin,');
+  p('  not FIFO, so the runtimes\' helper threads (V8, Go) cannot starve their event loop.');
 } else {
   p('- Normal scheduling (`--no-rt`): percentiles include delays from anything else');
   p('  running on the machine.');

@@ -12,7 +12,7 @@
 #   --servers LIST    space-separated subset of "cursord go node"
 #   --scenarios LIST  space-separated subset of the scenario names below
 #   --no-install      do not install packages (apt, npm)
-#   --no-rt           do not run servers and generator as SCHED_FIFO
+#   --no-rt           do not run servers and generator as SCHED_RR
 #   --perf            also record a perf profile of cursord per scenario
 #   --out FILE        report path (default docs/BENCHMARKS.md)
 #   --results DIR     keep raw results here (default $CURSORD_BUILD/bench-results/<time>)
@@ -98,16 +98,19 @@ nofile=$(ulimit -n)
 # limit less a margin for listeners, epoll, threads and logs.
 idle_max=$((nofile - 500))
 
-if [[ $rt -eq 1 ]] && ! chrt -f 10 true 2>/dev/null; then
-  log "SCHED_FIFO not permitted here; running without it"
+if [[ $rt -eq 1 ]] && ! chrt -r 10 true 2>/dev/null; then
+  log "SCHED_RR not permitted here; running without it"
   rt=0
 fi
-# SCHED_FIFO keeps unrelated work (other builds on a shared machine) from
-# delaying the server or the generator by whole scheduler slices, which
-# otherwise dominates millisecond latency percentiles. The kernel still
-# leaves 5% of each core to everything else (sched_rt_runtime_us).
+# A real-time policy keeps unrelated work (other builds on a shared
+# machine) from delaying the server or the generator by whole scheduler
+# slices, which otherwise dominates millisecond latency percentiles; the
+# kernel still leaves 5% of each core to everything else
+# (sched_rt_runtime_us). Round-robin rather than FIFO: Node's and Go's
+# helper threads share the server's one core, and under FIFO a helper
+# that does not block would starve the event loop outright.
 prio=()
-[[ $rt -eq 1 ]] && prio=(chrt -f 10)
+[[ $rt -eq 1 ]] && prio=(chrt -r 10)
 
 if [[ -z "$results" ]]; then
   results="$build/bench-results/$(date +%Y%m%d-%H%M%S)"
@@ -236,6 +239,7 @@ done
   echo "  \"boost\": \"$(dpkg-query -W -f='${Version}' libboost-dev 2>/dev/null || echo unknown)\","
   echo "  \"cursord\": \"$("$cursord_bin" --version 2>/dev/null | head -n1)\","
   echo "  \"git\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+  echo "  \"server_dirty\": $(git -C "$root" status --porcelain -- server proto 2>/dev/null | grep -c . || true),"
   echo "  \"node\": \"$(node --version)\","
   echo "  \"ws\": \"$(node -p "require('$bench_dir/peers/node/node_modules/ws/package.json').version")\","
   echo "  \"go\": \"$(go version | cut -d' ' -f3)\","

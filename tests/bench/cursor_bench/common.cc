@@ -35,7 +35,7 @@ void AddCommonOptions(CLI::App* cmd, CommonOptions* o) {
   cmd->add_option("--duration", o->duration_s, "measured seconds")
       ->capture_default_str();
   cmd->add_option("--max-runtime", o->max_runtime_s,
-                  "hard bound on the whole run in seconds (0: duration + 60)")
+                  "hard bound on the whole run in seconds (0: duration + connect timeout + 60)")
       ->capture_default_str();
   cmd->add_option("--connect-timeout", o->connect_timeout_s,
                   "seconds allowed for connecting every member")

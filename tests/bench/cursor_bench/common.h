@@ -24,7 +24,7 @@ struct CommonOptions {
   std::string url = "ws://127.0.0.1:8080";
   std::string room_prefix;  // default: "cb<pid>", unique per run
   double duration_s = 5;
-  // Hard bound on the whole run; 0 means duration + 60 s.
+  // Hard bound on the whole run; 0 means duration + connect timeout + 60 s.
   double max_runtime_s = 0;
   double connect_timeout_s = 30;
   int threads = 1;
