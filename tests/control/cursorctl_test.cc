@@ -18,7 +18,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.pb.h"
 #include "tests/control/control_fixture.h"
-#include "tests/control/subprocess.h"
+#include "tests/e2e/subprocess.h"
 
 #ifndef CURSORCTL_PATH
 #error "CURSORCTL_PATH must name the cursorctl binary under test"

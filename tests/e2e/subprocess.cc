@@ -1,4 +1,4 @@
-#include "tests/control/subprocess.h"
+#include "tests/e2e/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,7 +25,9 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   // in a multi-threaded parent.
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "CURSORCTL_")) env_strings.emplace_back(*e);
+    if (!absl::StartsWith(*e, "CURSORCTL_") && !absl::StartsWith(*e, "CURSORD_")) {
+      env_strings.emplace_back(*e);
+    }
   }
   for (const auto& [key, value] : env) env_strings.push_back(absl::StrCat(key, "=", value));
   std::vector<char*> envp;
@@ -94,16 +96,25 @@ bool Subprocess::Pump(absl::Duration timeout) {
   return out_fd_ >= 0 || err_fd_ >= 0;
 }
 
-bool Subprocess::WaitForStdout(absl::string_view needle, absl::Duration timeout) {
+bool Subprocess::WaitFor(const std::string& text, absl::string_view needle,
+                         absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  while (!absl::StrContains(out_, needle)) {
+  while (!absl::StrContains(text, needle)) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return false;
     if (!Pump(std::min(left, absl::Milliseconds(50)))) {
-      return absl::StrContains(out_, needle);
+      return absl::StrContains(text, needle);
     }
   }
   return true;
+}
+
+bool Subprocess::WaitForStdout(absl::string_view needle, absl::Duration timeout) {
+  return WaitFor(out_, needle, timeout);
+}
+
+bool Subprocess::WaitForStderr(absl::string_view needle, absl::Duration timeout) {
+  return WaitFor(err_, needle, timeout);
 }
 
 void Subprocess::Signal(int signal_number) {

@@ -1,7 +1,7 @@
-// Runs a program (cursorctl) as a child process with its stdout and stderr
+// Runs a program (cursord, cursorctl) as a child process with its stdout and stderr
 // captured, its environment controlled, and every wait bounded.
-#ifndef CURSORD_TESTS_CONTROL_SUBPROCESS_H_
-#define CURSORD_TESTS_CONTROL_SUBPROCESS_H_
+#ifndef CURSORD_TESTS_E2E_SUBPROCESS_H_
+#define CURSORD_TESTS_E2E_SUBPROCESS_H_
 
 #include <sys/types.h>
 
@@ -18,7 +18,7 @@ namespace cursord::testing {
 
 class Subprocess {
  public:
-  // Starts `argv` with the parent's environment minus every CURSORCTL_*
+  // Starts `argv` with the parent's environment minus every CURSORCTL_* and CURSORD_*
   // variable, plus `env`.
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
       const std::vector<std::string>& argv,
@@ -27,6 +27,8 @@ class Subprocess {
 
   // Reads output until stdout contains `needle`; false on timeout or EOF.
   bool WaitForStdout(absl::string_view needle, absl::Duration timeout);
+  // The same for stderr (where cursord logs).
+  bool WaitForStderr(absl::string_view needle, absl::Duration timeout);
 
   void Signal(int signal_number);
 
@@ -42,6 +44,8 @@ class Subprocess {
   Subprocess() = default;
   // Reads what is available within `timeout`; false once both pipes hit EOF.
   bool Pump(absl::Duration timeout);
+  // Pumps until `text` (out_ or err_) contains `needle`.
+  bool WaitFor(const std::string& text, absl::string_view needle, absl::Duration timeout);
 
   pid_t pid_ = -1;
   int out_fd_ = -1;
@@ -64,4 +68,4 @@ RunResult RunProcess(const std::vector<std::string>& argv,
 
 }  // namespace cursord::testing
 
-#endif  // CURSORD_TESTS_CONTROL_SUBPROCESS_H_
+#endif  // CURSORD_TESTS_E2E_SUBPROCESS_H_

@@ -1,0 +1,103 @@
+// The cursord binary as a process: flags, environment variables, and the
+// signal path of a graceful stop (1001 to every client, exit 0).
+#include <signal.h>
+
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/subprocess.h"
+#include "tests/e2e/ws_test_client.h"
+
+namespace cursord::testing {
+namespace {
+
+// Starts cursord on ephemeral loopback ports and returns its WebSocket port
+// (read from its start-up log line).
+int StartCursord(std::unique_ptr<Subprocess>& process,
+                 const std::map<std::string, std::string>& env = {}) {
+  auto started = Subprocess::Start(
+      {CURSORD_PATH, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"}, env);
+  EXPECT_TRUE(started.ok()) << started.status();
+  if (!started.ok()) return 0;
+  process = std::move(*started);
+  if (!process->WaitForStderr("control plane (gRPC) on", absl::Seconds(20))) {
+    ADD_FAILURE() << "cursord did not start: " << process->err();
+    return 0;
+  }
+  const std::string& log = process->err();
+  const std::string marker = "listening on 127.0.0.1:";
+  const size_t at = log.find(marker);
+  EXPECT_NE(at, std::string::npos) << log;
+  if (at == std::string::npos) return 0;
+  const size_t start = at + marker.size();
+  int port = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(log.substr(start, log.find(' ', start) - start), &port)) << log;
+  return port;
+}
+
+TEST(CursordProcessTest, SigtermClosesClientsWith1001AndExitsZero) {
+  for (int signal_number : {SIGTERM, SIGINT}) {
+    std::unique_ptr<Subprocess> cursord;
+    const int port = StartCursord(cursord);
+    ASSERT_GT(port, 0);
+    auto a = WsTestClient::Connect(port, "/rooms/sig");
+    auto b = WsTestClient::Connect(port, "/rooms/other");
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_TRUE((*a)->ReadJoin().ok());
+    ASSERT_TRUE((*b)->ReadJoin().ok());
+    cursord->Signal(signal_number);
+    EXPECT_TRUE((*a)->WaitClosed(absl::Seconds(10)));
+    EXPECT_TRUE((*b)->WaitClosed(absl::Seconds(10)));
+    EXPECT_EQ((*a)->close_code(), 1001);
+    EXPECT_EQ((*b)->close_code(), 1001);
+    EXPECT_EQ((*a)->close_reason(), "server shutting down");
+    EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0) << cursord->err();
+    EXPECT_NE(cursord->err().find("shutting down"), std::string::npos);
+  }
+}
+
+TEST(CursordProcessTest, FlagsCanComeFromTheEnvironment) {
+  std::unique_ptr<Subprocess> cursord;
+  const int port = StartCursord(cursord, {{"CURSORD_MAX_ROOM_MEMBERS", "1"}});
+  ASSERT_GT(port, 0);
+  auto a = WsTestClient::Connect(port, "/rooms/env");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->ReadJoin().ok());
+  auto b = WsTestClient::Connect(port, "/rooms/env");
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE((*b)->WaitClosed());
+  EXPECT_EQ((*b)->close_code(), 1013);
+  cursord->Signal(SIGTERM);
+  EXPECT_TRUE((*a)->WaitClosed());
+  EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0);
+}
+
+TEST(CursordProcessTest, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
+  RunResult help = RunProcess({CURSORD_PATH, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* flag :
+       {"--listen", "--threads", "--max-room-members", "--max-frame-bytes", "--max-pending-bytes",
+        "--handshake-timeout", "--ping-interval", "--send-timeout", "--shutdown-grace",
+        "--socket-send-buffer", "--control-listen", "--control-token", "--log-level"}) {
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(help.out.find("CURSORD_LISTEN"), std::string::npos);
+  EXPECT_NE(help.out.find("0.0.0.0:8080"), std::string::npos);
+}
+
+TEST(CursordProcessTest, BadFlagsAreRefused) {
+  RunResult unknown = RunProcess({CURSORD_PATH, "--no-such-flag"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("no-such-flag"), std::string::npos) << unknown.err;
+  RunResult bad_duration = RunProcess({CURSORD_PATH, "--ping-interval", "soon"});
+  EXPECT_NE(bad_duration.exit_code, 0);
+  EXPECT_NE(bad_duration.err.find("duration"), std::string::npos) << bad_duration.err;
+  RunResult bad_listen = RunProcess(
+      {CURSORD_PATH, "--listen", "127.0.0.1:notaport", "--control-listen", "127.0.0.1:0"});
+  EXPECT_EQ(bad_listen.exit_code, 1);
+  EXPECT_NE(bad_listen.err.find("bad port"), std::string::npos) << bad_listen.err;
+}
+
+}  // namespace
+}  // namespace cursord::testing
