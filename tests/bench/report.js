@@ -29,10 +29,9 @@ const SERVER_NAMES = {
 
 const meta = JSON.parse(fs.readFileSync(path.join(resultsDir, 'meta.json'), 'utf8'));
 
-function load(scenario, server) {
-  const file = path.join(resultsDir, `${scenario}.${server}.json`);
-  if (!fs.existsSync(file)) return null;
-  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+function load(file) {
+  const text = fs.readFileSync(path.join(resultsDir, file), 'utf8').trim();
+  const lines = text.split('\n');
   try {
     return JSON.parse(lines[lines.length - 1]);
   } catch (e) {
@@ -40,14 +39,42 @@ function load(scenario, server) {
   }
 }
 
-const results = {};
+// The figure each mode's runs are ranked by; the report shows the median
+// run, and this figure of every run so the spread is visible.
+const KEY = {
+  rate: { value: (r) => r.latency && r.latency.p99_ms, show: (v) => ms(v), name: 'p99 ms' },
+  saturate: { value: (r) => r.delivered_per_s, show: (v) => rate(v), name: 'delivered/s' },
+  idle: { value: (r) => r.server_rss_per_connection_bytes, show: (v) => fmt(v), name: 'B/conn' },
+  churn: { value: (r) => r.joins_per_s, show: (v) => rate(v), name: 'joins/s' },
+};
+
+const runs = {};
 for (const file of fs.readdirSync(resultsDir)) {
-  const m = /^([a-z0-9]+)\.([a-z]+)\.json$/.exec(file);
+  const m = /^([a-z0-9]+)\.([a-z]+)(?:\.(\d+))?\.json$/.exec(file);
   if (!m) continue;
-  results[m[1]] = results[m[1]] || {};
-  results[m[1]][m[2]] = load(m[1], m[2]);
+  const key = `${m[1]}.${m[2]}`;
+  (runs[key] = runs[key] || []).push(load(file));
+}
+const results = {};
+for (const [key, list] of Object.entries(runs)) {
+  const [scenario, server] = key.split('.');
+  const mode = (list.find((r) => r.mode) || {}).mode;
+  const k = KEY[mode];
+  const good = k ? list.filter((r) => !r.error && k.value(r) !== undefined && k.value(r) !== null) : [];
+  good.sort((a, b) => k.value(a) - k.value(b));
+  const median = good.length ? good[Math.floor((good.length - 1) / 2)] : list[0];
+  median.spread = good.map((r) => k.value(r));
+  median.failed_runs = list.length - good.length;
+  results[scenario] = results[scenario] || {};
+  results[scenario][server] = median;
 }
 const get = (scenario, server) => (results[scenario] || {})[server] || null;
+// "a / b / c" of the key figure over all runs, lowest first.
+const spread = (r) => {
+  if (!r || !r.spread || !KEY[r.mode]) return '–';
+  const text = r.spread.map(KEY[r.mode].show).join(' / ');
+  return r.failed_runs ? `${text} (+${r.failed_runs} failed)` : text;
+};
 
 // Formatting.
 const fmt = (v, digits = 0) =>
@@ -138,7 +165,10 @@ if (meta.rt) {
   p('- Normal scheduling (`--no-rt`): percentiles include delays from anything else');
   p('  running on the machine.');
 }
-p(`- Each scenario measures ${meta.duration} s (idle: 5 s hold) after all members have joined.`);
+p(`- Each scenario runs ${meta.repeat || 1} times per server (alternating servers), each run measuring`);
+p(`  ${meta.duration} s (idle: 4 s hold) after all members have joined. Tables show the median run`);
+p('  (by p99 for rate, delivered/s for saturate, bytes per connection for idle, joins/s for');
+p('  churn) and that figure for every run, lowest first, so the spread is visible.');
 p('- **rate**: every sender sends at its fixed rate on an open-loop schedule; each update');
 p('  carries a per-sender sequence number in x,y, and latency is measured from the');
 p('  *intended* send time, so a stall anywhere shows up in full (no coordinated omission).');
@@ -212,19 +242,19 @@ const RATE = [
 ];
 p('## Rate: fixed send rate, latency from the intended send time');
 p();
-p('| scenario | server | sent/s | expected/s | delivered/s | final current | latency p50 | p90 | p99 | p99.9 | max | staleness p99 | server CPU | generator CPU | notes |');
-p('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+p('| scenario | server | sent/s | expected/s | delivered/s | final current | latency p50 | p90 | p99 | p99.9 | max | staleness p99 | server CPU | generator CPU | p99 of each run | notes |');
+p('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const [s, label] of RATE) {
   for (const server of SERVERS) {
     const r = get(s, server);
     if (!r) continue;
     if (r.error || !r.latency) {
-      p(`| ${label} | ${SERVER_NAMES[server]} | | | | | | | | | | | | | ${flag(r)} |`);
+      p(`| ${label} | ${SERVER_NAMES[server]} | | | | | | | | | | | | | | ${flag(r)} |`);
       continue;
     }
     const L = r.latency;
     const current = r.final_pairs ? `${pct(r.final_pairs_current / r.final_pairs)}` : '–';
-    p(`| ${label} | ${SERVER_NAMES[server]} | ${rate(r.sent_per_s)} | ${rate(r.expected / r.duration_s)} | ${rate(r.delivered_per_s)} | ${current} | ${ms(L.p50_ms)} | ${ms(L.p90_ms)} | ${ms(L.p99_ms)} | ${ms(L.p999_ms)} | ${ms(L.max_ms)} | ${ms(r.staleness.p99_ms)} | ${cores(r.cpu.server_cores)} | ${cores(r.cpu.self_cores)} | ${flag(r)} |`);
+    p(`| ${label} | ${SERVER_NAMES[server]} | ${rate(r.sent_per_s)} | ${rate(r.expected / r.duration_s)} | ${rate(r.delivered_per_s)} | ${current} | ${ms(L.p50_ms)} | ${ms(L.p90_ms)} | ${ms(L.p99_ms)} | ${ms(L.p999_ms)} | ${ms(L.max_ms)} | ${ms(r.staleness.p99_ms)} | ${cores(r.cpu.server_cores)} | ${cores(r.cpu.self_cores)} | ${spread(r)} | ${flag(r)} |`);
   }
 }
 p();
@@ -268,6 +298,7 @@ for (const [file, title, ylabel, firstCol, logY] of plots) {
     `set ylabel '${ylabel}'`,
     `set logscale x`,
     logY ? `set logscale y` : `set format y '%.1s%c'`,
+    `set xrange [7:290]`,
     `set xtics (10, 50, 200)`,
     `set grid`,
     `set key top left`,
@@ -291,18 +322,18 @@ if (plotted) {
 
 p('## Saturate: one room of 100, everyone sending as fast as a window of 4 allows');
 p();
-p('| server | sent/s | delivered/s | vs best peer | latency p50 | p99 | p99.9 | final current | server CPU | generator CPU | notes |');
-p('|---|---|---|---|---|---|---|---|---|---|---|');
+p('| server | sent/s | delivered/s | vs best peer | latency p50 | p99 | p99.9 | final current | server CPU | generator CPU | delivered/s of each run | notes |');
+p('|---|---|---|---|---|---|---|---|---|---|---|---|');
 {
   const b = bestPeer('saturate100', (r) => r.delivered_per_s);
   for (const server of SERVERS) {
     const r = get('saturate100', server);
     if (!r) continue;
     if (r.error || !r.latency) {
-      p(`| ${SERVER_NAMES[server]} | | | | | | | | | | ${flag(r)} |`);
+      p(`| ${SERVER_NAMES[server]} | | | | | | | | | | | ${flag(r)} |`);
       continue;
     }
-    p(`| ${SERVER_NAMES[server]} | ${rate(r.sent_per_s)} | ${rate(r.delivered_per_s)} | ${b ? ratio(r.delivered_per_s, b.value) : '–'} | ${ms(r.latency.p50_ms)} | ${ms(r.latency.p99_ms)} | ${ms(r.latency.p999_ms)} | ${pct(r.final_pairs_current / r.final_pairs)} | ${cores(r.cpu.server_cores)} | ${cores(r.cpu.self_cores)} | ${flag(r)} |`);
+    p(`| ${SERVER_NAMES[server]} | ${rate(r.sent_per_s)} | ${rate(r.delivered_per_s)} | ${b ? ratio(r.delivered_per_s, b.value) : '–'} | ${ms(r.latency.p50_ms)} | ${ms(r.latency.p99_ms)} | ${ms(r.latency.p999_ms)} | ${pct(r.final_pairs_current / r.final_pairs)} | ${cores(r.cpu.server_cores)} | ${cores(r.cpu.self_cores)} | ${spread(r)} | ${flag(r)} |`);
   }
 }
 p();
@@ -311,18 +342,18 @@ p();
 
 p('## Idle: server memory per open connection');
 p();
-p('| connections | server | joined | RSS before | RSS loaded | per connection | ÷ best peer | connect rate | notes |');
-p('|---|---|---|---|---|---|---|---|---|');
+p('| connections | server | joined | RSS before | RSS loaded | per connection | ÷ best peer | connect rate | B/conn of each run | notes |');
+p('|---|---|---|---|---|---|---|---|---|---|');
 for (const s of ['idle10k', 'idlemax']) {
   const b = bestPeer(s, (r) => r.server_rss_per_connection_bytes, false);
   for (const server of SERVERS) {
     const r = get(s, server);
     if (!r) continue;
     if (r.error) {
-      p(`| ${s} | ${SERVER_NAMES[server]} | | | | | | | ${flag(r)} |`);
+      p(`| ${s} | ${SERVER_NAMES[server]} | | | | | | | | ${flag(r)} |`);
       continue;
     }
-    p(`| ${fmt(r.connections)} | ${SERVER_NAMES[server]} | ${fmt(r.joined)} | ${mib(r.server_rss_before_bytes)} | ${mib(r.server_rss_loaded_bytes)} | ${bytes(r.server_rss_per_connection_bytes)} | ${b ? ratio(r.server_rss_per_connection_bytes, b.value) : '–'} | ${rate(r.connect_per_s)}/s | ${flag(r)} |`);
+    p(`| ${fmt(r.connections)} | ${SERVER_NAMES[server]} | ${fmt(r.joined)} | ${mib(r.server_rss_before_bytes)} | ${mib(r.server_rss_loaded_bytes)} | ${bytes(r.server_rss_per_connection_bytes)} | ${b ? ratio(r.server_rss_per_connection_bytes, b.value) : '–'} | ${rate(r.connect_per_s)}/s | ${spread(r)} | ${flag(r)} |`);
   }
 }
 p();
@@ -331,16 +362,16 @@ p();
 
 p('## Churn: joins and leaves per second, every one announced');
 p();
-p('| server | joins/s | leaves/s | announced (joins, leaves / expected) | all seen | join latency p50 | p99 | server CPU | generator CPU | notes |');
-p('|---|---|---|---|---|---|---|---|---|---|');
+p('| server | joins/s | leaves/s | announced (joins, leaves / expected) | all seen | join latency p50 | p99 | server CPU | generator CPU | joins/s of each run | notes |');
+p('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const server of SERVERS) {
   const r = get('churn', server);
   if (!r) continue;
   if (r.error || !r.join_latency) {
-    p(`| ${SERVER_NAMES[server]} | | | | | | | | | ${flag(r)} |`);
+    p(`| ${SERVER_NAMES[server]} | | | | | | | | | | ${flag(r)} |`);
     continue;
   }
-  p(`| ${SERVER_NAMES[server]} | ${rate(r.joins_per_s)} | ${rate(r.leaves_per_s)} | ${fmt(r.joins_seen)}, ${fmt(r.leaves_seen)} / ${fmt(r.expected_seen)} | ${r.all_seen} | ${ms(r.join_latency.p50_ms)} | ${ms(r.join_latency.p99_ms)} | ${cores(r.cpu.server_cores)} | ${cores(r.cpu.self_cores)} | ${flag(r)} |`);
+  p(`| ${SERVER_NAMES[server]} | ${rate(r.joins_per_s)} | ${rate(r.leaves_per_s)} | ${fmt(r.joins_seen)}, ${fmt(r.leaves_seen)} / ${fmt(r.expected_seen)} | ${r.all_seen} | ${ms(r.join_latency.p50_ms)} | ${ms(r.join_latency.p99_ms)} | ${cores(r.cpu.server_cores)} | ${cores(r.cpu.self_cores)} | ${spread(r)} | ${flag(r)} |`);
 }
 p();
 

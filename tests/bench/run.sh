@@ -4,11 +4,13 @@
 # server in turn, and writes docs/BENCHMARKS.md with plots in docs/bench/.
 #
 # Every server runs alone on core 0 and cursor-bench on core 1 (taskset),
-# each server is started fresh for every scenario, and the whole run is
-# bounded (about 10-15 minutes with the default 10 s per scenario).
+# each server is started fresh for every run, and the whole run is bounded
+# (about 15 minutes with the defaults: 3 runs of 6 s per scenario and
+# server; the report shows the median run and the spread).
 #
 # Usage: tests/bench/run.sh [options]
-#   --duration S      measured seconds per scenario (default 10)
+#   --duration S      measured seconds per run (default 6)
+#   --repeat N        runs per scenario and server (default 3)
 #   --servers LIST    space-separated subset of "cursord go node"
 #   --scenarios LIST  space-separated subset of the scenario names below
 #   --no-install      do not install packages (apt, npm)
@@ -22,7 +24,8 @@ set -euo pipefail
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$bench_dir/../.." && pwd)"
 
-duration=10
+duration=6
+repeat=3
 servers="cursord go node"
 all_scenarios="noise rate10 rate50 rate200 rooms1000 saturate100 idle10k idlemax churn"
 scenarios="$all_scenarios"
@@ -35,6 +38,7 @@ results=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
     --scenarios) scenarios=$2; shift 2 ;;
     --no-install) install=0; shift ;;
@@ -42,12 +46,16 @@ while [[ $# -gt 0 ]]; do
     --perf) perf=1; shift ;;
     --out) out=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 if ! [[ "$duration" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
   echo "run.sh: --duration takes seconds" >&2
+  exit 2
+fi
+if ! [[ "$repeat" =~ ^[1-9][0-9]*$ ]]; then
+  echo "run.sh: --repeat takes a positive count" >&2
   exit 2
 fi
 
@@ -179,26 +187,31 @@ scenario_args() {
     # receive as separate reads (see docs/BENCHMARKS.md).
     rooms1000) echo "rate --rooms 1000 --members 10 --senders 1 --hz 10 --duration $duration" ;;
     saturate100) echo "saturate --rooms 1 --members 100 --window 4 --duration $duration" ;;
-    idle10k) echo "idle --connections 10000 --members 50 --processes 2 --duration 5" ;;
-    idlemax) echo "idle --connections $idle_max --members 50 --processes 4 --duration 5" ;;
+    idle10k) echo "idle --connections 10000 --members 50 --processes 2 --duration 4" ;;
+    idlemax) echo "idle --connections $idle_max --members 50 --processes 4 --duration 4" ;;
     churn) echo "churn --rooms 10 --observers 4 --concurrency 4 --duration $duration" ;;
     *) echo "run.sh: unknown scenario $1" >&2; return 1 ;;
   esac
 }
 
 : >"$results/commands.txt"
+# Runs of one scenario alternate between servers, so slow drifts in the
+# machine's state (other load, memory) spread over all of them alike.
 for scenario in $scenarios; do
+  for run in $(seq 1 "$repeat"); do
   for server in $servers; do
-    base="$results/$scenario.$server"
+    base="$results/$scenario.$server.$run"
     start_server "$server" "$base.server.log" || continue
     args=$(scenario_args "$scenario")
     bench_cmd="taskset -c 1 $bench_bin $args --url ws://127.0.0.1:$server_port --pid $server_pid --label $server"
-    {
-      echo "# $scenario / $server"
-      echo "${prio[*]} taskset -c 0 $(server_command "$server")"
-      echo "${prio[*]} $bench_cmd"
-    } >>"$results/commands.txt"
-    log "$scenario: $server (port $server_port, pid $server_pid)"
+    if [[ $run -eq 1 ]]; then
+      {
+        echo "# $scenario / $server"
+        echo "${prio[*]} taskset -c 0 $(server_command "$server")"
+        echo "${prio[*]} $bench_cmd"
+      } >>"$results/commands.txt"
+    fi
+    log "$scenario: $server, run $run of $repeat (port $server_port, pid $server_pid)"
     perf_pid=""
     if [[ $perf -eq 1 && "$server" == cursord ]] && command -v perf >/dev/null; then
       perf record -g -o "$base.perf.data" -p "$server_pid" >/dev/null 2>&1 &
@@ -218,6 +231,7 @@ for scenario in $scenarios; do
     # Let TIME_WAIT sockets and the last server's memory settle.
     sleep 1
   done
+  done
 done
 
 # --- Report ----------------------------------------------------------------
@@ -235,6 +249,7 @@ done
   echo "  \"nofile\": $nofile,"
   echo "  \"rt\": $rt,"
   echo "  \"duration\": $duration,"
+  echo "  \"repeat\": $repeat,"
   echo "  \"gxx\": \"$(g++ --version | head -n1)\","
   echo "  \"boost\": \"$(dpkg-query -W -f='${Version}' libboost-dev 2>/dev/null || echo unknown)\","
   echo "  \"cursord\": \"$("$cursord_bin" --version 2>/dev/null | head -n1)\","
