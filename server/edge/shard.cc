@@ -1,5 +1,9 @@
 #include "server/edge/shard.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -74,6 +78,11 @@ void Shard::AcceptWebSocket(tcp::socket socket, http::request<http::string_body>
   ws->set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
     response.set(http::field::server, "cursord");
   }));
+  // Cork the socket: the 101 response is held back and leaves in one
+  // segment with the join frames (WsSession uncorks after its first write).
+  // One segment fewer per join, on both ends of the connection.
+  const int cork = 1;
+  ::setsockopt(ws->next_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
   auto request_ptr = std::make_shared<http::request<http::string_body>>(std::move(request));
   ws->async_accept(*request_ptr, [this, ws, request_ptr, join = std::move(join),
                                   remote = std::move(remote_address)](

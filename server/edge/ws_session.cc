@@ -1,5 +1,9 @@
 #include "server/edge/ws_session.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/write.hpp>
 
 #include "server/common/logging.h"
@@ -226,6 +230,13 @@ void WsSession::Flush() {
                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                      self->OnWrite(ec, n);
                    });
+  if (corked_) {
+    // The first frames are queued behind the corked 101 response (the
+    // write above is attempted at once): let them leave together.
+    corked_ = false;
+    const int cork = 0;
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
+  }
 }
 
 void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {

@@ -90,6 +90,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   bool closing_ = false;       // our close frame is queued or sent
   bool close_sent_ = false;    // ...and written; the send side is shut
   bool terminated_ = false;
+  bool corked_ = true;  // TCP_CORK set by the shard until the first write
   bool ping_outstanding_ = false;
   bool peer_closed_ = false;    // the client's close frame arrived
   bool discard_input_ = false;  // after a protocol error: parse nothing more
