@@ -14,7 +14,8 @@
 #   --servers LIST    space-separated subset of "cursord go node"
 #   --scenarios LIST  space-separated subset of the scenario names below
 #   --no-install      do not install packages (apt, npm)
-#   --no-rt           do not run servers and generator as SCHED_RR
+#   --rt MODE         SCHED_RR for server and generator: auto (the light
+#                     latency scenarios only; default), on, off
 #   --perf            also record a perf profile of cursord per scenario
 #   --out FILE        report path (default docs/BENCHMARKS.md)
 #   --results DIR     keep raw results here (default $CURSORD_BUILD/bench-results/<time>)
@@ -30,7 +31,7 @@ servers="cursord go node"
 all_scenarios="noise rate10 rate50 rate200 rooms1000 saturate100 idle10k idlemax churn"
 scenarios="$all_scenarios"
 install=1
-rt=1
+rt=auto
 perf=0
 out="$root/docs/BENCHMARKS.md"
 results=""
@@ -42,11 +43,11 @@ while [[ $# -gt 0 ]]; do
     --servers) servers=$2; shift 2 ;;
     --scenarios) scenarios=$2; shift 2 ;;
     --no-install) install=0; shift ;;
-    --no-rt) rt=0; shift ;;
+    --rt) rt=$2; shift 2 ;;
     --perf) perf=1; shift ;;
     --out) out=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -106,19 +107,34 @@ nofile=$(ulimit -n)
 # limit less a margin for listeners, epoll, threads and logs.
 idle_max=$((nofile - 500))
 
-if [[ $rt -eq 1 ]] && ! chrt -r 10 true 2>/dev/null; then
+case "$rt" in
+  auto|on|off) ;;
+  *) echo "run.sh: --rt takes auto, on or off" >&2; exit 2 ;;
+esac
+if [[ $rt != off ]] && ! chrt -r 10 true 2>/dev/null; then
   log "SCHED_RR not permitted here; running without it"
-  rt=0
+  rt=off
 fi
 # A real-time policy keeps unrelated work (other builds on a shared
-# machine) from delaying the server or the generator by whole scheduler
-# slices, which otherwise dominates millisecond latency percentiles; the
-# kernel still leaves 5% of each core to everything else
-# (sched_rt_runtime_us). Round-robin rather than FIFO: Node's and Go's
-# helper threads share the server's one core, and under FIFO a helper
+# machine) from delaying a lightly loaded server or generator by whole
+# scheduler slices, which otherwise dominates sub-millisecond percentiles.
+# Under full load it does harm instead: the kernel's own threads (softirq
+# processing that overflows into ksoftirqd) are ordinary tasks, get only
+# the 5% the kernel reserves for them, and stall the network path in
+# chunks of tens of milliseconds. So "auto" uses it for the scenarios that
+# leave both cores mostly idle. Round-robin rather than FIFO: Node's and
+# Go's helper threads share the server's one core, and under FIFO a helper
 # that does not block would starve the event loop outright.
-prio=()
-[[ $rt -eq 1 ]] && prio=(chrt -r 10)
+scenario_rt() {
+  case "$rt" in
+    on) return 0 ;;
+    off) return 1 ;;
+  esac
+  case "$1" in
+    noise|rate10|rate50) return 0 ;;
+    *) return 1 ;;
+  esac
+}
 
 if [[ -z "$results" ]]; then
   results="$build/bench-results/$(date +%Y%m%d-%H%M%S)"
@@ -198,6 +214,8 @@ scenario_args() {
 # Runs of one scenario alternate between servers, so slow drifts in the
 # machine's state (other load, memory) spread over all of them alike.
 for scenario in $scenarios; do
+  prio=()
+  if scenario_rt "$scenario"; then prio=(chrt -r 10); fi
   for run in $(seq 1 "$repeat"); do
   for server in $servers; do
     base="$results/$scenario.$server.$run"
@@ -207,11 +225,12 @@ for scenario in $scenarios; do
     if [[ $run -eq 1 ]]; then
       {
         echo "# $scenario / $server"
-        echo "${prio[*]} taskset -c 0 $(server_command "$server")"
-        echo "${prio[*]} $bench_cmd"
+        echo "${prio[*]}${prio:+ }taskset -c 0 $(server_command "$server")"
+        echo "${prio[*]}${prio:+ }$bench_cmd"
       } >>"$results/commands.txt"
     fi
-    log "$scenario: $server, run $run of $repeat (port $server_port, pid $server_pid)"
+    log "$scenario: $server, run $run of $repeat (port $server_port, pid $server_pid, load $(cut -d' ' -f1 /proc/loadavg))"
+    cut -d' ' -f1 /proc/loadavg >"$base.loadavg"
     perf_pid=""
     if [[ $perf -eq 1 && "$server" == cursord ]] && command -v perf >/dev/null; then
       perf record -g -o "$base.perf.data" -p "$server_pid" >/dev/null 2>&1 &
@@ -247,7 +266,7 @@ done
   echo "  \"virtualization\": \"$(systemd-detect-virt 2>/dev/null || (grep -q hypervisor /proc/cpuinfo && echo vm) || echo none)\","
   echo "  \"loadavg_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
   echo "  \"nofile\": $nofile,"
-  echo "  \"rt\": $rt,"
+  echo "  \"rt\": \"$rt\","
   echo "  \"duration\": $duration,"
   echo "  \"repeat\": $repeat,"
   echo "  \"gxx\": \"$(g++ --version | head -n1)\","

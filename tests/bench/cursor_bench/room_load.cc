@@ -45,6 +45,7 @@ struct Member {
   Member* probe = nullptr;          // saturate: receiver confirming progress
   int64_t last_progress_ns = 0;
   uint32_t last_probe_seen = 0;
+  uint64_t received = 0;  // cursor updates this member received in the run
   // Updates below this count as confirmed even if the probe never saw them
   // (set when a stalled window is written off).
   uint32_t written_off = 0;
@@ -82,6 +83,9 @@ struct Stats {
   uint64_t left_during_run = 0;
   uint64_t final_pairs = 0;         // (receiver, sender) pairs at the end
   uint64_t final_pairs_current = 0;  // ... that saw the sender's last update
+  // Fairness: the fewest and most updates any one receiver got.
+  uint64_t receiver_min = UINT64_MAX;
+  uint64_t receiver_max = 0;
   Histogram latency;
   Histogram staleness;
   Histogram send_lag;
@@ -104,6 +108,8 @@ struct Stats {
     left_during_run += o.left_during_run;
     final_pairs += o.final_pairs;
     final_pairs_current += o.final_pairs_current;
+    receiver_min = std::min(receiver_min, o.receiver_min);
+    receiver_max = std::max(receiver_max, o.receiver_max);
     latency.Merge(o.latency);
     staleness.Merge(o.staleness);
     send_lag.Merge(o.send_lag);
@@ -243,6 +249,7 @@ class Worker final : public ConnectionHandler {
       return;
     }
     ++stats_.delivered;
+    ++receiver->received;
     if (phase_ == Phase::kRunning) ++stats_.delivered_in_window;
     uint32_t& seen = room->Seen(receiver->index, sender->sender_slot);
     if (msg.seq + 1 > seen) {
@@ -449,6 +456,10 @@ class Worker final : public ConnectionHandler {
   }
 
   void CountFinalPairs() {
+    for (auto& m : members_) {
+      stats_.receiver_min = std::min(stats_.receiver_min, m->received);
+      stats_.receiver_max = std::max(stats_.receiver_max, m->received);
+    }
     for (auto& room : rooms_) {
       for (Member* s : room->senders) {
         if (s->next_seq == 0) continue;
@@ -605,6 +616,8 @@ int RunRoomLoad(const RoomLoadOptions& options, RoomLoadMode mode) {
   }
   json.Add("final_pairs", s.final_pairs);
   json.Add("final_pairs_current", s.final_pairs_current);
+  json.Add("receiver_delivered_min", s.receiver_min == UINT64_MAX ? 0 : s.receiver_min);
+  json.Add("receiver_delivered_max", s.receiver_max);
   AddLatency(&json, "latency", s.latency);
   AddLatency(&json, "staleness", s.staleness);
   if (mode == RoomLoadMode::kRate) AddLatency(&json, "send_lag", s.send_lag);
