@@ -4,5 +4,5 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 install_packages "${build_packages[@]}"
-build_cursord
+build_cursord cursord cursorctl
 exec "$CURSORD_BUILD/server/cursord" "$@"

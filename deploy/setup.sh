@@ -42,7 +42,12 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${wanted[@]}"
 }
 
+# Builds the given targets (default: everything, tests included).
 build_cursord() {
   cmake -S "$CURSORD_ROOT" -B "$CURSORD_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$CURSORD_BUILD" -j "$(nproc)"
+  if [ $# -gt 0 ]; then
+    cmake --build "$CURSORD_BUILD" -j "$(nproc)" --target "$@"
+  else
+    cmake --build "$CURSORD_BUILD" -j "$(nproc)"
+  fi
 }
