@@ -69,8 +69,8 @@ for (const [key, list] of Object.entries(runs)) {
   const median = good.length ? good[Math.floor((good.length - 1) / 2)] : list[0];
   median.spread = good.map((r) => k.value(r));
   median.failed_runs = list.length - good.length;
-  const loads = list.map((r) => r.loadavg).filter((v) => v !== undefined);
-  median.load_max = loads.length ? Math.max(...loads) : undefined;
+  const others = list.map((r) => r.cpu && r.cpu.other_cores).filter((v) => v !== undefined);
+  median.others_max = others.length ? Math.max(...others) : undefined;
   results[scenario] = results[scenario] || {};
   results[scenario][server] = median;
 }
@@ -111,8 +111,11 @@ const flag = (r) => {
   if (!r) return 'no result';
   if (r.error) return `error: ${r.error}`;
   const notes = [];
-  // Other work on the machine (it is shared) shows in the 1-minute load.
-  if (r.load_max !== undefined && r.load_max >= 1.5) notes.push(`machine load up to ${fmt(r.load_max, 1)}`);
+  // Other work on the machine (it is shared), measured by cursor-bench as
+  // busy CPU time of everything but the server and itself.
+  if (r.others_max !== undefined && r.others_max >= 0.3) {
+    notes.push(`other work on the machine: up to ${fmt(r.others_max, 2)} cores`);
+  }
   if (r.warning) notes.push(`⚠ ${r.warning}`);
   if (r.ok === false) notes.push('not ok');
   const e = r.errors || {};
@@ -172,8 +175,9 @@ if (meta.rt === 'auto') {
   p('  event loop. The loaded scenarios run with normal scheduling: with a real-time policy');
   p('  the kernel\'s own softirq threads get only the 5% left to ordinary tasks and stall the');
   p('  network path for tens of milliseconds (measured: cursord at 200 members, p99 24 ms');
-  p('  under `SCHED_RR` against 5.5 ms without, on a quiet machine). Rows note when the');
-  p('  1-minute load average was 1.5 or more before a run.');
+  p('  under `SCHED_RR` against 5.5 ms without, on a quiet machine). Rows note when other work');
+  p('  used about 0.3 cores or more during a run (busy time from `/proc/stat` less the server\'s');
+  p('  and the generator\'s own).');
 } else if (meta.rt === 'on' || meta.rt === 1) {
   p('- Servers and generator run as `SCHED_RR` (`chrt -r 10`) in every scenario.');
 } else {

@@ -146,6 +146,8 @@ std::string AddCpu(JsonWriter* json, const CpuMeter& meter, int threads,
   } else {
     json->AddNull("server_cores");
   }
+  const double others = meter.OtherCores();
+  if (others >= 0) json->Add("other_cores", others);
   json->EndObject();
   // A generator thread near 100% cannot keep its schedule: what it reports
   // is then its own limit, not the server's. Busy-polling burns the whole

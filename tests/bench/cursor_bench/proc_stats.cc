@@ -3,11 +3,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -58,6 +61,31 @@ std::optional<uint64_t> ParseStatusKb(absl::string_view status,
   return std::nullopt;
 }
 
+std::optional<double> ParseMachineBusy(absl::string_view proc_stat,
+                                       long ticks_per_s) {
+  if (!absl::ConsumePrefix(&proc_stat, "cpu ") || ticks_per_s <= 0) {
+    return std::nullopt;
+  }
+  proc_stat = proc_stat.substr(0, proc_stat.find('\n'));
+  std::vector<absl::string_view> f =
+      absl::StrSplit(proc_stat, ' ', absl::SkipEmpty());
+  // user nice system idle iowait irq softirq steal ...
+  if (f.size() < 8) return std::nullopt;
+  uint64_t total = 0;
+  for (size_t i : {0, 1, 2, 7}) {
+    uint64_t v = 0;
+    if (!absl::SimpleAtoi(f[i], &v)) return std::nullopt;
+    total += v;
+  }
+  return static_cast<double>(total) / ticks_per_s;
+}
+
+std::optional<double> ReadMachineBusy() {
+  std::optional<std::string> stat = ReadFile("/proc/stat");
+  if (!stat) return std::nullopt;
+  return ParseMachineBusy(*stat, sysconf(_SC_CLK_TCK));
+}
+
 std::optional<CpuTimes> ReadProcessCpu(pid_t pid) {
   std::optional<std::string> stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
   if (!stat) return std::nullopt;
@@ -89,17 +117,29 @@ void CpuMeter::Start(int64_t now_ns) {
   start_ns_ = now_ns;
   self_start_ = SelfCpu();
   if (server_pid_ > 0) server_start_ = ReadProcessCpu(server_pid_);
+  machine_start_ = ReadMachineBusy();
 }
 
 void CpuMeter::Stop(int64_t now_ns) {
   stop_ns_ = now_ns;
   self_stop_ = SelfCpu();
   if (server_pid_ > 0) server_stop_ = ReadProcessCpu(server_pid_);
+  machine_stop_ = ReadMachineBusy();
 }
 
 double CpuMeter::SelfCores() const {
   const double wall = WallSeconds();
   return wall > 0 ? (self_stop_.Total() - self_start_.Total()) / wall : 0;
+}
+
+double CpuMeter::OtherCores() const {
+  const double wall = WallSeconds();
+  if (!machine_start_ || !machine_stop_ || wall <= 0) return -1;
+  double others = (*machine_stop_ - *machine_start_) / wall - SelfCores();
+  const double server = ServerCores();
+  if (server > 0) others -= server;
+  // Tick-granular counters: small negatives are rounding.
+  return std::max(0.0, others);
 }
 
 double CpuMeter::ServerCores() const {

@@ -26,6 +26,12 @@ std::optional<CpuTimes> ParseProcStat(absl::string_view stat, long ticks_per_s);
 std::optional<uint64_t> ParseStatusKb(absl::string_view status,
                                       absl::string_view field);
 
+// Seconds every CPU together has spent running tasks (user, nice, system
+// and steal time from the "cpu" line of /proc/stat; interrupt and softirq
+// time is left out because loopback traffic makes much of it ours).
+std::optional<double> ParseMachineBusy(absl::string_view proc_stat, long ticks_per_s);
+std::optional<double> ReadMachineBusy();
+
 // CPU time of `pid` so far; nullopt if it cannot be read (e.g. it exited).
 std::optional<CpuTimes> ReadProcessCpu(pid_t pid);
 // Resident set size of `pid` in bytes.
@@ -45,6 +51,9 @@ class CpuMeter {
   double SelfCores() const;
   // Negative when no server pid was given or it could not be read.
   double ServerCores() const;
+  // Everything else on the machine (other processes, other users): a
+  // shared machine shows up here. Negative if unknown.
+  double OtherCores() const;
   double WallSeconds() const { return (stop_ns_ - start_ns_) / 1e9; }
 
  private:
@@ -53,6 +62,7 @@ class CpuMeter {
   int64_t stop_ns_ = 0;
   CpuTimes self_start_, self_stop_;
   std::optional<CpuTimes> server_start_, server_stop_;
+  std::optional<double> machine_start_, machine_stop_;
 };
 
 }  // namespace cursord::bench

@@ -26,6 +26,15 @@ TEST(ParseStatusKb, FindsTheField) {
   EXPECT_FALSE(ParseStatusKb(status, "VmSwap").has_value());
 }
 
+TEST(ParseMachineBusy, SumsUserNiceSystemSteal) {
+  const char stat[] =
+      "cpu  100 20 30 5000 7 1 2 3 0 0\ncpu0 50 10 15 2500 3 0 1 1 0 0\n";
+  std::optional<double> busy = ParseMachineBusy(stat, 100);
+  ASSERT_TRUE(busy.has_value());
+  EXPECT_DOUBLE_EQ(*busy, 1.53);
+  EXPECT_FALSE(ParseMachineBusy("intr 1 2 3", 100).has_value());
+}
+
 TEST(ReadProcess, ReadsThisProcess) {
   EXPECT_TRUE(ReadProcessCpu(getpid()).has_value());
   std::optional<uint64_t> rss = ReadProcessRss(getpid());
