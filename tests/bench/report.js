@@ -403,7 +403,12 @@ p('`--servers cursord` or `--scenarios "rate50 churn"` for a subset, `--perf` fo
 p('profile per scenario). The exact commands of this run, with the ephemeral ports and pids it got:');
 p();
 p('```');
-const commands = fs.readFileSync(path.join(resultsDir, 'commands.txt'), 'utf8').trim();
+const ORDER = ['noise', 'rate10', 'rate50', 'rate200', 'rooms1000', 'saturate100', 'idle10k', 'idlemax', 'churn'];
+const commandFiles = fs.readdirSync(resultsDir).filter((f) => f.endsWith('.commands'));
+commandFiles.sort((a, b) => ORDER.indexOf(a.split('.')[0]) - ORDER.indexOf(b.split('.')[0]));
+const commands = commandFiles
+  .map((f) => fs.readFileSync(path.join(resultsDir, f), 'utf8').trim())
+  .join('\n');
 p(commands.replace(new RegExp(path.resolve(__dirname, '../..') + '/', 'g'), ''));
 p('```');
 p();

@@ -18,7 +18,8 @@
 #                     latency scenarios only; default), on, off
 #   --perf            also record a perf profile of cursord per scenario
 #   --out FILE        report path (default docs/BENCHMARKS.md)
-#   --results DIR     keep raw results here (default $CURSORD_BUILD/bench-results/<time>)
+#   --results DIR     keep raw results here (default $CURSORD_BUILD/bench-results/<time>);
+#                     scenarios run again into the same directory replace the old ones
 # Environment: CURSORD_BUILD, the CMake build directory (default build).
 set -euo pipefail
 
@@ -47,7 +48,7 @@ while [[ $# -gt 0 ]]; do
     --perf) perf=1; shift ;;
     --out) out=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n "2,24p" "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -210,10 +211,11 @@ scenario_args() {
   esac
 }
 
-: >"$results/commands.txt"
 # Runs of one scenario alternate between servers, so slow drifts in the
 # machine's state (other load, memory) spread over all of them alike.
 for scenario in $scenarios; do
+  # Rerunning a scenario into an existing results directory replaces it.
+  rm -f "$results/$scenario".*
   prio=()
   if scenario_rt "$scenario"; then prio=(chrt -r 10); fi
   for run in $(seq 1 "$repeat"); do
@@ -227,7 +229,7 @@ for scenario in $scenarios; do
         echo "# $scenario / $server"
         echo "${prio[*]}${prio:+ }taskset -c 0 $(server_command "$server")"
         echo "${prio[*]}${prio:+ }$bench_cmd"
-      } >>"$results/commands.txt"
+      } >>"$results/$scenario.commands"
     fi
     log "$scenario: $server, run $run of $repeat (port $server_port, pid $server_pid, load $(cut -d' ' -f1 /proc/loadavg))"
     cut -d' ' -f1 /proc/loadavg >"$base.loadavg"
@@ -263,7 +265,7 @@ done
   echo "  \"memory_kb\": $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo),"
   echo "  \"kernel\": \"$(uname -r)\","
   echo "  \"os\": \"$(. /etc/os-release && echo "$PRETTY_NAME")\","
-  echo "  \"virtualization\": \"$(systemd-detect-virt 2>/dev/null || (grep -q hypervisor /proc/cpuinfo && echo vm) || echo none)\","
+  echo "  \"virtualization\": \"$(systemd-detect-virt --vm 2>/dev/null || true) VM, $(systemd-detect-virt --container 2>/dev/null || true) container\","
   echo "  \"loadavg_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
   echo "  \"nofile\": $nofile,"
   echo "  \"rt\": \"$rt\","
