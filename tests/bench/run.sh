@@ -12,7 +12,8 @@
 #   --duration S      measured seconds per run (default 6)
 #   --repeat N        runs per scenario and server (default 3)
 #   --servers LIST    space-separated subset of "cursord go node"
-#   --scenarios LIST  space-separated subset of the scenario names below
+#   --scenarios LIST  space-separated subset of: noise rate10 rate50 rate200
+#                     rooms1000 saturate100 idle10k idlemax churn
 #   --no-install      do not install packages (apt, npm)
 #   --rt MODE         SCHED_RR for server and generator: auto (the light
 #                     latency scenarios only; default), on, off
@@ -48,7 +49,7 @@ while [[ $# -gt 0 ]]; do
     --perf) perf=1; shift ;;
     --out) out=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n "2,24p" "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -245,7 +246,7 @@ for scenario in $scenarios; do
       kill -INT "$perf_pid" 2>/dev/null || true
       wait "$perf_pid" 2>/dev/null || true
       perf report -i "$base.perf.data" --no-children --percent-limit 0.5 \
-        --sort symbol 2>/dev/null | grep -v '^$' | head -80 >"$base.perf.txt" || true
+        --sort symbol 2>/dev/null | grep -v "^$" | sed -E "s/ {2,}/  /g" | head -80 >"$base.perf.txt" || true
     fi
     tail -n1 "$base.json" | cut -c1-300 >&2
     stop_server
