@@ -333,12 +333,7 @@ int RunChurn(const ChurnOptions& options) {
         options, *loop_options, std::move(rooms), &gate,
         t == 0 ? &meter : nullptr));
   }
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) {
-    pool.emplace_back([w = workers[t].get()] { w->Run(); });
-  }
-  workers[0]->Run();
-  for (auto& th : pool) th.join();
+  RunWorkers(workers);
 
   ChurnStats s;
   double busiest = 0;

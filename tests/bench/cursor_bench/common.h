@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "event_loop.h"
@@ -84,6 +87,18 @@ void ArmRunTimeBound(double seconds, const std::string& mode);
 
 // Logs to stderr unless quiet.
 void Info(const CommonOptions& options, const std::string& line);
+
+// Runs every worker's Run(): worker 0 on the calling thread, each other
+// on a thread of its own; returns when all are done.
+template <typename Worker>
+void RunWorkers(std::vector<std::unique_ptr<Worker>>& workers) {
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < workers.size(); ++t) {
+    pool.emplace_back([w = workers[t].get()] { w->Run(); });
+  }
+  workers[0]->Run();
+  for (auto& thread : pool) thread.join();
+}
 
 }  // namespace cursord::bench
 

@@ -10,17 +10,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/core/ws_frame.h"
 
 namespace cursord::bench {
 
-enum class Opcode : uint8_t {
-  kContinuation = 0x0,
-  kText = 0x1,
-  kBinary = 0x2,
-  kClose = 0x8,
-  kPing = 0x9,
-  kPong = 0xA,
-};
+// The opcodes are the server's (one definition of RFC 6455's table).
+using Opcode = core::Opcode;
 
 // Largest header a client frame can have: 2 + 8 (length) + 4 (mask key).
 inline constexpr size_t kMaxClientHeader = 14;
