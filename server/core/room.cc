@@ -45,13 +45,13 @@ std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, a
     if (r.clicking) AppendIdFrame(frames, MessageType::kStartedClicking, other_id);
   }
   member->outbox.PushEvent(frames, -1, nullptr);
-  Wake(member);
+  member->Wake();
 
   std::string joined;
   AppendIdFrame(joined, MessageType::kUserJoined, id);
   for (const auto& [other_id, other] : active_) {
     other->outbox.PushEvent(joined, -1, nullptr);
-    Wake(other);
+    other->Wake();
   }
   active_.emplace_back(id, member);
 
@@ -85,7 +85,7 @@ void Room::Leave(uint8_t id) {
     // Nothing of `id` may follow `04 id`: its pending position goes.
     other->outbox.DropCursor(id);
     other->outbox.PushEvent(left, -1, nullptr);
-    Wake(other);
+    other->Wake();
   }
   if (!watchers_.empty()) {
     RoomEvent event;
@@ -105,7 +105,7 @@ void Room::Cursor(uint8_t from, uint16_t x, uint16_t y, absl::Time now) {
   for (const auto& [other_id, other] : active_) {
     if (other_id == from) continue;
     if (other->outbox.MarkCursor(from)) {
-      Wake(other);
+      other->Wake();
     } else {
       ++coalesced;
     }
@@ -133,7 +133,7 @@ void Room::Click(uint8_t from, bool down, absl::Time now) {
   for (const auto& [other_id, other] : active_) {
     if (other_id == from) continue;
     other->outbox.PushEvent(frame, from, positions_.data());
-    Wake(other);
+    other->Wake();
   }
   if (!watchers_.empty()) {
     RoomEvent event;
@@ -201,9 +201,13 @@ bool Room::RemoveWatcher(WatchSink* sink) {
                          [sink](const Watcher& w) { return w.sink.get() == sink; });
   if (it == watchers_.end()) return false;
   watchers_.erase(it);
+  UpdateCursorWatchers();
+  return true;
+}
+
+void Room::UpdateCursorWatchers() {
   any_cursor_watcher_ = std::any_of(watchers_.begin(), watchers_.end(),
                                     [](const Watcher& w) { return w.cursor_moves; });
-  return true;
 }
 
 void Room::Publish(const RoomEvent& event, bool is_cursor) {
@@ -223,8 +227,7 @@ void Room::Publish(const RoomEvent& event, bool is_cursor) {
     }
   }
   if (!dropped.empty()) {
-    any_cursor_watcher_ = std::any_of(watchers_.begin(), watchers_.end(),
-                                      [](const Watcher& w) { return w.cursor_moves; });
+    UpdateCursorWatchers();
     for (auto& sink : dropped) {
       sink->OnDetached(absl::ResourceExhaustedError("watcher too slow; events dropped"));
     }

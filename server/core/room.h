@@ -25,9 +25,18 @@ namespace cursord::core {
 class RoomMember {
  public:
   virtual ~RoomMember() = default;
-  // Called when the outbox got something to send and no flush is scheduled
-  // (outbox.flush_scheduled was false; the room has set it to true).
+  // Called by Wake when the outbox got something to send and no flush was
+  // scheduled yet.
   virtual void ScheduleFlush() = 0;
+
+  // Asks for a flush unless one is scheduled: once per round, however many
+  // messages arrive in it.
+  void Wake() {
+    if (!outbox.flush_scheduled) {
+      outbox.flush_scheduled = true;
+      ScheduleFlush();
+    }
+  }
 
   Outbox outbox;
 };
@@ -109,15 +118,10 @@ class Room {
     bool clicking = false;
   };
 
-  // Asks `member` for a flush unless one is scheduled.
-  static void Wake(RoomMember* member) {
-    if (!member->outbox.flush_scheduled) {
-      member->outbox.flush_scheduled = true;
-      member->ScheduleFlush();
-    }
-  }
   // Delivers `event` to watchers, dropping those that refuse it.
   void Publish(const RoomEvent& event, bool is_cursor);
+  // Recomputes any_cursor_watcher_ after watchers were removed.
+  void UpdateCursorWatchers();
 
   std::string id_;
   absl::Time created_at_;

@@ -168,10 +168,7 @@ void WsSession::OnPing(const uint8_t* data, size_t size) {
   core::AppendFrame(pong, core::Opcode::kPong,
                     std::string_view(reinterpret_cast<const char*>(data), size));
   outbox.PushEvent(pong, -1, nullptr);
-  if (!outbox.flush_scheduled) {
-    outbox.flush_scheduled = true;
-    ScheduleFlush();
-  }
+  Wake();
 }
 
 void WsSession::OnPong() { ping_outstanding_ = false; }
@@ -200,10 +197,7 @@ void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& cou
   core::AppendCloseFrame(frame, code, reason);
   outbox.PushEvent(frame, -1, nullptr);
   close_deadline_ = Clock::now() + kCloseHandshakeTimeout;
-  if (!outbox.flush_scheduled) {
-    outbox.flush_scheduled = true;
-    ScheduleFlush();
-  }
+  Wake();
 }
 
 void WsSession::ScheduleFlush() { shard_.ScheduleFlush(shared_from_this()); }
@@ -303,10 +297,7 @@ void WsSession::Tick(Clock::time_point now) {
     outbox.PushEvent(ping, -1, nullptr);
     ping_outstanding_ = true;
     ping_sent_ = now;
-    if (!outbox.flush_scheduled) {
-      outbox.flush_scheduled = true;
-      ScheduleFlush();
-    }
+    Wake();
   }
 }
 
