@@ -163,10 +163,7 @@ size_t FrameParser::ParseFrames(uint8_t* data, size_t size, FrameHandler& handle
       case Opcode::kText:
       case Opcode::kBinary:
         if (fin) {
-          if (!handler.OnMessage(opcode, payload, n)) {
-            *stop = true;
-            return pos;
-          }
+          handler.OnMessage(opcode, payload, n);
         } else {
           fragment_opcode_ = opcode;
           fragments_.assign(reinterpret_cast<char*>(payload), n);
@@ -179,11 +176,8 @@ size_t FrameParser::ParseFrames(uint8_t* data, size_t size, FrameHandler& handle
           fragment_opcode_ = Opcode::kContinuation;
           std::string message;
           message.swap(fragments_);
-          if (!handler.OnMessage(message_opcode, reinterpret_cast<uint8_t*>(message.data()),
-                                 message.size())) {
-            *stop = true;
-            return pos;
-          }
+          handler.OnMessage(message_opcode, reinterpret_cast<uint8_t*>(message.data()),
+                            message.size());
         }
         break;
       case Opcode::kPing:

@@ -52,9 +52,8 @@ void AppendCloseFrame(std::string& out, uint16_t code, std::string_view reason);
 class FrameHandler {
  public:
   virtual ~FrameHandler() = default;
-  // A complete data message (fragments already joined). Returns false to
-  // stop parsing (the session is closing).
-  virtual bool OnMessage(Opcode opcode, const uint8_t* data, size_t size) = 0;
+  // A complete data message (fragments already joined).
+  virtual void OnMessage(Opcode opcode, const uint8_t* data, size_t size) = 0;
   virtual void OnPing(const uint8_t* data, size_t size) = 0;
   virtual void OnPong() = 0;
   // The peer's close frame; code is kCloseNoStatus when it carried none.
@@ -76,8 +75,8 @@ class FrameParser {
   explicit FrameParser(size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
 
   // Parses `size` bytes of `data` (unmasked in place, hence not const).
-  // Stops at the first error, at a close frame, or when the handler returns
-  // false; everything after is discarded.
+  // Stops at the first error or at a close frame; everything after is
+  // discarded.
   Result Consume(uint8_t* data, size_t size, FrameHandler& handler);
 
   // Bytes held between calls (for memory accounting and tests).

@@ -124,16 +124,16 @@ void WsSession::OnReadable(const boost::system::error_code& ec) {
   DoWaitRead();
 }
 
-bool WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) {
+void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) {
   // Once closing, messages are ignored but parsing goes on, so that the
   // client's close frame behind them is seen.
-  if (closing_) return true;
+  if (closing_) return;
   if (opcode == core::Opcode::kText) {
     CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
                        << ": 1003 text frame";
     Close(core::kCloseUnsupportedData, "text frames are not accepted; the protocol is binary",
           counters_.closes_text);
-    return true;
+    return;
   }
   counters_.messages_in.Add();
   core::ClientMessage message;
@@ -146,7 +146,7 @@ bool WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size)
     }
     CURSORD_LOG(kDebug) << "ignored message from " << remote_address_ << " type="
                         << (size ? int{data[0]} : -1) << " size=" << size;
-    return true;
+    return;
   }
   switch (message.kind) {
     case core::ClientMessage::Kind::kCursor:
@@ -159,7 +159,6 @@ bool WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size)
       room_->Click(member_id_, false, absl::Now());
       break;
   }
-  return true;
 }
 
 void WsSession::OnPing(const uint8_t* data, size_t size) {

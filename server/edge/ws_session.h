@@ -70,7 +70,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void CloseSlowConsumer(std::string_view reason);
 
   // core::FrameHandler
-  bool OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) override;
+  void OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) override;
   void OnPing(const uint8_t* data, size_t size) override;
   void OnPong() override;
   void OnClose(uint16_t code, std::string_view reason) override;

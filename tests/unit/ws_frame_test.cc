@@ -38,9 +38,8 @@ struct Recorder : FrameHandler {
   int closes = 0;
   uint16_t close_code = 0;
   std::string close_reason;
-  bool OnMessage(Opcode opcode, const uint8_t* data, size_t size) override {
+  void OnMessage(Opcode opcode, const uint8_t* data, size_t size) override {
     messages.emplace_back(opcode, Bytes(data, data + size));
-    return true;
   }
   void OnPing(const uint8_t*, size_t) override { ++pings; }
   void OnPong() override { ++pongs; }
