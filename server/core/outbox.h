@@ -50,6 +50,10 @@ class Outbox {
   // `from` is negative).
   void PushEvent(std::string_view frame, int from, const Position* positions);
 
+  // Appends bytes that are not a frame and must precede every frame (the
+  // HTTP 101 response head). Not counted as a frame.
+  void PushRaw(std::string_view bytes) { events_.append(bytes.data(), bytes.size()); }
+
   // Moves everything pending into `out`: events in order, then the newest
   // position of every marked member. Returns the number of frames moved.
   size_t Drain(std::string& out, const Position* positions);

@@ -9,6 +9,7 @@
 
 #include "server/common/logging.h"
 #include "server/core/join_request.h"
+#include "server/core/ws_handshake.h"
 #include "server/edge/server.h"
 #include "server/edge/shard.h"
 #include "server/web/assets.h"
@@ -34,24 +35,27 @@ std::string EndpointText(const tcp::endpoint& endpoint) {
   return address.to_string() + ":" + std::to_string(endpoint.port());
 }
 
+std::string_view HeaderValue(const http::request<http::string_body>& request,
+                             http::field field) {
+  const auto it = request.find(field);
+  if (it == request.end()) return {};
+  return std::string_view(it->value().data(), it->value().size());
+}
+
 unsigned HttpStatusFor(const absl::Status& status) {
   return status.code() == absl::StatusCode::kNotFound ? 404 : 400;
 }
 
 }  // namespace
 
-HttpSession::HttpSession(Server& server, Shard& shard, tcp::socket socket)
-    : server_(server), shard_(shard), stream_(std::move(socket)) {}
+HttpSession::HttpSession(Server& server, Shard& shard, tcp::socket socket,
+                         std::string remote_address)
+    : server_(server),
+      shard_(shard),
+      stream_(std::move(socket)),
+      remote_address_(std::move(remote_address)) {}
 
-void HttpSession::Run() {
-  boost::system::error_code ec;
-  // Before the first write: with Nagle on, the join frames written right
-  // after the 101 response would wait for the client's delayed ACK.
-  stream_.socket().set_option(tcp::no_delay(true), ec);
-  const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
-  remote_address_ = ec ? std::string("unknown") : EndpointText(peer);
-  DoRead();
-}
+void HttpSession::Run() { DoRead(); }
 
 void HttpSession::DoRead() {
   parser_.emplace();
@@ -121,21 +125,23 @@ void HttpSession::Upgrade(Request request) {
   const std::string_view target(request.target().data(), request.target().size());
   absl::StatusOr<core::JoinRequest> join = core::ParseJoinTarget(target);
   if (!join.ok()) {
-    shard_.counters().http_rejected.Add();
-    CURSORD_LOG(kInfo) << "refused upgrade from " << remote_address_ << " to \""
-                       << target.substr(0, 200) << "\": " << join.status().message();
-    Response response = MakeResponse(HttpStatusFor(join.status()), "text/plain",
-                                     std::string(join.status().message()) + "\n", request);
-    response.keep_alive(false);
-    Send(std::move(response));
+    RefuseUpgrade(HttpStatusFor(join.status()), std::string(join.status().message()), request);
+    return;
+  }
+  const core::HandshakeVerdict verdict = core::CheckHandshake(
+      HeaderValue(request, http::field::host),
+      HeaderValue(request, http::field::sec_websocket_key),
+      HeaderValue(request, http::field::sec_websocket_version));
+  if (verdict.status != 101) {
+    RefuseUpgrade(verdict.status, verdict.error, request);
     return;
   }
   Shard& owner = server_.ShardFor(join->room);
   stream_.expires_never();
   tcp::socket socket = stream_.release_socket();
   if (&owner == &shard_) {
-    owner.AcceptWebSocket(std::move(socket), std::move(request), std::move(*join),
-                          std::move(remote_address_));
+    owner.AcceptWebSocket(std::move(socket), std::move(*join), std::move(remote_address_),
+                          verdict.accept_key);
     return;
   }
   // Move the connection to the room's thread: its descriptor leaves this
@@ -148,9 +154,9 @@ void HttpSession::Upgrade(Request request) {
                           << ec.message();
     return;
   }
-  net::post(owner.io_context(), [&owner, fd, protocol, request = std::move(request),
-                                 join = std::move(*join),
-                                 remote = std::move(remote_address_)]() mutable {
+  net::post(owner.io_context(), [&owner, fd, protocol, join = std::move(*join),
+                                 remote = std::move(remote_address_),
+                                 accept_key = verdict.accept_key]() mutable {
     tcp::socket adopted(owner.io_context());
     boost::system::error_code assign_ec;
     adopted.assign(protocol, fd, assign_ec);
@@ -158,9 +164,21 @@ void HttpSession::Upgrade(Request request) {
       ::close(fd);
       return;
     }
-    owner.AcceptWebSocket(std::move(adopted), std::move(request), std::move(join),
-                          std::move(remote));
+    owner.AcceptWebSocket(std::move(adopted), std::move(join), std::move(remote),
+                          accept_key);
   });
+}
+
+void HttpSession::RefuseUpgrade(unsigned status, std::string_view why, const Request& request) {
+  shard_.counters().http_rejected.Add();
+  const std::string_view target(request.target().data(), request.target().size());
+  CURSORD_LOG(kInfo) << "refused upgrade from " << remote_address_ << " to \""
+                     << target.substr(0, 200) << "\": " << why;
+  Response response = MakeResponse(status, "text/plain", std::string(why) + "\n", request);
+  // RFC 6455 section 4.4: name the version the client may retry with.
+  if (status == 426) response.set(http::field::sec_websocket_version, "13");
+  response.keep_alive(false);
+  Send(std::move(response));
 }
 
 HttpSession::Response HttpSession::MakeResponse(unsigned status, std::string content_type,
@@ -216,6 +234,17 @@ boost::system::error_code Listener::Open(const std::string& host, unsigned short
   if (ec) return ec;
   acceptor_.bind(endpoint, ec);
   if (ec) return ec;
+  // Accepted connections inherit these, which saves two system calls per
+  // connection. No Nagle: the frames of a flush must leave at once.
+  acceptor_.set_option(tcp::no_delay(true), ec);
+  if (ec) return ec;
+  const int send_buffer = server_.options().socket_send_buffer;
+  if (send_buffer > 0) {
+    // A small send buffer bounds what the kernel holds for a slow reader;
+    // the outbox coalesces the rest.
+    acceptor_.set_option(net::socket_base::send_buffer_size(send_buffer), ec);
+    if (ec) return ec;
+  }
   acceptor_.listen(net::socket_base::max_listen_connections, ec);
   return ec;
 }
@@ -240,7 +269,7 @@ tcp::endpoint Listener::local_endpoint() const {
 void Listener::DoAccept() {
   Shard& target = server_.NextShard();
   acceptor_.async_accept(
-      target.io_context(),
+      target.io_context(), peer_,
       [self = shared_from_this(), &target](const boost::system::error_code& ec,
                                            tcp::socket socket) {
         if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
@@ -258,7 +287,8 @@ void Listener::DoAccept() {
           self->DoAccept();
           return;
         }
-        auto session = std::make_shared<HttpSession>(self->server_, target, std::move(socket));
+        auto session = std::make_shared<HttpSession>(self->server_, target, std::move(socket),
+                                                     EndpointText(self->peer_));
         // The HTTP phase runs on the socket's own shard thread.
         net::post(target.io_context(), [session] { session->Run(); });
         self->DoAccept();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,8 +22,10 @@ class Shard;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  // `socket` belongs to `shard`'s io_context.
-  HttpSession(Server& server, Shard& shard, boost::asio::ip::tcp::socket socket);
+  // `socket` belongs to `shard`'s io_context; `remote_address` is the
+  // peer's "address:port", for logs and the control plane.
+  HttpSession(Server& server, Shard& shard, boost::asio::ip::tcp::socket socket,
+              std::string remote_address);
   void Run();
 
  private:
@@ -32,6 +35,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void DoRead();
   void OnRead(const boost::beast::error_code& ec, size_t bytes);
   void Upgrade(Request request);
+  // Answers an upgrade request that cannot be accepted, and closes.
+  void RefuseUpgrade(unsigned status, std::string_view why, const Request& request);
   void Send(Response response);
   void OnWrite(bool keep_alive, const boost::beast::error_code& ec);
   Response MakeResponse(unsigned status, std::string content_type, std::string body,
@@ -65,6 +70,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   Shard& home_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
+  boost::asio::ip::tcp::endpoint peer_;  // of the accept in progress
 };
 
 }  // namespace cursord::edge

@@ -5,20 +5,15 @@
 #include <sys/socket.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include "server/common/logging.h"
+#include "server/core/ws_handshake.h"
 #include "server/edge/ws_session.h"
 
 namespace cursord::edge {
 namespace {
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 constexpr size_t kReadBufferSize = 64 * 1024;
@@ -67,36 +62,11 @@ void Shard::Stop() {
   thread_.join();
 }
 
-void Shard::AcceptWebSocket(tcp::socket socket, http::request<http::string_body> request,
-                            core::JoinRequest join, std::string remote_address) {
-  // Beast completes the upgrade (validation, Sec-WebSocket-Accept, the 101
-  // response); then the socket leaves Beast for cursord's own framing.
-  auto ws = std::make_shared<websocket::stream<tcp::socket>>(std::move(socket));
-  ws->set_option(websocket::stream_base::timeout{
-      absl::ToChronoNanoseconds(options_.handshake_timeout), websocket::stream_base::none(),
-      false});
-  ws->set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
-    response.set(http::field::server, "cursord");
-  }));
-  // Cork the socket: the 101 response is held back and leaves in one
-  // segment with the join frames (WsSession uncorks after its first write).
-  // One segment fewer per join, on both ends of the connection.
-  const int cork = 1;
-  ::setsockopt(ws->next_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
-  auto request_ptr = std::make_shared<http::request<http::string_body>>(std::move(request));
-  ws->async_accept(*request_ptr, [this, ws, request_ptr, join = std::move(join),
-                                  remote = std::move(remote_address)](
-                                     beast::error_code ec) mutable {
-    if (ec) {
-      counters_.handshake_failures.Add();
-      CURSORD_LOG(kInfo) << "upgrade failed for " << remote << ": " << ec.message();
-      return;
-    }
-    tcp::socket raw(std::move(ws->next_layer()));
-    auto session =
-        std::make_shared<WsSession>(*this, std::move(raw), std::move(join), std::move(remote));
-    session->Start();
-  });
+void Shard::AcceptWebSocket(tcp::socket socket, core::JoinRequest join,
+                            std::string remote_address, std::string_view accept_key) {
+  auto session = std::make_shared<WsSession>(*this, std::move(socket), std::move(join),
+                                             std::move(remote_address));
+  session->Start(core::SwitchingProtocolsResponse(accept_key));
 }
 
 core::Room& Shard::FindOrCreateRoom(const std::string& id) {

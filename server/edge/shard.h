@@ -12,14 +12,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
@@ -54,11 +53,11 @@ class Shard {
 
   // --- Everything below runs on this shard's thread only. ---
 
-  // Completes the WebSocket upgrade of `socket` (already on this shard's
-  // io_context) and starts the session.
-  void AcceptWebSocket(boost::asio::ip::tcp::socket socket,
-                       boost::beast::http::request<boost::beast::http::string_body> request,
-                       core::JoinRequest join, std::string remote_address);
+  // Starts the WebSocket session of `socket` (already on this shard's
+  // io_context), whose upgrade request was checked: the 101 response with
+  // `accept_key` leaves in one write with the join frames.
+  void AcceptWebSocket(boost::asio::ip::tcp::socket socket, core::JoinRequest join,
+                       std::string remote_address, std::string_view accept_key);
 
   // The room, created if needed.
   core::Room& FindOrCreateRoom(const std::string& id);

@@ -4,6 +4,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include <boost/asio/write.hpp>
 
 #include "server/common/logging.h"
@@ -39,16 +41,13 @@ WsSession::WsSession(Shard& shard, tcp::socket socket, core::JoinRequest request
 
 WsSession::~WsSession() = default;
 
-void WsSession::Start() {
+void WsSession::Start(std::string_view response_head) {
   shard_.AddSession(this);
   counters_.sessions.Add();
   counters_.connections_accepted.Add();
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  if (shard_.options().socket_send_buffer > 0) {
-    socket_.set_option(net::socket_base::send_buffer_size(shard_.options().socket_send_buffer),
-                       ec);
-  }
+  // The 101 goes first, in the same write as the join frames behind it.
+  outbox.PushRaw(response_head);
+  Wake();
   if (shard_.stopping()) {
     Close(core::kCloseGoingAway, "server shutting down", counters_.closes_shutdown);
   } else {
@@ -69,10 +68,10 @@ void WsSession::Start() {
             "room full (" + std::to_string(room.size()) + " members)", counters_.closes_full);
     }
   }
-  DoWaitRead();
+  DoRead();
 }
 
-void WsSession::DoWaitRead() {
+void WsSession::DoRead() {
   // Wait for readability rather than reading into a per-session buffer:
   // the bytes go into the shard's shared buffer, so an idle connection
   // holds none.
@@ -84,44 +83,46 @@ void WsSession::DoWaitRead() {
 
 void WsSession::OnReadable(const boost::system::error_code& ec) {
   if (terminated_) return;
-  if (ec) {
+  ssize_t n = -1;
+  if (!ec) {
+    // MSG_DONTWAIT: the descriptor may be in blocking mode as far as the
+    // socket object knows, which saves setting it per connection.
+    n = ::recv(socket_.native_handle(), shard_.read_buffer(), shard_.read_buffer_size(),
+               MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      DoRead();
+      return;
+    }
+  }
+  if (n <= 0) {  // an error, or EOF
     if (!closing_) counters_.closes_lost.Add();
     Terminate();
     return;
   }
-  boost::system::error_code read_ec;
-  const size_t n = socket_.read_some(
-      net::buffer(shard_.read_buffer(), shard_.read_buffer_size()), read_ec);
-  if (read_ec == net::error::would_block || read_ec == net::error::try_again) {
-    DoWaitRead();
-    return;
-  }
-  if (read_ec) {
-    if (!closing_) counters_.closes_lost.Add();
-    Terminate();
-    return;
-  }
+  if (Consume(shard_.read_buffer(), static_cast<size_t>(n))) DoRead();
+}
+
+bool WsSession::Consume(uint8_t* data, size_t n) {
   counters_.bytes_in.Add(n);
   last_read_ = Clock::now();
   ping_outstanding_ = false;  // any traffic proves the peer alive
-  if (!discard_input_) {
-    const core::FrameParser::Result result = parser_.Consume(shard_.read_buffer(), n, *this);
-    if (terminated_) return;
-    if (!result.ok && !closing_) {
-      core::Counter& counter = result.close_code == core::kCloseTooBig
-                                   ? counters_.closes_too_big
-                                   : counters_.closes_protocol;
-      CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
-                         << ": " << result.close_code << " " << result.reason;
-      // The stream can no longer be parsed: ignore what follows and drop
-      // the connection once our close frame is out.
-      discard_input_ = true;
-      Close(result.close_code, result.reason, counter);
-    } else if (!result.ok) {
-      discard_input_ = true;  // garbage after our close frame: wait for EOF
-    }
+  if (discard_input_) return true;
+  const core::FrameParser::Result result = parser_.Consume(data, n, *this);
+  if (terminated_) return false;
+  if (!result.ok && !closing_) {
+    core::Counter& counter = result.close_code == core::kCloseTooBig
+                                 ? counters_.closes_too_big
+                                 : counters_.closes_protocol;
+    CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room << ": "
+                       << result.close_code << " " << result.reason;
+    // The stream can no longer be parsed: ignore what follows and drop
+    // the connection once our close frame is out.
+    discard_input_ = true;
+    Close(result.close_code, result.reason, counter);
+  } else if (!result.ok) {
+    discard_input_ = true;  // garbage after our close frame: wait for EOF
   }
-  DoWaitRead();
+  return !terminated_;
 }
 
 void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) {
@@ -217,19 +218,33 @@ void WsSession::Flush() {
   counters_.messages_out.Add(frames);
   counters_.writes.Add();
   counters_.bytes_out.Add(inflight_.size());
+  if (closing_ && peer_closed_ && WriteLast()) return;
   writing_ = true;
   write_started_ = Clock::now();
   net::async_write(socket_, net::buffer(inflight_),
                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                      self->OnWrite(ec, n);
                    });
-  if (corked_) {
-    // The first frames are queued behind the corked 101 response (the
-    // write above is attempted at once): let them leave together.
-    corked_ = false;
-    const int cork = 0;
-    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
+}
+
+bool WsSession::WriteLast() {
+  // Both close frames are known: these are the connection's last bytes.
+  // MSG_MORE holds them back so that close() sends them in one segment
+  // with the FIN, instead of two.
+  const ssize_t r = ::send(socket_.native_handle(), inflight_.data(), inflight_.size(),
+                           MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+  if (r == static_cast<ssize_t>(inflight_.size())) {
+    close_sent_ = true;
+    Terminate();
+    return true;
   }
+  if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    Terminate();
+    return true;
+  }
+  // The socket took part or none of it: the rest goes the usual way.
+  if (r > 0) inflight_.erase(0, static_cast<size_t>(r));
+  return false;
 }
 
 void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
@@ -313,8 +328,9 @@ void WsSession::Terminate() {
   terminated_ = true;
   LeaveRoom();
   outbox.Clear();
+  // No shutdown first: close() sends the FIN (or, with bytes left unread,
+  // a reset, as a shutdown would too).
   boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   shard_.RemoveSession(this);
   counters_.sessions.Sub();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -33,8 +34,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
             std::string remote_address);
   ~WsSession() override;
 
-  // Joins the room (or closes with 1013 when it is full) and starts reading.
-  void Start();
+  // Queues `response_head` (the 101 response) as the first bytes out, joins
+  // the room (or closes with 1013 when it is full) and starts reading.
+  void Start(std::string_view response_head);
 
   // Server-initiated close: leaves the room, sends a close frame with
   // `code` and `reason` after what is already queued, then waits (bounded)
@@ -59,8 +61,15 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   const std::string& user_id() const { return request_.user_id; }
 
  private:
-  void DoWaitRead();
+  void DoRead();
   void OnReadable(const boost::system::error_code& ec);
+  // Parses (and unmasks in place) `n` bytes read. Returns false once the
+  // session is terminated.
+  bool Consume(uint8_t* data, size_t n);
+  // Writes inflight_, the connection's last bytes, so that they leave with
+  // the FIN, and terminates. Returns false if the socket did not take them
+  // all at once (the rest is left in inflight_ for a normal write).
+  bool WriteLast();
   void OnWrite(const boost::system::error_code& ec, size_t bytes);
   // Leaves the room if still in it.
   void LeaveRoom();
@@ -90,7 +99,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   bool closing_ = false;       // our close frame is queued or sent
   bool close_sent_ = false;    // ...and written; the send side is shut
   bool terminated_ = false;
-  bool corked_ = true;  // TCP_CORK set by the shard until the first write
   bool ping_outstanding_ = false;
   bool peer_closed_ = false;    // the client's close frame arrived
   bool discard_input_ = false;  // after a protocol error: parse nothing more

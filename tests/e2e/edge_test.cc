@@ -204,49 +204,38 @@ TEST_F(EdgeTest, NothingFromAMemberFollowsItsLeaveUnderLoad) {
     ASSERT_TRUE(sender);
     for (int i = 0; i < 2000; ++i) sender->SendBinary(CursorMessage(round, i));
     sender.reset();  // drops the TCP connection mid-flood
+
+    // Observer: 03 s, then only positions of s from this round, then 04 s.
+    bool present = false;
+    for (;;) {
+      auto message = observer->Read();
+      ASSERT_TRUE(message) << "round " << round;
+      const Bytes& m = *message;
+      ASSERT_EQ(m[1], sender_id);
+      if (m[0] == 0x04) break;
+      if (m[0] == 0x03) {
+        ASSERT_FALSE(present) << "03 twice without 04";
+        present = true;
+        continue;
+      }
+      ASSERT_EQ(m[0], 0x05) << "unexpected type " << int{m[0]};
+      ASSERT_TRUE(present);
+      ASSERT_EQ((m[2] << 8) | m[3], round);
+    }
+    ASSERT_TRUE(present);
+
+    // The id is free again. The next member gets it, and the observer sees
+    // 03 for it, then its position: none of the old member's.
     uint8_t next_id;
     auto next = Join("/rooms/order", &next_id);
     ASSERT_TRUE(next);
     EXPECT_EQ(next_id, sender_id);
     next->SendBinary(CursorMessage(60000, 60000));
-
-    // Observer: 03 s, positions of s, 04 s, 03 s, then only the new
-    // member's position (60000, 60000).
-    bool present = false, left = false, rejoined = false, saw_new_position = false;
-    while (!saw_new_position) {
-      auto message = observer->Read();
-      ASSERT_TRUE(message) << "round " << round;
-      const Bytes& m = *message;
-      ASSERT_EQ(m[1], sender_id);
-      switch (m[0]) {
-        case 0x03:
-          if (!present) {
-            present = true;
-          } else {
-            ASSERT_TRUE(left) << "03 twice without 04";
-            rejoined = true;
-          }
-          break;
-        case 0x04:
-          ASSERT_TRUE(present && !left);
-          left = true;
-          break;
-        case 0x05: {
-          ASSERT_TRUE(present);
-          ASSERT_FALSE(left && !rejoined) << "a position of the old member after its 04";
-          const uint16_t x = static_cast<uint16_t>((m[2] << 8) | m[3]);
-          if (rejoined) {
-            ASSERT_EQ(x, 60000);
-            saw_new_position = true;
-          } else {
-            ASSERT_EQ(x, round);
-          }
-          break;
-        }
-        default:
-          FAIL() << "unexpected type " << int{m[0]};
-      }
-    }
+    ASSERT_EQ(observer->Read(), B({0x03, sender_id}));
+    auto position = observer->Read();
+    ASSERT_TRUE(position);
+    ASSERT_EQ(*position, B({0x05, sender_id, 0xea, 0x60, 0xea, 0x60}))
+        << "a position of the old member after its 04";
     next->Close();
     ASSERT_EQ(observer->Read(), B({0x04, sender_id}));
   }
@@ -293,6 +282,42 @@ TEST_F(EdgeTest, BadRoomIdsAndIdentitiesGetHttp400BeforeTheUpgrade) {
   uint8_t id;
   EXPECT_TRUE(Join("/rooms/" + std::string(128, 'a'), &id));
   EXPECT_TRUE(Join("/rooms/A-z_0.9~x:y@z?user=u-1&name=Ada%20L&color=%23A0b1C2&v=3", &id));
+}
+
+TEST_F(EdgeTest, BadHandshakeHeadersAreRefusedWithTheRfc6455Status) {
+  StartServer();
+  const std::vector<std::pair<std::string, std::string>> upgrade = {
+      {"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
+  auto with = [&](std::vector<std::pair<std::string, std::string>> extra) {
+    std::vector<std::pair<std::string, std::string>> headers = upgrade;
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    return HttpGet(port_, "/rooms/handshake", headers);
+  };
+  // Another protocol version: 426, naming the one to retry with.
+  auto old_version = with({{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                           {"Sec-WebSocket-Version", "8"}});
+  ASSERT_TRUE(old_version.ok()) << old_version.status();
+  EXPECT_EQ(old_version->status, 426);
+  EXPECT_EQ(old_version->headers["sec-websocket-version"], "13");
+  // A key that is not the base64 of 16 bytes, or none: 400.
+  for (const std::string key : {"not-a-key", ""}) {
+    std::vector<std::pair<std::string, std::string>> extra = {{"Sec-WebSocket-Version", "13"}};
+    if (!key.empty()) extra.emplace_back("Sec-WebSocket-Key", key);
+    auto bad_key = with(extra);
+    ASSERT_TRUE(bad_key.ok()) << bad_key.status();
+    EXPECT_EQ(bad_key->status, 400) << key;
+    EXPECT_NE(bad_key->body.find("Sec-WebSocket-Key"), std::string::npos) << bad_key->body;
+  }
+  // Each refusal is counted.
+  auto metrics = HttpGet(port_, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("\ncursord_http_rejected_total 3\n"), std::string::npos)
+      << metrics->body;
+  // The same request done right is upgraded, and the room never saw the
+  // refused ones.
+  uint8_t id;
+  ASSERT_TRUE(Join("/rooms/handshake", &id));
+  EXPECT_EQ(id, 0);
 }
 
 TEST_F(EdgeTest, TextFrameClosesOnlyThatSessionWith1003) {

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/error.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace cursord::testing {
@@ -174,7 +175,9 @@ Bytes CursorMessage(uint16_t x, uint16_t y) {
                static_cast<uint8_t>(y >> 8), static_cast<uint8_t>(y & 0xff)};
 }
 
-absl::StatusOr<HttpResult> HttpGet(int port, const std::string& target) {
+absl::StatusOr<HttpResult> HttpGet(
+    int port, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   beast::error_code ec;
@@ -184,14 +187,20 @@ absl::StatusOr<HttpResult> HttpGet(int port, const std::string& target) {
   if (ec) return absl::UnavailableError(ec.message());
   http::request<http::empty_body> request{http::verb::get, target, 11};
   request.set(http::field::host, absl::StrCat("127.0.0.1:", port));
+  for (const auto& [name, value] : headers) request.set(name, value);
   http::write(stream, request, ec);
   if (ec) return absl::UnavailableError(ec.message());
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   http::read(stream, buffer, response, ec);
   if (ec) return absl::UnavailableError(ec.message());
-  return HttpResult{response.result_int(), std::string(response[http::field::content_type]),
-                    response.body()};
+  HttpResult result{response.result_int(), std::string(response[http::field::content_type]),
+                    response.body(), {}};
+  for (const auto& field : response) {
+    result.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
+        std::string(field.value());
+  }
+  return result;
 }
 
 size_t ResidentBytes() {

@@ -4,9 +4,11 @@
 #define CURSORD_TESTS_E2E_WS_TEST_CLIENT_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -85,13 +87,17 @@ class WsTestClient {
 // Message builders (client to server).
 Bytes CursorMessage(uint16_t x, uint16_t y);
 
-// Sends a raw HTTP/1.1 request and returns the response status and body.
+// Sends a raw HTTP/1.1 GET with `headers` (and Host) and returns the
+// response.
 struct HttpResult {
   int status = 0;
   std::string content_type;
   std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
 };
-absl::StatusOr<HttpResult> HttpGet(int port, const std::string& target);
+absl::StatusOr<HttpResult> HttpGet(
+    int port, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 // The resident set size of this process in bytes (from /proc/self/status).
 size_t ResidentBytes();

@@ -207,7 +207,7 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
 
 void EventLoop::SendRequest(Connection* c, int64_t now) {
   const std::string key = ClientKeyFromNonce(rng_, NextMask() ^ uint64_t(now));
-  c->accept_ = AcceptKeyFor(key);
+  c->accept_ = core::AcceptKeyFor(key);
   std::string path = c->path;
   c->out_ = BuildUpgradeRequest(options_.target.host_header, path, key);
   c->out_offset_ = 0;

@@ -8,20 +8,12 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "server/core/ws_handshake.h"
 
 namespace cursord::bench {
 
-// The 20-byte SHA-1 digest of `data` (FIPS 180-4). Only the handshake's
-// accept key needs it; SHA-1's weaknesses do not matter there.
-std::string Sha1(absl::string_view data);
-
-// Standard base64 with padding (RFC 4648 section 4).
-std::string Base64Encode(absl::string_view data);
-
-// The Sec-WebSocket-Accept value a server must answer `client_key` with.
-std::string AcceptKeyFor(absl::string_view client_key);
-
 // A client key from 16 bytes of `nonce` (any bytes will do for a benchmark).
+// The accept key it expects is core::AcceptKeyFor(key).
 std::string ClientKeyFromNonce(uint64_t a, uint64_t b);
 
 // The upgrade request for `path` on `host` (the Host header's value).

@@ -5,28 +5,6 @@
 namespace cursord::bench {
 namespace {
 
-TEST(Sha1, KnownVectors) {
-  EXPECT_EQ(Base64Encode(Sha1("")), "2jmj7l5rSw0yVb/vlWAYkK/YBwk=");
-  EXPECT_EQ(Base64Encode(Sha1("abc")), "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
-  // 56 bytes: the padding spills into a second block.
-  EXPECT_EQ(Base64Encode(Sha1(
-                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
-            "hJg+RBw70m66rkqh+VEp5eVGcPE=");
-}
-
-TEST(Base64Encode, Padding) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-}
-
-TEST(AcceptKeyFor, Rfc6455Example) {
-  EXPECT_EQ(AcceptKeyFor("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-}
-
 TEST(ClientKeyFromNonce, SixteenBytesEncoded) {
   EXPECT_EQ(ClientKeyFromNonce(1, 2).size(), 24u);
   EXPECT_NE(ClientKeyFromNonce(1, 2), ClientKeyFromNonce(1, 3));
