@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   std::string ping_interval = "20s";
   std::string send_timeout = "15s";
   std::string shutdown_grace = "3s";
+  std::string presence_batch = "2ms";
   std::string log_level = "info";
 
   CLI::App app{
@@ -93,6 +94,12 @@ int main(int argc, char** argv) {
       ->envname("CURSORD_SEND_TIMEOUT")
       ->check(duration)
       ->capture_default_str();
+  app.add_option("--presence-batch", presence_batch,
+                 "joins and leaves wait up to this long so a burst goes out in one write "
+                 "per member (0 = at once); cursor moves are never delayed")
+      ->envname("CURSORD_PRESENCE_BATCH")
+      ->check(duration)
+      ->capture_default_str();
   app.add_option("--shutdown-grace", shutdown_grace,
                  "on SIGINT/SIGTERM, time given to close handshakes (1001)")
       ->envname("CURSORD_SHUTDOWN_GRACE")
@@ -127,6 +134,7 @@ int main(int argc, char** argv) {
   options.ping_interval = Parse(ping_interval);
   options.send_timeout = Parse(send_timeout);
   options.shutdown_grace = Parse(shutdown_grace);
+  options.presence_batch = Parse(presence_batch);
 
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;

@@ -71,6 +71,8 @@ class Outbox {
   // Set by the owner while a flush of this outbox is scheduled, so that it
   // is scheduled once per round however many messages arrive.
   bool flush_scheduled = false;
+  // Likewise for a batched (delayed) flush; see RoomMember::WakeSoon.
+  bool batch_scheduled = false;
 
  private:
   std::string events_;

@@ -51,7 +51,7 @@ std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, a
   AppendIdFrame(joined, MessageType::kUserJoined, id);
   for (const auto& [other_id, other] : active_) {
     other->outbox.PushEvent(joined, -1, nullptr);
-    other->Wake();
+    other->WakeSoon();
   }
   active_.emplace_back(id, member);
 
@@ -85,7 +85,7 @@ void Room::Leave(uint8_t id) {
     // Nothing of `id` may follow `04 id`: its pending position goes.
     other->outbox.DropCursor(id);
     other->outbox.PushEvent(left, -1, nullptr);
-    other->Wake();
+    other->WakeSoon();
   }
   if (!watchers_.empty()) {
     RoomEvent event;

@@ -21,13 +21,16 @@
 
 namespace cursord::core {
 
-// A connection as a room sees it: an outbox, and a way to ask for a flush.
+// A connection as a room sees it: an outbox, and ways to ask for a flush.
 class RoomMember {
  public:
   virtual ~RoomMember() = default;
   // Called by Wake when the outbox got something to send and no flush was
-  // scheduled yet.
+  // scheduled yet: the flush comes at the end of the current round.
   virtual void ScheduleFlush() = 0;
+  // Called by WakeSoon: the flush may wait a short, bounded delay, so that
+  // a burst of joins and leaves leaves in one write instead of one each.
+  virtual void ScheduleBatchedFlush() = 0;
 
   // Asks for a flush unless one is scheduled: once per round, however many
   // messages arrive in it.
@@ -35,6 +38,15 @@ class RoomMember {
     if (!outbox.flush_scheduled) {
       outbox.flush_scheduled = true;
       ScheduleFlush();
+    }
+  }
+
+  // Asks for a flush that may be batched (joins and leaves of others). A
+  // Wake before it comes takes what is pending along, in order.
+  void WakeSoon() {
+    if (!outbox.flush_scheduled && !outbox.batch_scheduled) {
+      outbox.batch_scheduled = true;
+      ScheduleBatchedFlush();
     }
   }
 
@@ -64,12 +76,13 @@ class Room {
   bool full() const { return ids_.size() >= ids_.capacity(); }
 
   // Adds `member`. It is sent `01 id`, `02 ids`, then `05` (and `06` when
-  // clicking) for every member with a known position; the others are sent
-  // `03 id`. Returns nullopt, changing nothing, when the room is full.
+  // clicking) for every member with a known position (Wake); the others
+  // are sent `03 id` (WakeSoon). Returns nullopt, changing nothing, when the
+  // room is full.
   std::optional<uint8_t> Join(RoomMember* member, MemberIdentity identity, absl::Time now);
 
   // Removes member `id`: the others drop its pending position and are sent
-  // `04 id`. The id is free for the next join. The member's own outbox
+  // `04 id` (WakeSoon). The id is free for the next join. The member's own outbox
   // loses its pending positions (they point into this room).
   void Leave(uint8_t id);
 

@@ -1,6 +1,11 @@
 #include "server/edge/http_session.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
@@ -246,6 +251,17 @@ boost::system::error_code Listener::Open(const std::string& host, unsigned short
     if (ec) return ec;
   }
   acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  // Accepted connections start in the kernel's delayed-ACK (interactive)
+  // mode, which they inherit from here: the ACK of a client's request or
+  // close frame rides on our answer instead of leaving as a segment of its
+  // own, two segments fewer per connection. (Set after listen(), which
+  // resets it.) The kernel still acks on its own timer and rules.
+  const int quickack = 0;
+  if (::setsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &quickack,
+                   sizeof quickack) != 0) {
+    CURSORD_LOG(kDebug) << "TCP_QUICKACK on the listener: " << std::strerror(errno);
+  }
   return ec;
 }
 

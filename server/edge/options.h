@@ -31,6 +31,11 @@ struct ServerOptions {
   // before it is closed (1008) as a slow consumer. Cursor positions are
   // coalesced and never count here.
   size_t max_pending_bytes = 256 * 1024;
+  // How long joins and leaves of others may wait before they are written,
+  // so that a burst of them leaves in one write per member instead of one
+  // write each. A cursor move or click flushes at once and takes them
+  // along. 0 writes them at once.
+  absl::Duration presence_batch = absl::Milliseconds(2);
   // On shutdown, how long sessions get to finish their close handshake.
   absl::Duration shutdown_grace = absl::Seconds(3);
   // Kernel send buffer per WebSocket (SO_SNDBUF); 0 keeps the OS default.

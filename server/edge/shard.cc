@@ -22,7 +22,11 @@ constexpr std::chrono::seconds kTickInterval{1};
 }  // namespace
 
 Shard::Shard(int index, const ServerOptions& options)
-    : index_(index), options_(options), read_buffer_(kReadBufferSize), tick_timer_(ioc_) {}
+    : index_(index),
+      options_(options),
+      batch_timer_(ioc_),
+      read_buffer_(kReadBufferSize),
+      tick_timer_(ioc_) {}
 
 Shard::~Shard() { Stop(); }
 
@@ -116,6 +120,34 @@ void Shard::RunFlushRound() {
     session->Flush();
   }
   flushing_.clear();
+}
+
+void Shard::ScheduleBatchedFlush(std::shared_ptr<WsSession> session) {
+  if (options_.presence_batch <= absl::ZeroDuration()) {
+    session->outbox.batch_scheduled = false;
+    session->Wake();
+    return;
+  }
+  batch_queue_.push_back(std::move(session));
+  if (batch_timer_armed_) return;
+  // One timer for the shard: every member asking within the delay is
+  // flushed together, at most presence_batch after the first asked.
+  batch_timer_armed_ = true;
+  batch_timer_.expires_after(absl::ToChronoNanoseconds(options_.presence_batch));
+  batch_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) RunBatchedFlushRound();
+  });
+}
+
+void Shard::RunBatchedFlushRound() {
+  batch_timer_armed_ = false;
+  batch_flushing_.swap(batch_queue_);
+  for (auto& session : batch_flushing_) {
+    session->outbox.batch_scheduled = false;
+    // Already flushed, if a cursor move woke it meanwhile.
+    if (!session->outbox.empty()) session->Flush();
+  }
+  batch_flushing_.clear();
 }
 
 void Shard::AddSession(WsSession* session) { sessions_.insert(session); }

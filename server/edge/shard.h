@@ -69,6 +69,9 @@ class Shard {
 
   // Adds `session` to the next flush round.
   void ScheduleFlush(std::shared_ptr<WsSession> session);
+  // Adds `session` to the next batched flush round, at most
+  // options().presence_batch from now.
+  void ScheduleBatchedFlush(std::shared_ptr<WsSession> session);
 
   // Session registry, for ticks, shutdown and KickUser.
   void AddSession(WsSession* session);
@@ -93,6 +96,7 @@ class Shard {
 
  private:
   void RunFlushRound();
+  void RunBatchedFlushRound();
   void DoTick();
 
   const int index_;
@@ -109,6 +113,10 @@ class Shard {
   std::vector<std::shared_ptr<WsSession>> flush_queue_;
   std::vector<std::shared_ptr<WsSession>> flushing_;
   bool flush_posted_ = false;
+  std::vector<std::shared_ptr<WsSession>> batch_queue_;
+  std::vector<std::shared_ptr<WsSession>> batch_flushing_;
+  boost::asio::steady_timer batch_timer_;
+  bool batch_timer_armed_ = false;
   bool stopping_ = false;
   std::vector<uint8_t> read_buffer_;
   boost::asio::steady_timer tick_timer_;

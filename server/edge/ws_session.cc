@@ -202,6 +202,8 @@ void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& cou
 
 void WsSession::ScheduleFlush() { shard_.ScheduleFlush(shared_from_this()); }
 
+void WsSession::ScheduleBatchedFlush() { shard_.ScheduleBatchedFlush(shared_from_this()); }
+
 void WsSession::Flush() {
   if (terminated_) return;
   if (writing_) {

@@ -54,6 +54,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   // core::RoomMember
   void ScheduleFlush() override;
+  void ScheduleBatchedFlush() override;
 
   bool in_room() const { return room_ != nullptr; }
   uint8_t member_id() const { return member_id_; }

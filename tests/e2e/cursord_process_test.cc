@@ -79,7 +79,8 @@ TEST(CursordProcessTest, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
   for (const char* flag :
        {"--listen", "--threads", "--max-room-members", "--max-frame-bytes", "--max-pending-bytes",
         "--handshake-timeout", "--ping-interval", "--send-timeout", "--shutdown-grace",
-        "--socket-send-buffer", "--control-listen", "--control-token", "--log-level"}) {
+        "--presence-batch", "--socket-send-buffer", "--control-listen", "--control-token",
+        "--log-level"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(help.out.find("CURSORD_LISTEN"), std::string::npos);

@@ -241,6 +241,31 @@ TEST_F(EdgeTest, NothingFromAMemberFollowsItsLeaveUnderLoad) {
   }
 }
 
+TEST_F(EdgeTest, BatchedJoinsAndLeavesGoOutWithTheNextPositionInOrder) {
+  // A batch delay no test outlives: joins and leaves then reach a member
+  // only along with something that is never delayed.
+  edge::ServerOptions options;
+  options.presence_batch = absl::Hours(1);
+  StartServer(options);
+  uint8_t a_id, b_id, c_id;
+  auto a = Join("/rooms/batch", &a_id);
+  auto b = Join("/rooms/batch", &b_id);
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(a->Read(absl::Milliseconds(200))) << "a join was not batched";
+  b->SendBinary(CursorMessage(10, 20));
+  EXPECT_EQ(a->Read(), B({0x03, b_id}));
+  EXPECT_EQ(a->Read(), B({0x05, b_id, 0, 10, 0, 20}));
+  // A leave: held until c's click (an event that is never delayed).
+  auto c = Join("/rooms/batch", &c_id);
+  ASSERT_TRUE(c);
+  b->Close();
+  EXPECT_FALSE(a->Read(absl::Milliseconds(200))) << "a leave was not batched";
+  c->SendBinary({0x06});
+  EXPECT_EQ(a->Read(), B({0x03, c_id}));
+  EXPECT_EQ(a->Read(), B({0x04, b_id}));
+  EXPECT_EQ(a->Read(), B({0x06, c_id}));
+}
+
 TEST_F(EdgeTest, FullRoomClosesTheNextClientWith1013) {
   edge::ServerOptions options;
   options.max_room_members = 2;

@@ -12,11 +12,14 @@ namespace {
 // A member whose outbox the test drains by hand.
 struct TestMember : RoomMember {
   int flush_requests = 0;
+  int batched_flush_requests = 0;
   void ScheduleFlush() override { ++flush_requests; }
+  void ScheduleBatchedFlush() override { ++batched_flush_requests; }
   std::string Take(const Room* room) {
     std::string out;
     outbox.Drain(out, room ? room->positions() : nullptr);
     outbox.flush_scheduled = false;
+    outbox.batch_scheduled = false;
     return out;
   }
 };
@@ -66,6 +69,33 @@ TEST_F(RoomTest, RelayNeverEchoesAndCoalescesPerRecipient) {
   EXPECT_EQ(coalesced_.Get(), 2u);
   EXPECT_EQ(b.Take(&room_), Cursor(0, 3, 3));
   EXPECT_EQ(a.Take(&room_), "");
+}
+
+TEST_F(RoomTest, JoinsAndLeavesAreBatchedAndCursorsTakeThemAlongInOrder) {
+  TestMember a, b, c, d;
+  room_.Join(&a, {}, absl::Now());
+  EXPECT_EQ(a.flush_requests, 1);  // its own join sequence: at once
+  a.Take(&room_);
+  room_.Join(&b, {}, absl::Now());
+  room_.Join(&c, {}, absl::Now());
+  EXPECT_EQ(b.flush_requests, 1);
+  // Two joins for `a`: one batched flush asked for, no immediate one.
+  EXPECT_EQ(a.batched_flush_requests, 1);
+  EXPECT_EQ(a.flush_requests, 1);
+  // A cursor move asks for an immediate flush, which takes the pending
+  // joins along, ahead of the position.
+  room_.Cursor(1, 7, 8, absl::Now());
+  EXPECT_EQ(a.flush_requests, 2);
+  // With an immediate flush pending, a join asks for nothing more.
+  room_.Join(&d, {}, absl::Now());
+  EXPECT_EQ(a.batched_flush_requests, 1);
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserJoined, 1) + Id(MessageType::kUserJoined, 2) +
+                                Id(MessageType::kUserJoined, 3) + Cursor(1, 7, 8));
+  // A leave is batched too.
+  room_.Leave(2);
+  EXPECT_EQ(a.batched_flush_requests, 2);
+  EXPECT_EQ(a.flush_requests, 2);
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserLeft, 2));
 }
 
 TEST_F(RoomTest, ClickFollowsTheSendersPendingPosition) {
