@@ -24,6 +24,7 @@ constexpr std::chrono::seconds kTickInterval{1};
 Shard::Shard(int index, const ServerOptions& options)
     : index_(index),
       options_(options),
+      flush_timer_(ioc_),
       batch_timer_(ioc_),
       read_buffer_(kReadBufferSize),
       tick_timer_(ioc_) {}
@@ -104,15 +105,23 @@ void Shard::ReleaseRoomIfEmpty(core::Room& room) {
 
 void Shard::ScheduleFlush(std::shared_ptr<WsSession> session) {
   flush_queue_.push_back(std::move(session));
-  if (!flush_posted_) {
-    flush_posted_ = true;
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  if (Clock::now() >= pacer_.next_allowed()) {
     // Posted behind the completions already queued: everything they add
     // goes out in the same round, one write per session.
     net::post(ioc_, [this] { RunFlushRound(); });
+    return;
   }
+  // The last round was long: wait, and let more frames gather per write.
+  flush_timer_.expires_at(pacer_.next_allowed());
+  flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) RunFlushRound();
+  });
 }
 
 void Shard::RunFlushRound() {
+  const Clock::time_point start = Clock::now();
   flush_posted_ = false;
   flushing_.swap(flush_queue_);
   for (auto& session : flushing_) {
@@ -120,6 +129,7 @@ void Shard::RunFlushRound() {
     session->Flush();
   }
   flushing_.clear();
+  pacer_.RoundDone(start, Clock::now());
 }
 
 void Shard::ScheduleBatchedFlush(std::shared_ptr<WsSession> session) {

@@ -23,6 +23,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "server/core/flush_pacer.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
 #include "server/edge/options.h"
@@ -112,7 +113,10 @@ class Shard {
   absl::flat_hash_set<WsSession*> sessions_;
   std::vector<std::shared_ptr<WsSession>> flush_queue_;
   std::vector<std::shared_ptr<WsSession>> flushing_;
-  bool flush_posted_ = false;
+  bool flush_posted_ = false;  // a round is posted or waits on flush_timer_
+  using Clock = core::FlushPacer::Clock;
+  core::FlushPacer pacer_;
+  boost::asio::steady_timer flush_timer_;
   std::vector<std::shared_ptr<WsSession>> batch_queue_;
   std::vector<std::shared_ptr<WsSession>> batch_flushing_;
   boost::asio::steady_timer batch_timer_;
