@@ -24,7 +24,7 @@ constexpr std::chrono::seconds kTickInterval{1};
 Shard::Shard(int index, const ServerOptions& options)
     : index_(index),
       options_(options),
-      flush_timer_(ioc_),
+      paced_timer_(ioc_),
       batch_timer_(ioc_),
       read_buffer_(kReadBufferSize),
       tick_timer_(ioc_) {}
@@ -105,31 +105,51 @@ void Shard::ReleaseRoomIfEmpty(core::Room& room) {
 
 void Shard::ScheduleFlush(std::shared_ptr<WsSession> session) {
   flush_queue_.push_back(std::move(session));
-  if (flush_posted_) return;
-  flush_posted_ = true;
-  if (Clock::now() >= pacer_.next_allowed()) {
+  if (!flush_posted_) {
+    flush_posted_ = true;
     // Posted behind the completions already queued: everything they add
     // goes out in the same round, one write per session.
     net::post(ioc_, [this] { RunFlushRound(); });
-    return;
   }
-  // The last round was long: wait, and let more frames gather per write.
-  flush_timer_.expires_at(pacer_.next_allowed());
-  flush_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) RunFlushRound();
-  });
 }
 
 void Shard::RunFlushRound() {
-  const Clock::time_point start = Clock::now();
   flush_posted_ = false;
+  const Clock::time_point start = Clock::now();
   flushing_.swap(flush_queue_);
+  size_t writes = 0;
+  for (auto& session : flushing_) {
+    if (pacer_.ShouldWait(start, session->last_write_started())) {
+      // Its flush stays scheduled, so it is not queued twice.
+      paced_.push_back(std::move(session));
+      continue;
+    }
+    session->outbox.flush_scheduled = false;
+    session->Flush();
+    ++writes;
+  }
+  flushing_.clear();
+  pacer_.RoundDone(start, Clock::now(), writes);
+  if (!paced_.empty() && !paced_timer_armed_) {
+    paced_timer_armed_ = true;
+    paced_timer_.expires_at(pacer_.pause_end());
+    paced_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) RunPacedRound();
+    });
+  }
+}
+
+void Shard::RunPacedRound() {
+  paced_timer_armed_ = false;
+  const Clock::time_point start = Clock::now();
+  flushing_.swap(paced_);
   for (auto& session : flushing_) {
     session->outbox.flush_scheduled = false;
     session->Flush();
   }
+  const size_t writes = flushing_.size();
   flushing_.clear();
-  pacer_.RoundDone(start, Clock::now());
+  pacer_.RoundDone(start, Clock::now(), writes);
 }
 
 void Shard::ScheduleBatchedFlush(std::shared_ptr<WsSession> session) {

@@ -97,6 +97,8 @@ class Shard {
 
  private:
   void RunFlushRound();
+  // Writes the sessions that waited out a pause (see core::FlushPacer).
+  void RunPacedRound();
   void RunBatchedFlushRound();
   void DoTick();
 
@@ -113,10 +115,14 @@ class Shard {
   absl::flat_hash_set<WsSession*> sessions_;
   std::vector<std::shared_ptr<WsSession>> flush_queue_;
   std::vector<std::shared_ptr<WsSession>> flushing_;
-  bool flush_posted_ = false;  // a round is posted or waits on flush_timer_
+  bool flush_posted_ = false;
   using Clock = core::FlushPacer::Clock;
   core::FlushPacer pacer_;
-  boost::asio::steady_timer flush_timer_;
+  // Sessions whose flush waits (see core::FlushPacer), and the timer that
+  // brings them back into a round.
+  std::vector<std::shared_ptr<WsSession>> paced_;
+  boost::asio::steady_timer paced_timer_;
+  bool paced_timer_armed_ = false;
   std::vector<std::shared_ptr<WsSession>> batch_queue_;
   std::vector<std::shared_ptr<WsSession>> batch_flushing_;
   boost::asio::steady_timer batch_timer_;

@@ -259,8 +259,9 @@ void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
   }
   if (inflight_.capacity() > kMaxIdleWriteBuffer) std::string().swap(inflight_);
   if (!outbox.empty()) {
-    // Whatever arrived during the write goes out now, as the newest state.
-    Flush();
+    // Whatever arrived during the write goes out in the next round, as the
+    // newest state (through the round, so that the shard's pacing holds).
+    Wake();
     return;
   }
   if (closing_ && !close_sent_) {

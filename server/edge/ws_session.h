@@ -56,6 +56,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void ScheduleFlush() override;
   void ScheduleBatchedFlush() override;
 
+  // When the last write began (the epoch if none did).
+  Clock::time_point last_write_started() const { return write_started_; }
+
   bool in_room() const { return room_ != nullptr; }
   uint8_t member_id() const { return member_id_; }
   const std::string& room_id() const { return request_.room; }
@@ -104,7 +107,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   bool peer_closed_ = false;    // the client's close frame arrived
   bool discard_input_ = false;  // after a protocol error: parse nothing more
   Clock::time_point last_read_;
-  Clock::time_point write_started_;
+  Clock::time_point write_started_{};
   Clock::time_point ping_sent_;
   Clock::time_point close_deadline_;
 };

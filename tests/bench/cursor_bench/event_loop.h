@@ -154,7 +154,8 @@ class EventLoop {
 
  private:
   void StartConnect(Connection* c, int64_t now);
-  void SendRequest(Connection* c, int64_t now);
+  // Builds the upgrade request into c->out_.
+  void PrepareRequest(Connection* c, int64_t now);
   void OnEvent(Connection* c, uint32_t events, int64_t now);
   void OnReadable(Connection* c, int64_t now);
   // Returns false if the connection was released while processing.
