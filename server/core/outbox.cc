@@ -37,9 +37,9 @@ size_t Outbox::Drain(std::string& out, const Position* positions) {
     } else {
       out.append(events_);
     }
-    events_.clear();
-    // An outbox that once held a burst keeps at most a small buffer.
-    if (events_.capacity() > 4096) std::string().swap(events_);
+    // Events are rare next to positions (which need no buffer here): an
+    // outbox between them holds no storage at all.
+    std::string().swap(events_);
   }
   event_frames_ = 0;
   if (dirty_count_ > 0) {

@@ -22,8 +22,8 @@ using tcp = net::ip::tcp;
 // connection is dropped anyway.
 constexpr std::chrono::seconds kCloseHandshakeTimeout{3};
 
-// An idle connection must not keep a large write buffer around.
-constexpr size_t kMaxIdleWriteBuffer = 16 * 1024;
+// A busy connection keeps its write buffer between writes, up to this size.
+constexpr size_t kMaxBusyWriteBuffer = 16 * 1024;
 
 std::chrono::nanoseconds ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
 
@@ -257,13 +257,17 @@ void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
     Terminate();
     return;
   }
-  if (inflight_.capacity() > kMaxIdleWriteBuffer) std::string().swap(inflight_);
   if (!outbox.empty()) {
     // Whatever arrived during the write goes out in the next round, as the
     // newest state (through the round, so that the shard's pacing holds).
+    // The buffer is kept for it, unless a burst made it large.
+    if (inflight_.capacity() > kMaxBusyWriteBuffer) std::string().swap(inflight_);
     Wake();
     return;
   }
+  // Nothing more to send: an idle connection keeps no write buffer (one
+  // allocation per busy spell is nothing next to the system call).
+  std::string().swap(inflight_);
   if (closing_ && !close_sent_) {
     close_sent_ = true;
     if (peer_closed_) {
