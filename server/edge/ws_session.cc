@@ -99,7 +99,10 @@ void WsSession::OnReadable(const boost::system::error_code& ec) {
     Terminate();
     return;
   }
-  if (Consume(shard_.read_buffer(), static_cast<size_t>(n))) DoRead();
+  if (!Consume(shard_.read_buffer(), static_cast<size_t>(n))) return;
+  // After the client's close frame nothing more may come (RFC 6455 5.5.1):
+  // what is left is our side of the close, bounded by Tick.
+  if (!peer_closed_) DoRead();
 }
 
 bool WsSession::Consume(uint8_t* data, size_t n) {
