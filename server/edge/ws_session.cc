@@ -85,8 +85,9 @@ void WsSession::OnReadable(const boost::system::error_code& ec) {
   if (terminated_) return;
   ssize_t n = -1;
   if (!ec) {
-    // MSG_DONTWAIT: the descriptor may be in blocking mode as far as the
-    // socket object knows, which saves setting it per connection.
+    // MSG_DONTWAIT: never block, without telling the socket object it is
+    // non-blocking (which costs an ioctl per connection). The descriptor
+    // is non-blocking anyway since the HTTP phase's async read.
     n = ::recv(socket_.native_handle(), shard_.read_buffer(), shard_.read_buffer_size(),
                MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {

@@ -101,7 +101,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   bool writing_ = false;
   bool closing_ = false;       // our close frame is queued or sent
-  bool close_sent_ = false;    // ...and written; the send side is shut
+  bool close_sent_ = false;    // ...and written (then shut, or the socket closed)
   bool terminated_ = false;
   bool ping_outstanding_ = false;
   bool peer_closed_ = false;    // the client's close frame arrived
