@@ -40,11 +40,11 @@ std::string EndpointText(const tcp::endpoint& endpoint) {
   return address.to_string() + ":" + std::to_string(endpoint.port());
 }
 
+// The field's value, empty when absent.
 std::string_view HeaderValue(const http::request<http::string_body>& request,
                              http::field field) {
-  const auto it = request.find(field);
-  if (it == request.end()) return {};
-  return std::string_view(it->value().data(), it->value().size());
+  const auto value = request[field];
+  return std::string_view(value.data(), value.size());
 }
 
 unsigned HttpStatusFor(const absl::Status& status) {

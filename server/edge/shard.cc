@@ -141,21 +141,15 @@ void Shard::RunFlushRound() {
 
 void Shard::RunPacedRound() {
   paced_timer_armed_ = false;
-  const Clock::time_point start = Clock::now();
-  flushing_.swap(paced_);
-  for (auto& session : flushing_) {
-    session->outbox.flush_scheduled = false;
-    session->Flush();
-  }
-  const size_t writes = flushing_.size();
-  flushing_.clear();
-  pacer_.RoundDone(start, Clock::now(), writes);
+  // Their pause is over: they go in a round now, like any other session.
+  for (auto& session : paced_) flush_queue_.push_back(std::move(session));
+  paced_.clear();
+  RunFlushRound();
 }
 
 void Shard::ScheduleBatchedFlush(std::shared_ptr<WsSession> session) {
   if (options_.presence_batch <= absl::ZeroDuration()) {
-    session->outbox.batch_scheduled = false;
-    session->Wake();
+    EndBatch(*session);
     return;
   }
   batch_queue_.push_back(std::move(session));
@@ -172,12 +166,15 @@ void Shard::ScheduleBatchedFlush(std::shared_ptr<WsSession> session) {
 void Shard::RunBatchedFlushRound() {
   batch_timer_armed_ = false;
   batch_flushing_.swap(batch_queue_);
-  for (auto& session : batch_flushing_) {
-    session->outbox.batch_scheduled = false;
-    // Already flushed, if a cursor move woke it meanwhile.
-    if (!session->outbox.empty()) session->Flush();
-  }
+  for (auto& session : batch_flushing_) EndBatch(*session);
   batch_flushing_.clear();
+}
+
+void Shard::EndBatch(WsSession& session) {
+  session.outbox.batch_scheduled = false;
+  // Through the flush rounds like every write (so the pacing holds); not
+  // at all if a cursor move has flushed it meanwhile.
+  if (!session.outbox.empty()) session.Wake();
 }
 
 void Shard::AddSession(WsSession* session) { sessions_.insert(session); }

@@ -100,6 +100,8 @@ class Shard {
   // Writes the sessions that waited out a pause (see core::FlushPacer).
   void RunPacedRound();
   void RunBatchedFlushRound();
+  // The batched flush `session` asked for is due: it joins the next round.
+  void EndBatch(WsSession& session);
   void DoTick();
 
   const int index_;
