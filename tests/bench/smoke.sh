@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench_smoke: a tiny run of cursor-bench against the real cursord, so that
 # neither the tool nor the protocol it speaks can rot unnoticed. Passes when
-# a 1 s rate run delivers cursor updates to every receiver and a 1 s churn
-# run has every join and leave seen by the room. No timing thresholds: the
+# a 1 s rate run delivers cursor updates to every receiver and 1 s churn
+# runs (with and without socket recycling) have every join and leave seen by
+# the room. No timing thresholds: the
 # result depends only on correctness, not on how fast this machine is.
 #
 # Usage: smoke.sh CURSORD CURSOR_BENCH
@@ -78,15 +79,28 @@ if [[ -z "$pairs" || "$pairs" != "$current" || "${delivered:-0}" -eq 0 ]]; then
   status=1
 fi
 
-"$bench_bin" churn --url "$url" --rooms 2 --observers 2 --concurrency 2 \
-  --duration 1 --pid "$server_pid" --max-runtime 60 >"$work/churn.json" || status=1
-cat "$work/churn.json"
-expect "$work/churn.json" '"mode":"churn"' '"all_seen":true' '"ok":true' || status=1
-joins=$(field "$work/churn.json" joins)
-if [[ "${joins:-0}" -eq 0 ]]; then
-  echo "bench_smoke: churn run had no joins" >&2
-  status=1
-fi
+# Churn both ways: churners' sockets recycled (the default) and closed.
+for recycle in --recycle --no-recycle; do
+  "$bench_bin" churn --url "$url" --rooms 2 --observers 2 --concurrency 2 \
+    --duration 1 "$recycle" --pid "$server_pid" --max-runtime 60 \
+    >"$work/churn.json" || status=1
+  cat "$work/churn.json"
+  expect "$work/churn.json" '"mode":"churn"' '"all_seen":true' \
+    '"unclean_leaves":0' '"ok":true' || status=1
+  joins=$(field "$work/churn.json" joins)
+  recycled=$(field "$work/churn.json" recycled_sockets)
+  if [[ "${joins:-0}" -eq 0 ]]; then
+    echo "bench_smoke: churn $recycle had no joins" >&2
+    status=1
+  fi
+  # Every session after a churner's first reuses its socket; none may
+  # when recycling is off.
+  if [[ "$recycle" == --recycle && "${recycled:-0}" -eq 0 ]] ||
+     [[ "$recycle" == --no-recycle && "${recycled:-1}" -ne 0 ]]; then
+    echo "bench_smoke: churn $recycle: $recycled of $joins sessions on recycled sockets" >&2
+    status=1
+  fi
+done
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "bench_smoke: cursord exited during the run" >&2

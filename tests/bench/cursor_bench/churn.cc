@@ -304,6 +304,11 @@ void SetupChurnCommand(CLI::App& app, ChurnOptions* o, bool* selected) {
   cmd->add_option("--drain", o->drain_s,
                   "seconds allowed for the last announcements")
       ->capture_default_str();
+  cmd->add_flag("--recycle,!--no-recycle", o->recycle,
+               "after a complete closing handshake, end the connection with "
+               "shutdown() and connect the same socket again (the server sees "
+               "the same segments; the generator saves a socket per session)")
+      ->capture_default_str();
   cmd->callback([selected] { *selected = true; });
 }
 
@@ -317,6 +322,9 @@ int RunChurn(const ChurnOptions& options) {
                  std::string(loop_options.status().message()).c_str());
     return 2;
   }
+  // Only churners ever finish a session cleanly during the run; observers
+  // close at the end, when no session follows.
+  loop_options->recycle_sockets = options.recycle;
   const int threads = std::min(options.common.threads, options.rooms);
   Info(options.common,
        absl::StrFormat("churn: %d rooms, %d observers + %d churners each, "
@@ -348,7 +356,7 @@ int RunChurn(const ChurnOptions& options) {
   json.Add("mode", "churn").Add("label", options.common.label);
   json.Add("url", options.common.url);
   json.Add("rooms", options.rooms).Add("observers", options.observers);
-  json.Add("concurrency", options.concurrency);
+  json.Add("concurrency", options.concurrency).Add("recycle", options.recycle);
   json.Add("duration_s", secs).Add("threads", threads);
   json.Add("observers_joined", s.observers_joined);
   json.Add("joins", s.joins).Add("joins_per_s", secs > 0 ? s.joins / secs : 0);

@@ -18,6 +18,9 @@ struct ChurnOptions {
   int observers = 4;    // per room, connected for the whole run
   int concurrency = 8;  // churning connections per room at any moment
   double drain_s = 5;   // time allowed for the last leaves to be announced
+  // Reuse each churner's socket for its next session (see
+  // EventLoop::Options::recycle_sockets).
+  bool recycle = true;
 };
 
 void SetupChurnCommand(CLI::App& app, ChurnOptions* options, bool* selected);

@@ -116,6 +116,7 @@ void MergeCounters(const EventLoop::Counters& f, EventLoop::Counters* t) {
   t->bytes_read += f.bytes_read;
   t->reads += f.reads;
   t->writes += f.writes;
+  t->recycled += f.recycled;
 }
 
 void AddLoopCounters(JsonWriter* json, const EventLoop::Counters& c) {
@@ -130,6 +131,7 @@ void AddLoopCounters(JsonWriter* json, const EventLoop::Counters& c) {
   json->BeginObject("io")
       .Add("reads", c.reads)
       .Add("writes", c.writes)
+      .Add("recycled_sockets", c.recycled)
       .Add("bytes_read", c.bytes_read)
       .Add("pings", c.pings)
       .EndObject();

@@ -117,6 +117,7 @@ EventLoop::EventLoop(Options options)
       read_buf_(kReadBufferSize) {}
 
 EventLoop::~EventLoop() {
+  DropSpares();
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
@@ -148,31 +149,13 @@ void EventLoop::StartQueued(int64_t now) {
   }
 }
 
-void EventLoop::StartConnect(Connection* c, int64_t now) {
-  c->in_.clear();
-  c->out_.clear();
-  c->out_offset_ = 0;
-  c->close_sent_ = false;
-  c->close_received_ = false;
-  c->want_write_ = false;
-  c->decoder_ = MessageDecoder();
+int EventLoop::NewSocket() {
   const int fd =
       socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) {
-    ++counters_.connect_errors;
-    c->state_ = Connection::State::kIdle;
-    c->handler->OnClosed(c, false, now);
-    return;
-  }
+  if (fd < 0) return -1;
   const int one = 1;
   // Cursor frames are tiny and latency-bound; browsers disable Nagle too.
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  // Delayed-ACK mode from the start: an ACK rides on our next frame instead
-  // of leaving as a segment of its own. On loopback every segment costs the
-  // sending core a pass through both TCP stacks, and the generator must not
-  // be the bottleneck. The kernel still acks on its own timer and rules.
-  const int zero = 0;
-  setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
   if (!options_.sources.empty()) {
     // Defers the port choice to connect(), which may then reuse a port for
     // a different destination; bind() alone would reserve it outright.
@@ -182,21 +165,43 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
     src.sin_addr = options_.sources[next_source_++ % options_.sources.size()];
     if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
       close(fd);
-      ++counters_.connect_errors;
-      c->state_ = Connection::State::kIdle;
-      c->handler->OnClosed(c, false, now);
-      return;
+      return -1;
     }
   }
-  const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&options_.target.address),
-                         sizeof options_.target.address);
-  if (rc != 0 && errno != EINPROGRESS) {
-    close(fd);
+  return fd;
+}
+
+void EventLoop::StartConnect(Connection* c, int64_t now) {
+  c->in_.clear();
+  c->out_.clear();
+  c->out_offset_ = 0;
+  c->close_sent_ = false;
+  c->close_received_ = false;
+  c->want_write_ = false;
+  c->decoder_ = MessageDecoder();
+  // A recycled socket keeps its options (but not the delayed-ACK mode), its
+  // source address and its epoll registration; connect() picks a new port.
+  const bool recycled = c->spare_fd_ >= 0;
+  const bool registered_out = recycled && c->spare_wants_write_;
+  const int fd = recycled ? c->spare_fd_ : NewSocket();
+  c->spare_fd_ = -1;
+  auto fail = [&] {
+    if (fd >= 0) close(fd);
     ++counters_.connect_errors;
     c->state_ = Connection::State::kIdle;
     c->handler->OnClosed(c, false, now);
-    return;
-  }
+  };
+  if (fd < 0) return fail();
+  // Delayed-ACK mode from the start: an ACK rides on our next frame instead
+  // of leaving as a segment of its own. On loopback every segment costs the
+  // sending core a pass through both TCP stacks, and the generator must not
+  // be the bottleneck. The kernel still acks on its own timer and rules.
+  const int zero = 0;
+  setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
+  const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&options_.target.address),
+                         sizeof options_.target.address);
+  if (rc != 0 && errno != EINPROGRESS) return fail();
+  if (recycled) ++counters_.recycled;
   c->fd_ = fd;
   c->state_ = Connection::State::kConnecting;
   ++live_;
@@ -223,10 +228,20 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
     c->out_.clear();
     c->out_offset_ = 0;
   }
+  if (recycled && registered_out == c->want_write_) return;
   epoll_event ev{};
   ev.data.ptr = c;
   ev.events = EPOLLIN | (c->want_write_ ? uint32_t{EPOLLOUT} : 0u);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  epoll_ctl(epoll_fd_, recycled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+
+void EventLoop::DropSpares() {
+  for (Connection* c : spares_) {
+    if (c->spare_fd_ < 0) continue;
+    close(c->spare_fd_);
+    c->spare_fd_ = -1;
+  }
+  spares_.clear();
 }
 
 void EventLoop::PrepareRequest(Connection* c, int64_t now) {
@@ -340,6 +355,22 @@ void EventLoop::Release(Connection* c, bool clean, bool notify, int64_t now) {
   if (c->state_ == Connection::State::kConnecting ||
       c->state_ == Connection::State::kHandshaking) {
     --in_flight_;
+  }
+  if (c->fd_ >= 0 && clean && options_.recycle_sockets) {
+    // shutdown() sends the FIN close() would send (the server has closed
+    // its end, so its ACK ends the connection; on loopback, within this
+    // call). connect(AF_UNSPEC) then returns the socket to the closed state,
+    // ready to connect again.
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    if (shutdown(c->fd_, SHUT_WR) == 0 &&
+        connect(c->fd_, &unspec, sizeof unspec) == 0) {
+      c->spare_fd_ = c->fd_;
+      c->spare_wants_write_ = c->want_write_;
+      spares_.push_back(c);
+      c->fd_ = -1;
+      --live_;
+    }
   }
   if (c->fd_ >= 0) {
     // close() drops the epoll registration with the last reference.
@@ -551,6 +582,7 @@ void EventLoop::Run(int64_t deadline_ns,
     int64_t wake = tick(now);
     if (wake < 0) return;
     StartQueued(now);
+    DropSpares();
     now = NowNs();
     if (now >= deadline_ns) return;
     int64_t until = std::min(wake, deadline_ns);

@@ -75,6 +75,10 @@ class Connection {
   friend class EventLoop;
   State state_ = State::kIdle;
   int fd_ = -1;
+  // A disconnected socket kept for this connection's next session (see
+  // Options::recycle_sockets); still registered with epoll.
+  int spare_fd_ = -1;
+  bool spare_wants_write_ = false;  // its epoll registration has EPOLLOUT
   bool want_write_ = false;  // EPOLLOUT registered
   bool close_sent_ = false;
   bool close_received_ = false;
@@ -103,6 +107,12 @@ class EventLoop {
     // take milliseconds to wake, which would show up as send lateness and
     // latency that belong to neither the server nor the generator's work.
     bool busy_poll = false;
+    // After a complete closing handshake (both close frames, then the
+    // server's FIN), end the connection with shutdown() and keep the socket
+    // for the connection's next session instead of closing it. The server
+    // sees the same segments as after close(); the generator saves creating,
+    // registering and freeing a socket per session.
+    bool recycle_sockets = false;
   };
 
   struct Counters {
@@ -117,6 +127,7 @@ class EventLoop {
     uint64_t bytes_read = 0;
     uint64_t reads = 0;
     uint64_t writes = 0;
+    uint64_t recycled = 0;  // sessions started on a recycled socket
     // Time spent in polls that found nothing to do (busy-poll mode only):
     // wall time minus this is the generator's real work.
     int64_t idle_ns = 0;
@@ -154,6 +165,12 @@ class EventLoop {
 
  private:
   void StartConnect(Connection* c, int64_t now);
+  // A fresh socket, set up and bound to the next source address; -1 if
+  // that failed.
+  int NewSocket();
+  // Closes the spare sockets no session took up in this pass: a
+  // disconnected socket reports EPOLLHUP until it connects again.
+  void DropSpares();
   // Builds the upgrade request into c->out_.
   void PrepareRequest(Connection* c, int64_t now);
   void OnEvent(Connection* c, uint32_t events, int64_t now);
@@ -179,6 +196,7 @@ class EventLoop {
   size_t in_flight_ = 0;  // connecting or handshaking
   size_t next_source_ = 0;
   std::deque<Connection*> queued_;
+  std::vector<Connection*> spares_;  // connections holding a spare socket
   // Connections with a deadline (handshaking or closing); swept lazily.
   std::vector<Connection*> watched_;
   int64_t next_sweep_ns_ = 0;
