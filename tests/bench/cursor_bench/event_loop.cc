@@ -231,7 +231,7 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
   if (recycled && registered_out == c->want_write_) return;
   epoll_event ev{};
   ev.data.ptr = c;
-  ev.events = EPOLLIN | (c->want_write_ ? uint32_t{EPOLLOUT} : 0u);
+  ev.events = EPOLLIN | EPOLLRDHUP | (c->want_write_ ? uint32_t{EPOLLOUT} : 0u);
   epoll_ctl(epoll_fd_, recycled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -256,7 +256,7 @@ void EventLoop::SetWantWrite(Connection* c, bool want) {
   c->want_write_ = want;
   epoll_event ev{};
   ev.data.ptr = c;
-  ev.events = EPOLLIN | (want ? uint32_t{EPOLLOUT} : 0u);
+  ev.events = EPOLLIN | EPOLLRDHUP | (want ? uint32_t{EPOLLOUT} : 0u);
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd_, &ev);
 }
 
@@ -408,21 +408,28 @@ void EventLoop::OnEvent(Connection* c, uint32_t events, int64_t now) {
   if (events & EPOLLOUT) {
     WriteOut(c);
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) OnReadable(c, now);
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    OnReadable(c, events, now);
+  }
 }
 
-void EventLoop::OnReadable(Connection* c, int64_t now) {
+void EventLoop::OnReadable(Connection* c, uint32_t events, int64_t now) {
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     const ssize_t n = read(c->fd_, read_buf_.data(), read_buf_.size());
     ++counters_.reads;
     if (n > 0) {
       counters_.bytes_read += static_cast<uint64_t>(n);
       if (!Process(c, read_buf_.data(), static_cast<size_t>(n), now)) return;
-      if (static_cast<size_t>(n) < read_buf_.size()) return;
+      if (static_cast<size_t>(n) == read_buf_.size()) continue;
+      // A short read drained the socket. If the server's FIN had come
+      // before this event was reported, no byte can follow: that is EOF,
+      // known without one more read.
+      if ((events & EPOLLRDHUP) == 0) return;
+    } else if (n < 0 && errno == EINTR) {
       continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     // EOF or reset.
     if (c->state_ == Connection::State::kConnecting ||
         c->state_ == Connection::State::kHandshaking) {

@@ -174,7 +174,7 @@ class EventLoop {
   // Builds the upgrade request into c->out_.
   void PrepareRequest(Connection* c, int64_t now);
   void OnEvent(Connection* c, uint32_t events, int64_t now);
-  void OnReadable(Connection* c, int64_t now);
+  void OnReadable(Connection* c, uint32_t events, int64_t now);
   // Returns false if the connection was released while processing.
   bool Process(Connection* c, const uint8_t* data, size_t size, int64_t now);
   bool DecodeFrames(Connection* c, const uint8_t* data, size_t size,
