@@ -204,7 +204,9 @@ p('  server memory is the growth of its resident set (VmRSS) from before the fir
 p('  to 1 s after the last join, divided by the connections.');
 p('- **churn**: 10 rooms, each with 4 observers that stay and 4 members that join and');
 p('  leave in a loop (join, wait for the id, close); observers count the join and leave');
-p('  messages, which must equal joins × observers.');
+p('  messages, which must equal joins × observers. A member leaves with the full closing');
+p('  handshake (close frame, echo, the server\'s FIN, its own FIN); cursor-bench then reuses');
+p('  the socket for the next join (`--recycle`, see tests/bench/README.md).');
 p('- CPU is from `/proc/<pid>/stat` over the measured window, in cores (1.00 = one core busy).');
 p('  cursor-bench warns when it is itself the bottleneck (≥ 90% of its core, or sending');
 p('  more than 1 ms late at p99); such rows measure the generator\'s limit, not the server\'s.');
