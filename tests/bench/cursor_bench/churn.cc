@@ -322,8 +322,8 @@ int RunChurn(const ChurnOptions& options) {
                  std::string(loop_options.status().message()).c_str());
     return 2;
   }
-  // Only churners ever finish a session cleanly during the run; observers
-  // close at the end, when no session follows.
+  // Observers' sockets are recycled too when they close at the end; the
+  // loop closes spares that no session takes up.
   loop_options->recycle_sockets = options.recycle;
   const int threads = std::min(options.common.threads, options.rooms);
   Info(options.common,

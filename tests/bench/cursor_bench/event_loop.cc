@@ -117,7 +117,6 @@ EventLoop::EventLoop(Options options)
       read_buf_(kReadBufferSize) {}
 
 EventLoop::~EventLoop() {
-  DropSpares();
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
@@ -233,6 +232,13 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
   ev.data.ptr = c;
   ev.events = EPOLLIN | EPOLLRDHUP | (c->want_write_ ? uint32_t{EPOLLOUT} : 0u);
   epoll_ctl(epoll_fd_, recycled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+
+bool EventLoop::IsClosed(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+         info.tcpi_state == TCP_CLOSE;
 }
 
 void EventLoop::DropSpares() {
@@ -356,15 +362,15 @@ void EventLoop::Release(Connection* c, bool clean, bool notify, int64_t now) {
       c->state_ == Connection::State::kHandshaking) {
     --in_flight_;
   }
-  if (c->fd_ >= 0 && clean && options_.recycle_sockets) {
-    // shutdown() sends the FIN close() would send (the server has closed
-    // its end, so its ACK ends the connection; on loopback, within this
-    // call). connect(AF_UNSPEC) then returns the socket to the closed state,
-    // ready to connect again.
+  if (c->fd_ >= 0 && clean && options_.recycle_sockets &&
+      shutdown(c->fd_, SHUT_WR) == 0 && IsClosed(c->fd_)) {
+    // shutdown() sent the FIN close() would send, and the server's ACK has
+    // ended the connection already (on loopback it is processed within the
+    // call). connect(AF_UNSPEC) makes the socket ready to connect again.
+    // Had the ACK not come yet, close() below lets the kernel finish.
     sockaddr unspec{};
     unspec.sa_family = AF_UNSPEC;
-    if (shutdown(c->fd_, SHUT_WR) == 0 &&
-        connect(c->fd_, &unspec, sizeof unspec) == 0) {
+    if (connect(c->fd_, &unspec, sizeof unspec) == 0) {
       c->spare_fd_ = c->fd_;
       c->spare_wants_write_ = c->want_write_;
       spares_.push_back(c);
@@ -582,6 +588,13 @@ void EventLoop::CheckDeadlines(int64_t now) {
 
 void EventLoop::Run(int64_t deadline_ns,
                     absl::FunctionRef<int64_t(int64_t)> tick) {
+  Loop(deadline_ns, tick);
+  // The owner may free its connections once Run returns.
+  DropSpares();
+}
+
+void EventLoop::Loop(int64_t deadline_ns,
+                     absl::FunctionRef<int64_t(int64_t)> tick) {
   epoll_event events[kMaxEvents];
   int64_t now = NowNs();
   for (;;) {

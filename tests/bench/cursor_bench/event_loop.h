@@ -108,10 +108,11 @@ class EventLoop {
     // latency that belong to neither the server nor the generator's work.
     bool busy_poll = false;
     // After a complete closing handshake (both close frames, then the
-    // server's FIN), end the connection with shutdown() and keep the socket
-    // for the connection's next session instead of closing it. The server
-    // sees the same segments as after close(); the generator saves creating,
-    // registering and freeing a socket per session.
+    // server's FIN), end the connection with shutdown() and, once the
+    // server's ACK has closed it, keep the socket for the connection's next
+    // session instead of closing it. The server sees the same segments as
+    // after close(); the generator saves creating, registering and freeing a
+    // socket per session.
     bool recycle_sockets = false;
   };
 
@@ -164,7 +165,10 @@ class EventLoop {
   size_t live() const { return live_; }
 
  private:
+  void Loop(int64_t deadline_ns, absl::FunctionRef<int64_t(int64_t)> tick);
   void StartConnect(Connection* c, int64_t now);
+  // Whether the TCP connection of `fd` has reached the closed state.
+  static bool IsClosed(int fd);
   // A fresh socket, set up and bound to the next source address; -1 if
   // that failed.
   int NewSocket();
