@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
+
 namespace cursord::core {
 namespace {
 
@@ -83,35 +85,8 @@ std::string Sha1(std::string_view data) {
   return digest;
 }
 
-std::string Base64Encode(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const uint32_t v = (uint32_t{static_cast<uint8_t>(data[i])} << 16) |
-                       (uint32_t{static_cast<uint8_t>(data[i + 1])} << 8) |
-                       static_cast<uint8_t>(data[i + 2]);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  const size_t rest = data.size() - i;
-  if (rest > 0) {
-    uint32_t v = uint32_t{static_cast<uint8_t>(data[i])} << 16;
-    if (rest == 2) v |= uint32_t{static_cast<uint8_t>(data[i + 1])} << 8;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 std::string AcceptKeyFor(std::string_view client_key) {
-  return Base64Encode(Sha1(std::string(client_key) + std::string(kGuid)));
+  return absl::Base64Escape(Sha1(std::string(client_key) + std::string(kGuid)));
 }
 
 bool IsValidClientKey(std::string_view key) {

@@ -14,9 +14,6 @@ namespace cursord::core {
 // needs it; SHA-1's weaknesses do not matter there.
 std::string Sha1(std::string_view data);
 
-// Standard base64 with padding (RFC 4648 section 4).
-std::string Base64Encode(std::string_view data);
-
 // The Sec-WebSocket-Accept value that answers `client_key`.
 std::string AcceptKeyFor(std::string_view client_key);
 

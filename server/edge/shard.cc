@@ -1,9 +1,5 @@
 #include "server/edge/shard.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <boost/asio/post.hpp>
 
 #include "server/common/logging.h"

@@ -1,7 +1,5 @@
 #include "server/edge/ws_session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>

@@ -1,25 +1,27 @@
 #include "server/core/ws_handshake.h"
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 
 namespace cursord::core {
 namespace {
 
 TEST(Sha1, KnownVectors) {
-  EXPECT_EQ(Base64Encode(Sha1("")), "2jmj7l5rSw0yVb/vlWAYkK/YBwk=");
-  EXPECT_EQ(Base64Encode(Sha1("abc")), "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+  EXPECT_EQ(absl::Base64Escape(Sha1("")), "2jmj7l5rSw0yVb/vlWAYkK/YBwk=");
+  EXPECT_EQ(absl::Base64Escape(Sha1("abc")), "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
   // 56 bytes: the padding spills into a second block.
-  EXPECT_EQ(Base64Encode(Sha1(
+  EXPECT_EQ(absl::Base64Escape(Sha1(
                 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
             "hJg+RBw70m66rkqh+VEp5eVGcPE=");
 }
 
-TEST(Base64Encode, Padding) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+// The accept key is abseil's base64, which must keep RFC 4648's padding.
+TEST(Base64Escape, Padding) {
+  EXPECT_EQ(absl::Base64Escape(""), "");
+  EXPECT_EQ(absl::Base64Escape("f"), "Zg==");
+  EXPECT_EQ(absl::Base64Escape("fo"), "Zm8=");
+  EXPECT_EQ(absl::Base64Escape("foo"), "Zm9v");
+  EXPECT_EQ(absl::Base64Escape("foobar"), "Zm9vYmFy");
 }
 
 TEST(AcceptKeyFor, Rfc6455Example) {

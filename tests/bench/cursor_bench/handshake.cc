@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -23,7 +24,7 @@ std::string ClientKeyFromNonce(uint64_t a, uint64_t b) {
   char raw[16];
   std::memcpy(raw, &a, 8);
   std::memcpy(raw + 8, &b, 8);
-  return core::Base64Encode(std::string_view(raw, 16));
+  return absl::Base64Escape(absl::string_view(raw, 16));
 }
 
 std::string BuildUpgradeRequest(absl::string_view host, absl::string_view path,
