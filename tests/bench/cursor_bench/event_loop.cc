@@ -179,9 +179,9 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
   c->want_write_ = false;
   c->decoder_ = MessageDecoder();
   // A recycled socket keeps its options (but not the delayed-ACK mode), its
-  // source address and its epoll registration; connect() picks a new port.
+  // source address and its epoll registration (without EPOLLOUT: it had
+  // nothing left to send); connect() picks a new port.
   const bool recycled = c->spare_fd_ >= 0;
-  const bool registered_out = recycled && c->spare_wants_write_;
   const int fd = recycled ? c->spare_fd_ : NewSocket();
   c->spare_fd_ = -1;
   auto fail = [&] {
@@ -227,7 +227,7 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
     c->out_.clear();
     c->out_offset_ = 0;
   }
-  if (recycled && registered_out == c->want_write_) return;
+  if (recycled && !c->want_write_) return;
   epoll_event ev{};
   ev.data.ptr = c;
   ev.events = EPOLLIN | EPOLLRDHUP | (c->want_write_ ? uint32_t{EPOLLOUT} : 0u);
@@ -362,7 +362,7 @@ void EventLoop::Release(Connection* c, bool clean, bool notify, int64_t now) {
       c->state_ == Connection::State::kHandshaking) {
     --in_flight_;
   }
-  if (c->fd_ >= 0 && clean && options_.recycle_sockets &&
+  if (c->fd_ >= 0 && clean && options_.recycle_sockets && !c->want_write_ &&
       shutdown(c->fd_, SHUT_WR) == 0 && IsClosed(c->fd_)) {
     // shutdown() sent the FIN close() would send, and the server's ACK has
     // ended the connection already (on loopback it is processed within the
@@ -372,7 +372,6 @@ void EventLoop::Release(Connection* c, bool clean, bool notify, int64_t now) {
     unspec.sa_family = AF_UNSPEC;
     if (connect(c->fd_, &unspec, sizeof unspec) == 0) {
       c->spare_fd_ = c->fd_;
-      c->spare_wants_write_ = c->want_write_;
       spares_.push_back(c);
       c->fd_ = -1;
       --live_;

@@ -78,7 +78,6 @@ class Connection {
   // A disconnected socket kept for this connection's next session (see
   // Options::recycle_sockets); still registered with epoll.
   int spare_fd_ = -1;
-  bool spare_wants_write_ = false;  // its epoll registration has EPOLLOUT
   bool want_write_ = false;  // EPOLLOUT registered
   bool close_sent_ = false;
   bool close_received_ = false;
