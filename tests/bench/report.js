@@ -38,8 +38,6 @@ function load(file) {
   } catch (e) {
     result = { error: 'no JSON result' };
   }
-  const loadFile = path.join(resultsDir, file.replace(/\.json$/, '.loadavg'));
-  if (fs.existsSync(loadFile)) result.loadavg = Number(fs.readFileSync(loadFile, 'utf8'));
   return result;
 }
 

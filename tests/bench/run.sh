@@ -233,7 +233,6 @@ for scenario in $scenarios; do
       } >>"$results/$scenario.commands"
     fi
     log "$scenario: $server, run $run of $repeat (port $server_port, pid $server_pid, load $(cut -d' ' -f1 /proc/loadavg))"
-    cut -d' ' -f1 /proc/loadavg >"$base.loadavg"
     perf_pid=""
     if [[ $perf -eq 1 && "$server" == cursord ]] && command -v perf >/dev/null; then
       perf record -g -o "$base.perf.data" -p "$server_pid" >/dev/null 2>&1 &
