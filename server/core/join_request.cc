@@ -18,32 +18,6 @@ int HexValue(char c) {
   return -1;
 }
 
-// Decodes %XX and '+' (form encoding, as browsers' URLSearchParams writes).
-absl::StatusOr<std::string> PercentDecode(std::string_view in, std::string_view field) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": truncated %-escape"));
-      }
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": invalid %-escape"));
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 // Well-formed UTF-8 without control characters.
 bool IsPrintableUtf8(std::string_view s) {
   size_t i = 0;
@@ -91,36 +65,97 @@ absl::Status ApplyParam(std::string_view key, std::string_view raw, JoinRequest*
   if (!value.ok()) return value.status();
   std::string& v = *value;
   if (key == "user") {
-    if (v.empty() || v.size() > kMaxUserIdLength) {
-      return absl::InvalidArgumentError("user: 1 to 128 bytes expected");
-    }
-    for (char c : v) {
-      if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
-        return absl::InvalidArgumentError("user: printable ASCII without spaces expected");
-      }
-    }
+    if (absl::Status status = ValidateUserId(key, v); !status.ok()) return status;
     request->user_id = std::move(v);
   } else if (key == "name") {
-    if (v.empty() || v.size() > kMaxNameLength) {
-      return absl::InvalidArgumentError("name: 1 to 64 bytes of UTF-8 expected");
-    }
-    if (!IsPrintableUtf8(v)) {
-      return absl::InvalidArgumentError("name: printable UTF-8 expected");
-    }
+    if (absl::Status status = ValidateName(key, v); !status.ok()) return status;
     request->name = std::move(v);
   } else {
-    if (v.size() != 7 || v[0] != '#') {
-      return absl::InvalidArgumentError("color: #rrggbb expected");
-    }
-    for (size_t i = 1; i < 7; ++i) {
-      if (HexValue(v[i]) < 0) return absl::InvalidArgumentError("color: #rrggbb expected");
-    }
-    request->color = absl::AsciiStrToLower(v);
+    absl::StatusOr<std::string> color = NormalizeColor(key, v);
+    if (!color.ok()) return color.status();
+    request->color = std::move(*color);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> PercentDecode(std::string_view in, std::string_view field) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": truncated %-escape"));
+      }
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": invalid %-escape"));
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+absl::Status ForEachQueryParam(
+    std::string_view query,
+    absl::FunctionRef<absl::Status(std::string_view key, std::string_view raw_value)> visit) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    absl::Status status = visit(key, value);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUserId(std::string_view field, std::string_view value) {
+  if (value.empty() || value.size() > kMaxUserIdLength) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": 1 to 128 bytes expected"));
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(field), ": printable ASCII without spaces expected"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateName(std::string_view field, std::string_view value) {
+  if (value.empty() || value.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": 1 to 64 bytes of UTF-8 expected"));
+  }
+  if (!IsPrintableUtf8(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": printable UTF-8 expected"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> NormalizeColor(std::string_view field, std::string_view value) {
+  if (value.size() != 7 || value[0] != '#') {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": #rrggbb expected"));
+  }
+  for (size_t i = 1; i < 7; ++i) {
+    if (HexValue(value[i]) < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": #rrggbb expected"));
+    }
+  }
+  return absl::AsciiStrToLower(std::string(value));
+}
 
 bool IsValidRoomId(std::string_view room) {
   if (room.empty() || room.size() > kMaxRoomIdLength) return false;
@@ -152,17 +187,10 @@ absl::StatusOr<JoinRequest> ParseJoinTarget(std::string_view target) {
   absl::StatusOr<std::string> room = RoomFromPath(path);
   if (!room.ok()) return room.status();
   request.room = std::move(*room);
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const size_t eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    absl::Status status = ApplyParam(key, value, &request);
-    if (!status.ok()) return status;
-  }
+  absl::Status status = ForEachQueryParam(query, [&](std::string_view key, std::string_view value) {
+    return ApplyParam(key, value, &request);
+  });
+  if (!status.ok()) return status;
   return request;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace cursord::core {
@@ -30,6 +32,27 @@ bool IsValidRoomId(std::string_view room);
 // "/rooms/{room}" gives {room}. INVALID_ARGUMENT for a bad room id,
 // NOT_FOUND for any other path.
 absl::StatusOr<std::string> RoomFromPath(std::string_view path);
+
+// Decodes %XX and '+' (form encoding, as browsers' URLSearchParams writes).
+// INVALID_ARGUMENT, prefixed with `field`, for a truncated or invalid escape.
+absl::StatusOr<std::string> PercentDecode(std::string_view in, std::string_view field);
+
+// Calls `visit` with the key and the raw (still percent-encoded) value of
+// each non-empty `key=value` pair of `query` (the target after '?'), in
+// order; stops at and returns the first error.
+absl::Status ForEachQueryParam(
+    std::string_view query,
+    absl::FunctionRef<absl::Status(std::string_view key, std::string_view raw_value)> visit);
+
+// The identity rules, shared by the query string and join tokens. Each
+// error is INVALID_ARGUMENT prefixed with `field` ("user", or a token's
+// "sub").
+// A user id: 1 to 128 bytes of printable ASCII without spaces.
+absl::Status ValidateUserId(std::string_view field, std::string_view value);
+// A display name: 1 to 64 bytes of printable UTF-8.
+absl::Status ValidateName(std::string_view field, std::string_view value);
+// A color "#rrggbb" (hex digits of either case), returned in lower case.
+absl::StatusOr<std::string> NormalizeColor(std::string_view field, std::string_view value);
 
 // Parses a whole request target (path and optional query). The query's
 // `user`, `name` and `color` are percent-decoded and validated; other
