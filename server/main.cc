@@ -110,6 +110,18 @@ int main(int argc, char** argv) {
       ->envname("CURSORD_SOCKET_SEND_BUFFER")
       ->check(CLI::Range(0, 64 << 20))
       ->capture_default_str();
+  app.add_option("--max-message-rate", options.max_message_rate,
+                 "client messages a second per connection (0: no limit); over it moves and "
+                 "clicks wait as the newest state, at twice it for long the client is "
+                 "closed (1008)")
+      ->envname("CURSORD_MAX_MESSAGE_RATE")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--message-burst", options.message_burst,
+                 "client messages allowed at once above --max-message-rate")
+      ->envname("CURSORD_MESSAGE_BURST")
+      ->check(CLI::Range(1.0, 1e6))
+      ->capture_default_str();
   app.add_option("--control-listen", control.listen,
                  "gRPC control plane address host:port (not public by default)")
       ->envname("CURSORD_CONTROL_LISTEN")

@@ -98,6 +98,8 @@ class Room {
 
   // The member with `id`, or null.
   RoomMember* member(uint8_t id) const;
+  // Whether member `id` (a member) is pressing.
+  bool clicking(uint8_t id) const { return records_[id]->clicking; }
   const Position* positions() const { return positions_.data(); }
 
   // Every member's id and RoomMember, in no particular order.

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "server/core/utf8.h"
+
 namespace cursord::core {
 namespace {
 
@@ -20,15 +22,6 @@ bool IsValidReceivedCloseCode(uint16_t code) {
 
 void Unmask(uint8_t* payload, size_t size, const uint8_t mask[4]) {
   for (size_t i = 0; i < size; ++i) payload[i] ^= mask[i & 3];
-}
-
-// Length of the longest prefix of `text` no longer than `limit` that does not
-// end inside a UTF-8 sequence.
-size_t Utf8Prefix(std::string_view text, size_t limit) {
-  if (text.size() <= limit) return text.size();
-  size_t n = limit;
-  while (n > 0 && (static_cast<uint8_t>(text[n]) & 0xC0) == 0x80) --n;
-  return n;
 }
 
 }  // namespace
@@ -200,6 +193,12 @@ size_t FrameParser::ParseFrames(uint8_t* data, size_t size, FrameHandler& handle
             return pos;
           }
           reason = std::string_view(reinterpret_cast<char*>(payload + 2), n - 2);
+          // RFC 6455 5.5.1 and 8.1: the reason is UTF-8, and a peer that
+          // sends anything else fails the connection with 1007.
+          if (!IsValidUtf8(reason)) {
+            fail(kCloseInvalidPayload, "close reason is not valid UTF-8");
+            return pos;
+          }
         }
         handler.OnClose(code, reason);
         *stop = true;

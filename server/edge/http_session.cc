@@ -83,15 +83,24 @@ void HttpSession::OnRead(const beast::error_code& ec, size_t bytes) {
   }
   if (ec) {
     if (ec == beast::error::timeout) {
-      shard_.counters().handshake_failures.Add();
-      CURSORD_LOG(kDebug) << "request timeout from " << remote_address_;
+      // A connection that never began a request is a browser's speculative
+      // preconnect (or a keep-alive connection left idle), not a failure.
+      const bool began = buffer_.size() > 0 || parser_->got_some();
+      (began ? shard_.counters().handshake_failures : shard_.counters().idle_connections).Add();
+      CURSORD_LOG(kDebug) << (began ? "request timeout from " : "idle connection from ")
+                          << remote_address_;
       return;
     }
     if (ec != net::error::connection_reset && ec != net::error::eof) {
       shard_.counters().http_rejected.Add();
-      // A malformed or oversized request: answer 400 if we still can.
+      // A malformed or oversized request: answer 400 if we still can, then
+      // close. The stream cannot be parsed past the error, so keeping the
+      // connection would only parse the same bytes again.
       Request empty;
-      Send(MakeResponse(400, "text/plain", "bad request: " + ec.message() + "\n", empty));
+      Response response =
+          MakeResponse(400, "text/plain", "bad request: " + ec.message() + "\n", empty);
+      response.keep_alive(false);
+      Send(std::move(response));
     }
     return;
   }

@@ -36,6 +36,12 @@ struct ServerOptions {
   // write each. A cursor move or click flushes at once and takes them
   // along. 0 writes them at once.
   absl::Duration presence_batch = absl::Milliseconds(2);
+  // The per-connection message rate limit (see core::InputLimiter):
+  // messages a second (0: none) and the burst above it. Over the limit a
+  // move or click waits as the member's newest state; at more than twice
+  // the limit for long the client is closed (1008).
+  double max_message_rate = 300;
+  double message_burst = 600;
   // On shutdown, how long sessions get to finish their close handshake.
   absl::Duration shutdown_grace = absl::Seconds(3);
   // Kernel send buffer per WebSocket (SO_SNDBUF); 0 keeps the OS default.

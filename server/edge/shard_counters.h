@@ -21,15 +21,22 @@ namespace cursord::edge {
   X(ignored_empty, "messages_ignored_empty", "empty binary messages ignored")          \
   X(ignored_unknown, "messages_ignored_unknown", "unknown message types ignored")      \
   X(ignored_short, "messages_ignored_short", "truncated messages ignored")             \
+  X(messages_rate_limited, "messages_rate_limited",                                   \
+    "client messages over the rate limit (kept as the newest state, or dropped)")       \
   X(http_requests, "http_requests", "plain HTTP requests served")                      \
   X(http_rejected, "http_rejected", "requests refused with 4xx before any upgrade")     \
-  X(handshake_failures, "handshake_failures", "upgrades that failed or timed out")     \
+  X(handshake_failures, "handshake_failures", "requests begun but not finished in time") \
+  X(idle_connections, "http_idle_timeouts",                                             \
+    "connections that sent nothing before the handshake timeout (e.g. preconnects)")    \
   X(closes_client, "closes_client", "sessions closed by the client's close frame")     \
   X(closes_lost, "closes_connection_lost", "sessions whose TCP connection dropped")    \
   X(closes_protocol, "closes_1002_protocol_error", "closed for a protocol violation")  \
   X(closes_text, "closes_1003_text_frame", "closed for sending a text frame")          \
+  X(closes_invalid_payload, "closes_1007_invalid_payload",                             \
+    "closed for a close reason that is not UTF-8")                                      \
   X(closes_too_big, "closes_1009_too_big", "closed for a message over the limit")      \
   X(closes_slow, "closes_1008_slow_consumer", "closed for not reading")                \
+  X(closes_rate_limited, "closes_1008_rate_limit", "closed for flooding messages")      \
   X(closes_ping, "closes_ping_timeout", "closed for not answering pings")              \
   X(closes_full, "closes_1013_room_full", "refused because the room was full")         \
   X(closes_shutdown, "closes_1001_shutdown", "closed by server shutdown")              \

@@ -35,6 +35,9 @@ WsSession::WsSession(Shard& shard, tcp::socket socket, core::JoinRequest request
       request_(std::move(request)),
       remote_address_(std::move(remote_address)),
       parser_(shard.options().max_frame_bytes),
+      limiter_(core::InputLimiter::Options{shard.options().max_message_rate,
+                                           shard.options().message_burst},
+               Clock::now()),
       last_read_(Clock::now()) {}
 
 WsSession::~WsSession() = default;
@@ -112,8 +115,9 @@ bool WsSession::Consume(uint8_t* data, size_t n) {
   const core::FrameParser::Result result = parser_.Consume(data, n, *this);
   if (terminated_) return false;
   if (!result.ok && !closing_) {
-    core::Counter& counter = result.close_code == core::kCloseTooBig
-                                 ? counters_.closes_too_big
+    core::Counter& counter = result.close_code == core::kCloseTooBig ? counters_.closes_too_big
+                             : result.close_code == core::kCloseInvalidPayload
+                                 ? counters_.closes_invalid_payload
                                  : counters_.closes_protocol;
     CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room << ": "
                        << result.close_code << " " << result.reason;
@@ -141,7 +145,8 @@ void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size)
   counters_.messages_in.Add();
   core::ClientMessage message;
   core::DecodeError error = core::DecodeError::kNone;
-  if (!core::DecodeClientMessage(data, size, &message, &error)) {
+  const bool decoded = core::DecodeClientMessage(data, size, &message, &error);
+  if (!decoded) {
     switch (error) {
       case core::DecodeError::kEmpty: counters_.ignored_empty.Add(); break;
       case core::DecodeError::kTooShort: counters_.ignored_short.Add(); break;
@@ -149,18 +154,58 @@ void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size)
     }
     CURSORD_LOG(kDebug) << "ignored message from " << remote_address_ << " type="
                         << (size ? int{data[0]} : -1) << " size=" << size;
-    return;
   }
+  HandleMessage(message, decoded);
+}
+
+void WsSession::HandleMessage(const core::ClientMessage& message, bool decoded) {
+  using Verdict = core::InputLimiter::Verdict;
+  const Clock::time_point now = last_read_;  // when these bytes were read
+  Verdict verdict;
+  if (!decoded) {
+    verdict = limiter_.OnOther(now);
+  } else if (message.kind == core::ClientMessage::Kind::kCursor) {
+    verdict = limiter_.OnMove(now, message.x, message.y);
+  } else {
+    verdict = limiter_.OnClick(now, message.kind == core::ClientMessage::Kind::kClickStart);
+  }
+  switch (verdict) {
+    case Verdict::kDeferred:
+      counters_.messages_rate_limited.Add();
+      return;
+    case Verdict::kAbuse:
+      counters_.messages_rate_limited.Add();
+      CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
+                         << ": 1008 message rate limit exceeded";
+      Close(core::kClosePolicyViolation, "message rate limit exceeded",
+            counters_.closes_rate_limited);
+      return;
+    case Verdict::kApply:
+      break;
+  }
+  if (!decoded) return;
+  if (limiter_.has_deferred()) ApplyDeferred(limiter_.TakeDeferred());
+  const absl::Time time = absl::Now();
   switch (message.kind) {
     case core::ClientMessage::Kind::kCursor:
-      room_->Cursor(member_id_, message.x, message.y, absl::Now());
+      room_->Cursor(member_id_, message.x, message.y, time);
       break;
     case core::ClientMessage::Kind::kClickStart:
-      room_->Click(member_id_, true, absl::Now());
+      room_->Click(member_id_, true, time);
       break;
     case core::ClientMessage::Kind::kClickStop:
-      room_->Click(member_id_, false, absl::Now());
+      room_->Click(member_id_, false, time);
       break;
+  }
+}
+
+void WsSession::ApplyDeferred(const core::InputLimiter::Deferred& deferred) {
+  const absl::Time time = absl::Now();
+  if (deferred.has_move) room_->Cursor(member_id_, deferred.x, deferred.y, time);
+  // A press and release that both waited cancel out: only a change of the
+  // room's state is sent.
+  if (deferred.has_click && room_->clicking(member_id_) != deferred.down) {
+    room_->Click(member_id_, deferred.down, time);
   }
 }
 
@@ -306,6 +351,12 @@ void WsSession::Tick(Clock::time_point now) {
   if (writing_ && now - write_started_ >= ToChrono(options.send_timeout)) {
     CloseSlowConsumer("slow consumer: a write was not taken in time");
     return;
+  }
+  // What the rate limit kept aside reaches the room within a tick of the
+  // flood's end.
+  core::InputLimiter::Deferred deferred;
+  if (room_ != nullptr && limiter_.TakeDeferredIfAllowed(now, &deferred)) {
+    ApplyDeferred(deferred);
   }
   const auto ping_interval = ToChrono(options.ping_interval);
   if (ping_outstanding_) {

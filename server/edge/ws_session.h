@@ -15,8 +15,10 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "server/core/input_limiter.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
+#include "server/core/wire.h"
 #include "server/core/ws_frame.h"
 
 namespace cursord::edge {
@@ -88,6 +90,12 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void OnPong() override;
   void OnClose(uint16_t code, std::string_view reason) override;
 
+  // A decoded client message, through the rate limit into the room.
+  void HandleMessage(const core::ClientMessage& message, bool decoded);
+  // Applies what the rate limit kept aside: the newest move, then the
+  // click state if it differs from the room's.
+  void ApplyDeferred(const core::InputLimiter::Deferred& deferred);
+
   Shard& shard_;
   ShardCounters& counters_;
   boost::asio::ip::tcp::socket socket_;
@@ -97,6 +105,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   core::Room* room_ = nullptr;  // null before joining and after leaving
   uint8_t member_id_ = 0;
   core::FrameParser parser_;
+  core::InputLimiter limiter_;
   std::string inflight_;  // the bytes of the write in flight
 
   bool writing_ = false;

@@ -150,7 +150,7 @@ server_pid=""
 
 server_command() {
   case "$1" in
-    cursord) echo "$cursord_bin --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --threads 1" ;;
+    cursord) echo "$cursord_bin --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --threads 1 --max-message-rate 0" ;;
     go) echo "$go_bin -listen 127.0.0.1:0" ;;
     node) echo "node $bench_dir/peers/node/server.js --listen 127.0.0.1:0" ;;
     *) echo "run.sh: unknown server $1" >&2; return 1 ;;

@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Port 0: the kernel picks a free port, which cursord logs.
-"$cursord_bin" --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --threads 1 \
+"$cursord_bin" --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --threads 1 --max-message-rate 0 \
   >"$work/server.log" 2>&1 &
 server_pid=$!
 

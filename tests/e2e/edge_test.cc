@@ -143,7 +143,7 @@ TEST_F(EdgeTest, RoomsAreIsolated) {
 
 TEST_F(EdgeTest, LateJoinerSeesEveryPositionAndClick) {
   StartServer();
-  uint8_t a_id, b_id, c_id;
+  uint8_t a_id, b_id;
   auto a = Join("/rooms/late", &a_id);
   auto b = Join("/rooms/late", &b_id);
   ASSERT_TRUE(a && b);
@@ -160,6 +160,7 @@ TEST_F(EdgeTest, LateJoinerSeesEveryPositionAndClick) {
   ASSERT_TRUE(c.ok());
   auto joined = (*c)->ReadJoin(&members);
   ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(*joined, 2);
   EXPECT_EQ(members, std::vector<uint8_t>({0, 1, 2}));
   EXPECT_EQ((*c)->Read(), B({0x05, a_id, 0, 100, 0, 200}));
   EXPECT_EQ((*c)->Read(), B({0x06, a_id}));
@@ -426,22 +427,152 @@ TEST_F(EdgeTest, AnswersPingsAndClosesClientsThatStopAnswering) {
   EXPECT_FALSE(a->closed());
 }
 
-TEST_F(EdgeTest, SilentHandshakeIsDropped) {
+TEST_F(EdgeTest, SilentConnectionIsDroppedAndCountedApartFromFailedHandshakes) {
   edge::ServerOptions options;
   options.handshake_timeout = absl::Milliseconds(300);
   StartServer(options);
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::socket socket(ioc);
-  socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port_)});
-  // Send nothing: the server must close the connection by itself.
-  char byte;
-  boost::system::error_code ec;
+  // A browser's speculative preconnect: a connection that sends nothing.
+  // The server closes it by itself, and it is no handshake failure.
   const absl::Time start = absl::Now();
-  socket.read_some(boost::asio::buffer(&byte, 1), ec);
-  EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
-      << ec.message();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  absl::StatusOr<std::string> silent = RawExchange(port_, "");
+  ASSERT_TRUE(silent.ok()) << silent.status();
+  EXPECT_EQ(*silent, "");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_TRUE(Eventually([&] { return Counter("http_idle_timeouts") == 1; }));
+  EXPECT_EQ(Counter("handshake_failures"), 0u);
+  // A request begun and never finished is one.
+  absl::StatusOr<std::string> partial = RawExchange(port_, "GET /rooms/a HTTP/1.1\r\nHost: x\r\n");
+  ASSERT_TRUE(partial.ok()) << partial.status();
   EXPECT_TRUE(Eventually([&] { return Counter("handshake_failures") == 1; }));
+  EXPECT_EQ(Counter("http_idle_timeouts"), 1u);
+}
+
+// A request that cannot be parsed gets one 400 and the connection closes:
+// the server never parses the same bytes again (it once answered forever).
+TEST_F(EdgeTest, MalformedRequestGetsOne400AndTheConnectionCloses) {
+  StartServer();
+  const std::string oversized_header =
+      "GET /rooms/a HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(9000, 'a') + "\r\n\r\n";
+  int case_number = 0;
+  for (const std::string& request :
+       {std::string("HELLO\r\n\r\n"), oversized_header,
+        std::string("GET / HTTP/1.1\r\nHost x\r\n\r\n")}) {
+    absl::StatusOr<std::string> answer = RawExchange(port_, request);
+    ASSERT_TRUE(answer.ok()) << case_number << ": " << answer.status();
+    size_t responses = 0;
+    for (size_t at = answer->find("HTTP/1.1 "); at != std::string::npos;
+         at = answer->find("HTTP/1.1 ", at + 1)) {
+      ++responses;
+    }
+    EXPECT_EQ(responses, 1u) << case_number;
+    EXPECT_EQ(answer->rfind("HTTP/1.1 400 ", 0), 0u) << case_number << ": " << *answer;
+    EXPECT_NE(answer->find("Connection: close\r\n"), std::string::npos) << case_number;
+    ++case_number;
+  }
+  EXPECT_TRUE(Eventually([&] { return Counter("http_rejected") == 3; }));
+  // The server is still there for everyone else.
+  uint8_t id;
+  EXPECT_TRUE(Join("/rooms/after", &id));
+}
+
+TEST_F(EdgeTest, CloseReasonThatIsNotUtf8IsAnsweredWith1007) {
+  StartServer();
+  uint8_t a_id, b_id;
+  auto a = Join("/rooms/utf8", &a_id);
+  auto b = Join("/rooms/utf8", &b_id);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->Read(), B({0x03, b_id}));
+  b->Close(1000, "bye \xFF");
+  EXPECT_EQ(b->close_code(), 1007);
+  EXPECT_EQ(a->Read(), B({0x04, b_id}));
+  EXPECT_EQ(Counter("closes_1007_invalid_payload"), 1u);
+  // A well-formed reason is echoed with the client's code.
+  a->Close(1000, "au revoir \xC3\xA0 bient\xC3\xB4t");
+  EXPECT_EQ(a->close_code(), 1000);
+}
+
+// One member flooding clicks (events, never coalesced) once filled every
+// receiver's event budget and got the receivers closed. The sender pays:
+// it is limited, then closed with 1008; the room never notices.
+TEST_F(EdgeTest, AClickFloodClosesTheSenderAndNeverTheRoom) {
+  edge::ServerOptions options;
+  options.max_message_rate = 100;
+  options.message_burst = 50;
+  options.max_pending_bytes = 1024;
+  options.socket_send_buffer = 4096;
+  StartServer(options);
+  WsTestClient::Options small;
+  small.receive_buffer = 4096;
+  constexpr int kReaders = 5;
+  std::vector<std::unique_ptr<WsTestClient>> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    uint8_t id;
+    readers.push_back(Join("/rooms/flood", &id, small));
+    ASSERT_TRUE(readers.back());
+  }
+  uint8_t flooder_id;
+  auto flooder = Join("/rooms/flood", &flooder_id);
+  ASSERT_TRUE(flooder);
+  // The readers read nothing while 20,000 clicks (80 kB of frames to each
+  // of them, were they relayed) arrive.
+  const absl::Time flood_start = absl::Now();
+  for (int i = 0; i < 20000 && !flooder->closed(); ++i) {
+    flooder->SendBinary(B({static_cast<uint8_t>(i % 2 == 0 ? 0x06 : 0x07)}));
+  }
+  ASSERT_TRUE(flooder->WaitClosed());
+  const absl::Duration flood_time = absl::Now() - flood_start;
+  EXPECT_EQ(flooder->close_code(), 1008);
+  EXPECT_EQ(flooder->close_reason(), "message rate limit exceeded");
+  EXPECT_EQ(Counter("closes_1008_rate_limit"), 1u);
+  EXPECT_GT(Counter("messages_rate_limited"), 0u);
+
+  // The marker: a newcomer moves. Every reader gets it, after the flooder's
+  // leave, and is still open.
+  uint8_t marker_id;
+  auto marker = Join("/rooms/flood", &marker_id);
+  ASSERT_TRUE(marker);
+  marker->SendBinary(CursorMessage(7, 7));
+  const Bytes marker_frame = B({0x05, marker_id, 0, 7, 0, 7});
+  // Clicks relayed: the burst, plus the rate over the flood's duration,
+  // plus the one click state kept aside.
+  const double allowed = 50 + 100 * absl::ToDoubleSeconds(flood_time) + 1;
+  for (auto& reader : readers) {
+    int clicks = 0;
+    bool left = false;
+    std::optional<Bytes> frame;
+    while ((frame = reader->Read()) && *frame != marker_frame) {
+      if ((*frame)[0] == 0x06 || (*frame)[0] == 0x07) ++clicks;
+      if (*frame == B({0x04, flooder_id})) left = true;
+    }
+    ASSERT_TRUE(frame) << "a reader lost the marker; closed with " << reader->close_code();
+    EXPECT_TRUE(left);
+    EXPECT_GT(clicks, 0);
+    EXPECT_LE(clicks, allowed);
+  }
+  EXPECT_EQ(Counter("closes_1008_slow_consumer"), 0u);
+}
+
+// Over the rate, moves wait as the newest position: when the burst is over
+// the room still sees where the member ended up.
+TEST_F(EdgeTest, MovesOverTheRateLimitEndAtTheNewestPosition) {
+  edge::ServerOptions options;
+  options.max_message_rate = 10;
+  options.message_burst = 5;
+  StartServer(options);
+  uint8_t reader_id, mover_id;
+  auto reader = Join("/rooms/limit", &reader_id);
+  auto mover = Join("/rooms/limit", &mover_id);
+  ASSERT_TRUE(reader && mover);
+  ASSERT_EQ(reader->Read(), B({0x03, mover_id}));
+  // 5 within the burst, 3 over it (not abuse: that takes 5 more).
+  for (uint16_t i = 1; i <= 8; ++i) mover->SendBinary(CursorMessage(i, i));
+  std::optional<Bytes> frame;
+  while ((frame = reader->Read()) && *frame != B({0x05, mover_id, 0, 8, 0, 8})) {
+    ASSERT_EQ((*frame)[0], 0x05);
+  }
+  ASSERT_TRUE(frame) << "the newest position never arrived";
+  EXPECT_EQ(Counter("messages_rate_limited"), 3u);
+  EXPECT_FALSE(mover->closed());
 }
 
 // A reader stops reading while others send hard: the server keeps only the
@@ -451,6 +582,7 @@ TEST_F(EdgeTest, StalledReaderStaysBoundedAndCatchesUpWithNewestPositions) {
   edge::ServerOptions options;
   options.socket_send_buffer = 8 * 1024;
   options.send_timeout = absl::Seconds(60);
+  options.max_message_rate = 0;  // the senders flood on purpose
   StartServer(options);
   WsTestClient::Options small;
   small.receive_buffer = 4 * 1024;
@@ -517,6 +649,7 @@ TEST_F(EdgeTest, ReaderStuckPastTheSendTimeoutIsClosedAndCounted) {
   edge::ServerOptions options;
   options.socket_send_buffer = 4 * 1024;
   options.send_timeout = absl::Milliseconds(500);
+  options.max_message_rate = 0;  // the senders flood on purpose
   StartServer(options);
   WsTestClient::Options small;
   small.receive_buffer = 4 * 1024;

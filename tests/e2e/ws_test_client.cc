@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/error.hpp>
@@ -111,10 +112,16 @@ void WsTestClient::SendPing() {
   ws_.ping({}, ec);
 }
 
-void WsTestClient::Close(uint16_t code) {
+void WsTestClient::Close(uint16_t code, const std::string& reason) {
   bool done = false;
-  ws_.async_close(websocket::close_reason(code), [&](beast::error_code) { done = true; });
-  RunUntil(done, absl::Seconds(5));
+  websocket::close_reason close(code);
+  close.reason = reason;
+  ws_.async_close(close, [&](beast::error_code) { done = true; });
+  if (RunUntil(done, absl::Seconds(5))) {
+    closed_ = true;
+    close_code_ = ws_.reason().code;
+    close_reason_ = std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
+  }
 }
 
 std::optional<Bytes> WsTestClient::Read(absl::Duration timeout) {
@@ -175,15 +182,26 @@ Bytes CursorMessage(uint16_t x, uint16_t y) {
                static_cast<uint8_t>(y >> 8), static_cast<uint8_t>(y & 0xff)};
 }
 
+namespace {
+
+// Connects `stream` to 127.0.0.1:port, with a 5 s deadline on everything
+// that follows.
+beast::error_code ConnectLoopback(int port, beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.expires_after(std::chrono::seconds(5));
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)),
+                 ec);
+  return ec;
+}
+
+}  // namespace
+
 absl::StatusOr<HttpResult> HttpGet(
     int port, const std::string& target,
     const std::vector<std::pair<std::string, std::string>>& headers) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
-  beast::error_code ec;
-  stream.expires_after(std::chrono::seconds(5));
-  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)),
-                 ec);
+  beast::error_code ec = ConnectLoopback(port, stream);
   if (ec) return absl::UnavailableError(ec.message());
   http::request<http::empty_body> request{http::verb::get, target, 11};
   request.set(http::field::host, absl::StrCat("127.0.0.1:", port));
@@ -194,13 +212,34 @@ absl::StatusOr<HttpResult> HttpGet(
   http::response<http::string_body> response;
   http::read(stream, buffer, response, ec);
   if (ec) return absl::UnavailableError(ec.message());
-  HttpResult result{response.result_int(), std::string(response[http::field::content_type]),
+  HttpResult result{static_cast<int>(response.result_int()), std::string(response[http::field::content_type]),
                     response.body(), {}};
   for (const auto& field : response) {
     result.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
         std::string(field.value());
   }
   return result;
+}
+
+absl::StatusOr<std::string> RawExchange(int port, const std::string& bytes,
+                                        size_t max_bytes) {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec = ConnectLoopback(port, stream);
+  if (ec) return absl::UnavailableError(ec.message());
+  net::write(stream, net::buffer(bytes), ec);
+  if (ec) return absl::UnavailableError(ec.message());
+  std::string received;
+  char chunk[4096];
+  while (received.size() < max_bytes) {
+    const size_t n = stream.read_some(net::buffer(chunk), ec);
+    received.append(chunk, n);
+    if (ec == net::error::eof || ec == net::error::connection_reset) return received;
+    if (ec) return absl::DeadlineExceededError(ec.message() + " after " +
+                                                std::to_string(received.size()) + " bytes");
+  }
+  return absl::ResourceExhaustedError("the server kept sending: " +
+                                      std::to_string(received.size()) + " bytes");
 }
 
 size_t ResidentBytes() {

@@ -47,8 +47,9 @@ class WsTestClient {
   // Sends `payload` as two fragments (binary + continuation).
   void SendFragmented(const Bytes& payload, size_t first_part);
   void SendPing();
-  // Starts the close handshake with `code`.
-  void Close(uint16_t code = 1000);
+  // Closes with `code` and `reason` (sent as given, even if not UTF-8) and
+  // waits for the server's close frame, which close_code() then holds.
+  void Close(uint16_t code = 1000, const std::string& reason = "");
 
   // The next binary message, or nullopt when none arrives within `timeout`
   // or the connection closed (see closed()).
@@ -98,6 +99,12 @@ struct HttpResult {
 absl::StatusOr<HttpResult> HttpGet(
     int port, const std::string& target,
     const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// Sends `bytes` raw on a new connection, then reads until the server
+// closes it, `max_bytes` have arrived, or 5 s pass; returns what arrived.
+// For requests that no well-behaved client sends.
+absl::StatusOr<std::string> RawExchange(int port, const std::string& bytes,
+                                        size_t max_bytes = 64 * 1024);
 
 // The resident set size of this process in bytes (from /proc/self/status).
 size_t ResidentBytes();

@@ -178,6 +178,31 @@ TEST(FrameParserTest, CloseFrameStopsParsing) {
   EXPECT_EQ(r2.close_code, kCloseNoStatus);
 }
 
+TEST(FrameParserTest, ACloseReasonThatIsNotUtf8FailsWith1007) {
+  // RFC 6455 8.1: invalid UTF-8 in a close reason fails the connection
+  // with 1007, not an echo of the code.
+  const Bytes bad_reasons[] = {
+      {0x03, 0xE8, 0xFF},              // never valid
+      {0x03, 0xE8, 'o', 'k', 0xC3},    // truncated sequence
+      {0x03, 0xE8, 0xC0, 0xAF},        // overlong '/'
+      {0x03, 0xE8, 0xED, 0xA0, 0x80},  // a surrogate
+  };
+  for (const Bytes& payload : bad_reasons) {
+    Bytes frame = ClientFrame(0x88, payload);
+    FrameParser parser(1024);
+    Recorder r;
+    const FrameParser::Result result = parser.Consume(frame.data(), frame.size(), r);
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(result.close_code, kCloseInvalidPayload);
+    EXPECT_EQ(r.closes, 0);
+  }
+  Bytes good = ClientFrame(0x88, {0x03, 0xE8, 0xC3, 0xA9, 0xF0, 0x9F, 0x91, 0x8B});  // é👋
+  FrameParser parser(1024);
+  Recorder r;
+  EXPECT_TRUE(parser.Consume(good.data(), good.size(), r).ok);
+  EXPECT_EQ(r.close_reason, "\xC3\xA9\xF0\x9F\x91\x8B");
+}
+
 TEST(FrameEncoderTest, HeadersAndCloseFrames) {
   std::string out;
   AppendFrameHeader(out, Opcode::kBinary, 125);

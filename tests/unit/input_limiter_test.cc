@@ -1,0 +1,126 @@
+#include "server/core/input_limiter.h"
+
+#include "gtest/gtest.h"
+
+namespace cursord::core {
+namespace {
+
+using Clock = InputLimiter::Clock;
+using Verdict = InputLimiter::Verdict;
+using std::chrono::milliseconds;
+
+const Clock::time_point kStart = Clock::time_point() + std::chrono::hours(1);
+
+// A limiter of 10 messages a second and a burst of 3, whose burst is spent
+// at kStart: the next 3 messages wait, the one after is abuse.
+InputLimiter SpentLimiter() {
+  InputLimiter limiter({/*rate=*/10, /*burst=*/3}, kStart);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.OnOther(kStart), InputLimiter::Verdict::kApply);
+  return limiter;
+}
+
+TEST(TokenBucketTest, StartsFullAndRefillsAtItsRate) {
+  TokenBucket bucket(10, 3, kStart);
+  EXPECT_TRUE(bucket.TryTake(kStart));
+  EXPECT_TRUE(bucket.TryTake(kStart));
+  EXPECT_TRUE(bucket.TryTake(kStart));
+  EXPECT_FALSE(bucket.TryTake(kStart));
+  EXPECT_FALSE(bucket.TryTake(kStart + milliseconds(99)));
+  EXPECT_TRUE(bucket.TryTake(kStart + milliseconds(100)));
+  // Never more than the burst saved, however long it rests.
+  EXPECT_DOUBLE_EQ(bucket.Available(kStart + std::chrono::hours(1)), 3);
+}
+
+TEST(TokenBucketTest, ATimeGoingBackwardsAddsNothing) {
+  TokenBucket bucket(10, 1, kStart);
+  EXPECT_TRUE(bucket.TryTake(kStart));
+  EXPECT_FALSE(bucket.TryTake(kStart - milliseconds(500)));
+  EXPECT_FALSE(bucket.TryTake(kStart));
+}
+
+TEST(InputLimiterTest, WithinTheBurstEverythingApplies) {
+  InputLimiter limiter({/*rate=*/100, /*burst=*/5}, kStart);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(limiter.OnMove(kStart, i, i), Verdict::kApply);
+  EXPECT_FALSE(limiter.has_deferred());
+}
+
+TEST(InputLimiterTest, ARateOfZeroLimitsNothing) {
+  InputLimiter limiter({/*rate=*/0, /*burst=*/1}, kStart);
+  for (int i = 0; i < 100000; ++i) ASSERT_EQ(limiter.OnClick(kStart, i & 1), Verdict::kApply);
+}
+
+TEST(InputLimiterTest, OverTheLimitTheNewestMoveIsKeptAndAppliedLater) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnMove(kStart, 2, 2), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnMove(kStart, 3, 4), Verdict::kDeferred);
+  InputLimiter::Deferred deferred;
+  // No token yet: it waits.
+  EXPECT_FALSE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(50), &deferred));
+  ASSERT_TRUE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(100), &deferred));
+  EXPECT_TRUE(deferred.has_move);
+  EXPECT_EQ(deferred.x, 3);
+  EXPECT_EQ(deferred.y, 4);
+  EXPECT_FALSE(deferred.has_click);
+  EXPECT_FALSE(limiter.has_deferred());
+}
+
+TEST(InputLimiterTest, AnAdmittedMoveSupersedesTheDeferredOneButNotTheClick) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnMove(kStart, 2, 2), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnMove(kStart + milliseconds(100), 5, 5), Verdict::kApply);
+  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
+  EXPECT_FALSE(deferred.has_move);  // (5, 5) is newer
+  EXPECT_TRUE(deferred.has_click);  // the press goes before (5, 5)
+  EXPECT_TRUE(deferred.down);
+}
+
+TEST(InputLimiterTest, DeferredPressAndReleaseCancelOut) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnClick(kStart, false), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, false), Verdict::kDeferred);
+  // Only the newest click state is kept: released.
+  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
+  EXPECT_TRUE(deferred.has_click);
+  EXPECT_FALSE(deferred.down);
+}
+
+TEST(InputLimiterTest, AnAdmittedClickSupersedesTheDeferredClickButNotTheMove) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnMove(kStart, 7, 8), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, false), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart + milliseconds(100), true), Verdict::kApply);
+  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
+  EXPECT_TRUE(deferred.has_move);
+  EXPECT_EQ(deferred.x, 7);
+  EXPECT_FALSE(deferred.has_click);
+}
+
+TEST(InputLimiterTest, TwiceTheRateForLongIsAbuse) {
+  // rate 100/s, burst 10: the allowance lasts 10 messages, then the excess
+  // bucket absorbs 10 more; the 21st message at the same instant is abuse.
+  InputLimiter limiter({/*rate=*/100, /*burst=*/10}, kStart);
+  int applied = 0, deferred = 0;
+  Verdict verdict = Verdict::kApply;
+  for (int i = 0; i < 1000 && verdict != Verdict::kAbuse; ++i) {
+    verdict = limiter.OnClick(kStart, i & 1);
+    if (verdict == Verdict::kApply) ++applied;
+    if (verdict == Verdict::kDeferred) ++deferred;
+  }
+  EXPECT_EQ(verdict, Verdict::kAbuse);
+  EXPECT_EQ(applied, 10);
+  EXPECT_EQ(deferred, 10);
+}
+
+TEST(InputLimiterTest, JustUnderTwiceTheRateIsNeverAbuse) {
+  // 1.9x the rate for 60 s: half the messages wait, none is abuse.
+  InputLimiter limiter({/*rate=*/100, /*burst=*/10}, kStart);
+  const auto step = std::chrono::nanoseconds(1'000'000'000 / 190);
+  for (int i = 0; i < 190 * 60; ++i) {
+    ASSERT_NE(limiter.OnMove(kStart + step * i, 1, 1), Verdict::kAbuse) << i;
+  }
+}
+
+}  // namespace
+}  // namespace cursord::core
