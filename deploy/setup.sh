@@ -12,6 +12,7 @@ build_packages=(
   build-essential cmake pkg-config
   libboost-dev libabsl-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libcli11-dev
+  libssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
 )
 # Test-only packages: the browser test drives Debian's Chromium from Node.
