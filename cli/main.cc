@@ -23,12 +23,14 @@ int main(int argc, char** argv) {
   cursord::cli::SetupKickCommand(app, context);
   cursord::cli::SetupWatchCommand(app, context);
   cursord::cli::SetupStatusCommand(app, context);
+  cursord::cli::SetupTokenCommand(app, context);
   // Set last: subcommands copy their parent's footer when created.
   app.footer(
       "Examples:\n"
       "  cursorctl rooms list\n"
       "  cursorctl --server 10.0.0.5:50051 --token \"$TOKEN\" rooms show lobby\n"
       "  cursorctl kick lobby 3 --reason \"please rejoin\"\n"
+      "  cursorctl token --room lobby --user u-1 --secret-env JOIN_SECRET\n"
       "Exit codes: 0 ok, 1 the call failed, 2 usage error, 3 server "
       "unreachable.");
 
