@@ -121,13 +121,18 @@ HandshakeVerdict CheckHandshake(std::string_view host, std::string_view key,
   return verdict;
 }
 
-std::string SwitchingProtocolsResponse(std::string_view accept_key) {
+std::string SwitchingProtocolsResponse(std::string_view accept_key,
+                                       std::string_view subprotocol) {
   std::string head =
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"
       "Connection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ";
   head.append(accept_key);
+  if (!subprotocol.empty()) {
+    head.append("\r\nSec-WebSocket-Protocol: ");
+    head.append(subprotocol);
+  }
   head.append("\r\nServer: cursord\r\n\r\n");
   return head;
 }

@@ -37,8 +37,14 @@ struct HandshakeVerdict {
 HandshakeVerdict CheckHandshake(std::string_view host, std::string_view key,
                                 std::string_view version);
 
-// The complete "101 Switching Protocols" response head, blank line included.
-std::string SwitchingProtocolsResponse(std::string_view accept_key);
+// The subprotocol cursord speaks today; a client that offers subprotocols
+// (e.g. to carry a join token) offers this one for the server to select.
+inline constexpr std::string_view kSubprotocolV1 = "cursord.v1";
+
+// The complete "101 Switching Protocols" response head, blank line included;
+// with a Sec-WebSocket-Protocol line when `subprotocol` is not empty.
+std::string SwitchingProtocolsResponse(std::string_view accept_key,
+                                       std::string_view subprotocol = {});
 
 }  // namespace cursord::core
 

@@ -40,10 +40,10 @@ std::string EndpointText(const tcp::endpoint& endpoint) {
   return address.to_string() + ":" + std::to_string(endpoint.port());
 }
 
-// The field's value, empty when absent.
-std::string_view HeaderValue(const http::request<http::string_body>& request,
-                             http::field field) {
-  const auto value = request[field];
+// The field's value, empty when absent (the first line's, if repeated).
+template <typename Name>
+std::string_view HeaderValue(const http::request<http::string_body>& request, Name name) {
+  const auto value = request[name];
   return std::string_view(value.data(), value.size());
 }
 
@@ -54,11 +54,12 @@ unsigned HttpStatusFor(const absl::Status& status) {
 }  // namespace
 
 HttpSession::HttpSession(Server& server, Shard& shard, tcp::socket socket,
-                         std::string remote_address)
+                         const tcp::endpoint& peer)
     : server_(server),
       shard_(shard),
       stream_(std::move(socket)),
-      remote_address_(std::move(remote_address)) {}
+      peer_ip_(core::IpAddress::Parse(peer.address().to_string()).value_or(core::IpAddress{})),
+      remote_address_(EndpointText(peer)) {}
 
 void HttpSession::Run() { DoRead(); }
 
@@ -150,12 +151,46 @@ void HttpSession::Upgrade(Request request) {
     RefuseUpgrade(verdict.status, verdict.error, request);
     return;
   }
-  Shard& owner = server_.ShardFor(join->room);
+  const size_t question = target.find('?');
+  JoinGate::Handshake handshake;
+  handshake.query = question == std::string_view::npos ? std::string_view()
+                                                       : target.substr(question + 1);
+  handshake.origin = HeaderValue(request, http::field::origin);
+  handshake.subprotocols = HeaderValue(request, http::field::sec_websocket_protocol);
+  handshake.x_forwarded_for = HeaderValue(request, "X-Forwarded-For");
+  handshake.forwarded = HeaderValue(request, http::field::forwarded);
+  JoinGate::Decision decision = server_.gate().Check(handshake, peer_ip_, &*join, absl::Now());
+  switch (decision.refusal) {
+    case JoinGate::Refusal::kNone: break;
+    case JoinGate::Refusal::kOrigin: shard_.counters().refused_origin.Add(); break;
+    case JoinGate::Refusal::kConnectionLimit:
+      shard_.counters().refused_connection_limit.Add();
+      break;
+    case JoinGate::Refusal::kAddressLimit: shard_.counters().refused_address_limit.Add(); break;
+  }
+  if (decision.refusal != JoinGate::Refusal::kNone) {
+    RefuseUpgrade(decision.http_status, decision.reason, request);
+    return;
+  }
+  // Behind a trusted proxy, the client is who the proxy says it is.
+  if (decision.client_address != peer_ip_.ToString()) remote_address_ = decision.client_address;
+  AdmittedJoin admitted;
+  admitted.request = std::move(*join);
+  admitted.remote_address = std::move(remote_address_);
+  admitted.accept_key = verdict.accept_key;
+  admitted.subprotocol = std::move(decision.subprotocol);
+  admitted.slot = std::move(decision.slot);
+  admitted.token_refusal = decision.token_refusal;
+  admitted.token_verified = decision.token_verified;
+  HandOver(std::move(admitted));
+}
+
+void HttpSession::HandOver(AdmittedJoin join) {
+  Shard& owner = server_.ShardFor(join.request.room);
   stream_.expires_never();
   tcp::socket socket = stream_.release_socket();
   if (&owner == &shard_) {
-    owner.AcceptWebSocket(std::move(socket), std::move(*join), std::move(remote_address_),
-                          verdict.accept_key);
+    owner.AcceptWebSocket(std::move(socket), std::move(join));
     return;
   }
   // Move the connection to the room's thread: its descriptor leaves this
@@ -164,33 +199,36 @@ void HttpSession::Upgrade(Request request) {
   const tcp protocol = socket.local_endpoint(ec).protocol();
   const tcp::socket::native_handle_type fd = socket.release(ec);
   if (ec) {
-    CURSORD_LOG(kWarning) << "cannot hand over connection from " << remote_address_ << ": "
+    CURSORD_LOG(kWarning) << "cannot hand over connection from " << join.remote_address << ": "
                           << ec.message();
     return;
   }
-  net::post(owner.io_context(), [&owner, fd, protocol, join = std::move(*join),
-                                 remote = std::move(remote_address_),
-                                 accept_key = verdict.accept_key]() mutable {
-    tcp::socket adopted(owner.io_context());
-    boost::system::error_code assign_ec;
-    adopted.assign(protocol, fd, assign_ec);
-    if (assign_ec) {
-      ::close(fd);
-      return;
-    }
-    owner.AcceptWebSocket(std::move(adopted), std::move(join), std::move(remote),
-                          accept_key);
-  });
+  net::post(owner.io_context(),
+            [&owner, fd, protocol, join = std::make_shared<AdmittedJoin>(std::move(join))] {
+              tcp::socket adopted(owner.io_context());
+              boost::system::error_code assign_ec;
+              adopted.assign(protocol, fd, assign_ec);
+              if (assign_ec) {
+                ::close(fd);
+                return;
+              }
+              owner.AcceptWebSocket(std::move(adopted), std::move(*join));
+            });
 }
 
 void HttpSession::RefuseUpgrade(unsigned status, std::string_view why, const Request& request) {
   shard_.counters().http_rejected.Add();
   const std::string_view target(request.target().data(), request.target().size());
-  CURSORD_LOG(kInfo) << "refused upgrade from " << remote_address_ << " to \""
-                     << target.substr(0, 200) << "\": " << why;
+  if (uint64_t held_back; shard_.client_log().Allow(core::LogThrottle::Clock::now(), &held_back)) {
+    CURSORD_LOG(kInfo) << "refused upgrade from " << remote_address_ << " to \""
+                       << target.substr(0, 200) << "\": " << status << " " << why
+                       << core::HeldBackNote(held_back);
+  }
   Response response = MakeResponse(status, "text/plain", std::string(why) + "\n", request);
   // RFC 6455 section 4.4: name the version the client may retry with.
   if (status == 426) response.set(http::field::sec_websocket_version, "13");
+  // A limit: the client may come back later.
+  if (status == 503) response.set(http::field::retry_after, "5");
   response.keep_alive(false);
   Send(std::move(response));
 }
@@ -312,8 +350,8 @@ void Listener::DoAccept() {
           self->DoAccept();
           return;
         }
-        auto session = std::make_shared<HttpSession>(self->server_, target, std::move(socket),
-                                                     EndpointText(self->peer_));
+        auto session =
+            std::make_shared<HttpSession>(self->server_, target, std::move(socket), self->peer_);
         // The HTTP phase runs on the socket's own shard thread.
         net::post(target.io_context(), [session] { session->Run(); });
         self->DoAccept();

@@ -15,6 +15,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "server/core/client_address.h"
+#include "server/edge/join_gate.h"
+
 namespace cursord::edge {
 
 class Server;
@@ -22,10 +25,9 @@ class Shard;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  // `socket` belongs to `shard`'s io_context; `remote_address` is the
-  // peer's "address:port", for logs and the control plane.
+  // `socket` belongs to `shard`'s io_context; `peer` is where it comes from.
   HttpSession(Server& server, Shard& shard, boost::asio::ip::tcp::socket socket,
-              std::string remote_address);
+              const boost::asio::ip::tcp::endpoint& peer);
   void Run();
 
  private:
@@ -37,6 +39,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Upgrade(Request request);
   // Answers an upgrade request that cannot be accepted, and closes.
   void RefuseUpgrade(unsigned status, std::string_view why, const Request& request);
+  // Hands an admitted join to its room's shard (this one or another).
+  void HandOver(AdmittedJoin join);
   void Send(Response response);
   void OnWrite(bool keep_alive, const boost::beast::error_code& ec);
   Response MakeResponse(unsigned status, std::string content_type, std::string body,
@@ -48,7 +52,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;  // alive until written
-  std::string remote_address_;
+  core::IpAddress peer_ip_;
+  std::string remote_address_;  // the peer's "address:port", for logs
 };
 
 // Accepts connections on shard 0's thread and spreads their HTTP phase

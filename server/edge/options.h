@@ -42,6 +42,25 @@ struct ServerOptions {
   // the limit for long the client is closed (1008).
   double max_message_rate = 300;
   double message_burst = 600;
+  // Who may join (see JoinGate and docs/OPERATIONS.md, Security).
+  // Comma-separated browser origins allowed to join ("" = any), exact or
+  // "https://*.example.com".
+  std::string allowed_origins;
+  // Comma-separated CIDRs of reverse proxies whose X-Forwarded-For /
+  // Forwarded headers name the client ("" = trust none).
+  std::string trusted_proxies;
+  // WebSocket sessions in all, per client address, and rooms; 0: no limit.
+  int max_connections = 0;
+  int max_connections_per_ip = 0;
+  int max_rooms = 0;
+  // Join tokens: an HS256 secret and/or a PEM public key file (ES256 or
+  // RS256). When either is set, every join needs a valid token.
+  std::string join_secret;
+  std::string join_public_key_file;
+  // The audience tokens must name ("" = tokens carry no aud).
+  std::string join_audience;
+  // Clock difference allowed between the token's signer and cursord.
+  absl::Duration join_token_skew = absl::Seconds(30);
   // On shutdown, how long sessions get to finish their close handshake.
   absl::Duration shutdown_grace = absl::Seconds(3);
   // Kernel send buffer per WebSocket (SO_SNDBUF); 0 keeps the OS default.

@@ -95,6 +95,9 @@ absl::Status Server::Start() {
   unsigned short port = 0;
   absl::Status status = SplitHostPort(options_.listen, &host, &port);
   if (!status.ok()) return status;
+  absl::StatusOr<std::unique_ptr<JoinGate>> gate = JoinGate::Create(options_);
+  if (!gate.ok()) return gate.status();
+  gate_ = std::move(*gate);
   listener_ = std::make_shared<Listener>(*this, *shards_[0]);
   const boost::system::error_code ec = listener_->Open(host, port);
   if (ec) {
@@ -102,9 +105,13 @@ absl::Status Server::Start() {
         absl::StrCat("cannot listen on ", options_.listen, ": ", ec.message()));
   }
   started_at_ = absl::Now();
-  for (auto& shard : shards_) shard->Start();
+  for (auto& shard : shards_) shard->Start(&gate_->admission());
   listener_->Run();
   started_ = true;
+  if (!gate_->tokens_required()) {
+    CURSORD_LOG(kWarning) << "joins are open: anyone can join any room under any name "
+                             "(set --join-secret or --join-public-key to require join tokens)";
+  }
   CURSORD_LOG(kInfo) << "cursord " << Version() << " listening on " << listen_address()
                      << " (ws://" << listen_address() << "/rooms/{room}) with "
                      << shards_.size() << " threads";

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/core/presence.h"
+#include "server/edge/join_gate.h"
 #include "server/edge/options.h"
 
 namespace cursord::edge {
@@ -49,6 +50,9 @@ class Server final : public core::ControlPlane {
   std::string listen_address() const;
   const ServerOptions& options() const { return options_; }
 
+  // Who may join (valid once Start returned OK).
+  JoinGate& gate() { return *gate_; }
+
   // The shard that owns `room_id`.
   Shard& ShardFor(std::string_view room_id);
   // Shard for the next accepted connection's HTTP phase.
@@ -79,6 +83,7 @@ class Server final : public core::ControlPlane {
   absl::Time started_at_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::shared_ptr<Listener> listener_;
+  std::unique_ptr<JoinGate> gate_;
   std::atomic<unsigned> next_shard_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> shut_down_{false};

@@ -14,6 +14,10 @@ using tcp = net::ip::tcp;
 
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr std::chrono::seconds kTickInterval{1};
+// Log lines that clients can cause, per shard: enough to see what happens,
+// too few to fill a disk.
+constexpr double kClientLogLinesPerSecond = 20;
+constexpr double kClientLogBurst = 100;
 
 }  // namespace
 
@@ -22,12 +26,14 @@ Shard::Shard(int index, const ServerOptions& options)
       options_(options),
       paced_timer_(ioc_),
       batch_timer_(ioc_),
+      client_log_(kClientLogLinesPerSecond, kClientLogBurst, core::LogThrottle::Clock::now()),
       read_buffer_(kReadBufferSize),
       tick_timer_(ioc_) {}
 
 Shard::~Shard() { Stop(); }
 
-void Shard::Start() {
+void Shard::Start(core::Admission* admission) {
+  admission_ = admission;
   DoTick();
   thread_ = std::thread([this] {
     // The loop runs until Stop(); the tick timer keeps it from running dry.
@@ -63,16 +69,18 @@ void Shard::Stop() {
   thread_.join();
 }
 
-void Shard::AcceptWebSocket(tcp::socket socket, core::JoinRequest join,
-                            std::string remote_address, std::string_view accept_key) {
-  auto session = std::make_shared<WsSession>(*this, std::move(socket), std::move(join),
-                                             std::move(remote_address));
-  session->Start(core::SwitchingProtocolsResponse(accept_key));
+void Shard::AcceptWebSocket(tcp::socket socket, AdmittedJoin join) {
+  const std::string head = core::SwitchingProtocolsResponse(join.accept_key, join.subprotocol);
+  const std::optional<core::JoinTokenRefusal> refusal = join.token_refusal;
+  if (join.token_verified) counters_.tokens_accepted.Add();
+  auto session = std::make_shared<WsSession>(*this, std::move(socket), std::move(join));
+  session->Start(head, refusal);
 }
 
-core::Room& Shard::FindOrCreateRoom(const std::string& id) {
+core::Room* Shard::FindOrCreateRoom(const std::string& id) {
   auto it = rooms_.find(id);
-  if (it != rooms_.end()) return *it->second;
+  if (it != rooms_.end()) return it->second.get();
+  if (admission_ != nullptr && !admission_->AcquireRoom()) return nullptr;
   auto room = std::make_unique<core::Room>(id, options_.max_room_members, absl::Now(),
                                            &counters_.cursor_coalesced);
   auto parked = parked_watchers_.find(id);
@@ -81,7 +89,7 @@ core::Room& Shard::FindOrCreateRoom(const std::string& id) {
     parked_watchers_.erase(parked);
   }
   counters_.rooms.Add();
-  return *rooms_.emplace(id, std::move(room)).first->second;
+  return rooms_.emplace(id, std::move(room)).first->second.get();
 }
 
 core::Room* Shard::FindRoom(const std::string& id) {
@@ -97,6 +105,7 @@ void Shard::ReleaseRoomIfEmpty(core::Room& room) {
   if (!watchers.empty()) parked_watchers_[id] = std::move(watchers);
   rooms_.erase(id);
   counters_.rooms.Sub();
+  if (admission_ != nullptr) admission_->ReleaseRoom();
 }
 
 void Shard::ScheduleFlush(std::shared_ptr<WsSession> session) {

@@ -26,6 +26,9 @@
 #include "server/core/flush_pacer.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
+#include "server/core/admission.h"
+#include "server/core/log_throttle.h"
+#include "server/edge/join_gate.h"
 #include "server/edge/options.h"
 #include "server/edge/shard_counters.h"
 
@@ -45,8 +48,8 @@ class Shard {
   const ServerOptions& options() const { return options_; }
   ShardCounters& counters() { return counters_; }
 
-  // Starts the shard's thread.
-  void Start();
+  // Starts the shard's thread. `admission` counts rooms across shards.
+  void Start(core::Admission* admission);
   // Closes every session with 1001 and stops taking new ones. Any thread.
   void BeginShutdown();
   // Stops the event loop and joins the thread. Any thread but this shard's.
@@ -57,11 +60,11 @@ class Shard {
   // Starts the WebSocket session of `socket` (already on this shard's
   // io_context), whose upgrade request was checked: the 101 response with
   // `accept_key` leaves in one write with the join frames.
-  void AcceptWebSocket(boost::asio::ip::tcp::socket socket, core::JoinRequest join,
-                       std::string remote_address, std::string_view accept_key);
+  void AcceptWebSocket(boost::asio::ip::tcp::socket socket, AdmittedJoin join);
 
-  // The room, created if needed.
-  core::Room& FindOrCreateRoom(const std::string& id);
+  // The room, created if needed; null when creating it would pass
+  // --max-rooms.
+  core::Room* FindOrCreateRoom(const std::string& id);
   // The room, or null.
   core::Room* FindRoom(const std::string& id);
   // Destroys `room` if it has no members (its watchers are kept aside for
@@ -84,6 +87,10 @@ class Shard {
   size_t read_buffer_size() const { return read_buffer_.size(); }
 
   bool stopping() const { return stopping_; }
+
+  // Bounds the log lines clients can cause on this shard (see
+  // core::LogThrottle). This thread only.
+  core::LogThrottle& client_log() { return client_log_; }
 
   const absl::btree_map<std::string, std::unique_ptr<core::Room>>& rooms() const {
     return rooms_;
@@ -130,6 +137,8 @@ class Shard {
   boost::asio::steady_timer batch_timer_;
   bool batch_timer_armed_ = false;
   bool stopping_ = false;
+  core::Admission* admission_ = nullptr;  // the server's; outlives the shard's thread
+  core::LogThrottle client_log_;
   std::vector<uint8_t> read_buffer_;
   boost::asio::steady_timer tick_timer_;
 };

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "server/core/counter.h"
+#include "server/core/join_token.h"
 
 namespace cursord::edge {
 
@@ -42,12 +43,51 @@ namespace cursord::edge {
   X(closes_shutdown, "closes_1001_shutdown", "closed by server shutdown")              \
   X(closes_kicked, "closes_4000_kicked", "closed by KickMember/KickUser")              \
   X(closes_room_closed, "closes_4001_room_closed", "closed by CloseRoom")              \
-  X(close_timeouts, "close_handshake_timeouts", "closes the client never completed")
+  X(close_timeouts, "close_handshake_timeouts", "closes the client never completed")  \
+  X(refused_origin, "upgrades_refused_origin", "upgrades refused (403): origin not allowed") \
+  X(refused_connection_limit, "upgrades_refused_connection_limit",                     \
+    "upgrades refused (503): --max-connections reached")                                \
+  X(refused_address_limit, "upgrades_refused_address_limit",                           \
+    "upgrades refused (503): --max-connections-per-ip reached")                         \
+  X(closes_room_limit, "closes_1013_room_limit", "joins refused (1013): --max-rooms reached") \
+  X(tokens_accepted, "join_tokens_accepted", "joins with a valid token")               \
+  X(token_missing, "join_tokens_refused_missing", "joins refused (4401): no token")    \
+  X(token_malformed, "join_tokens_refused_malformed", "joins refused (4400): malformed token") \
+  X(token_bad_signature, "join_tokens_refused_bad_signature",                          \
+    "joins refused (4402): bad signature")                                              \
+  X(token_wrong_algorithm, "join_tokens_refused_wrong_algorithm",                      \
+    "joins refused (4405): algorithm not the configured key's")                         \
+  X(token_expired, "join_tokens_refused_expired", "joins refused (4406): token expired") \
+  X(token_not_yet_valid, "join_tokens_refused_not_yet_valid",                          \
+    "joins refused (4407): token not yet valid")                                        \
+  X(token_wrong_room, "join_tokens_refused_wrong_room",                                \
+    "joins refused (4403): token not for this room")                                    \
+  X(token_wrong_audience, "join_tokens_refused_wrong_audience",                        \
+    "joins refused (4408): token for another audience")                                 \
+  X(token_bad_claims, "join_tokens_refused_bad_claims",                                \
+    "joins refused (4409): missing or invalid claims")
 
 struct ShardCounters {
 #define CURSORD_DECLARE_COUNTER(member, name, help) core::Counter member;
   CURSORD_SHARD_COUNTERS(CURSORD_DECLARE_COUNTER)
 #undef CURSORD_DECLARE_COUNTER
+
+  // The counter of joins refused for `refusal`.
+  core::Counter& TokenRefused(core::JoinTokenRefusal refusal) {
+    switch (refusal) {
+      case core::JoinTokenRefusal::kMissing: return token_missing;
+      case core::JoinTokenRefusal::kMalformed: return token_malformed;
+      case core::JoinTokenRefusal::kBadSignature: return token_bad_signature;
+      case core::JoinTokenRefusal::kWrongAlgorithm: return token_wrong_algorithm;
+      case core::JoinTokenRefusal::kExpired: return token_expired;
+      case core::JoinTokenRefusal::kNotYetValid: return token_not_yet_valid;
+      case core::JoinTokenRefusal::kWrongRoom: return token_wrong_room;
+      case core::JoinTokenRefusal::kWrongAudience: return token_wrong_audience;
+      case core::JoinTokenRefusal::kBadClaims: return token_bad_claims;
+    }
+    return token_malformed;
+  }
+
   // Gauges, same single writer.
   core::Counter sessions;
   core::Counter rooms;

@@ -27,13 +27,13 @@ std::chrono::nanoseconds ToChrono(absl::Duration d) { return absl::ToChronoNanos
 
 }  // namespace
 
-WsSession::WsSession(Shard& shard, tcp::socket socket, core::JoinRequest request,
-                     std::string remote_address)
+WsSession::WsSession(Shard& shard, tcp::socket socket, AdmittedJoin join)
     : shard_(shard),
       counters_(shard.counters()),
       socket_(std::move(socket)),
-      request_(std::move(request)),
-      remote_address_(std::move(remote_address)),
+      request_(std::move(join.request)),
+      remote_address_(std::move(join.remote_address)),
+      slot_(std::move(join.slot)),
       parser_(shard.options().max_frame_bytes),
       limiter_(core::InputLimiter::Options{shard.options().max_message_rate,
                                            shard.options().message_burst},
@@ -42,34 +42,55 @@ WsSession::WsSession(Shard& shard, tcp::socket socket, core::JoinRequest request
 
 WsSession::~WsSession() = default;
 
-void WsSession::Start(std::string_view response_head) {
+void WsSession::Start(std::string_view response_head,
+                      std::optional<core::JoinTokenRefusal> token_refusal) {
   shard_.AddSession(this);
   counters_.sessions.Add();
   counters_.connections_accepted.Add();
   // The 101 goes first, in the same write as the join frames behind it.
   outbox.PushRaw(response_head);
   Wake();
+  DoRead();
   if (shard_.stopping()) {
     Close(core::kCloseGoingAway, "server shutting down", counters_.closes_shutdown);
-  } else {
-    core::Room& room = shard_.FindOrCreateRoom(request_.room);
-    std::optional<uint8_t> id =
-        room.Join(this,
-                  core::MemberIdentity{request_.user_id, request_.name, request_.color,
-                                       remote_address_},
-                  absl::Now());
-    if (id) {
-      room_ = &room;
-      member_id_ = *id;
-      CURSORD_LOG(kDebug) << "join room=" << request_.room << " id=" << int{member_id_}
-                          << " peer=" << remote_address_;
-    } else {
-      CURSORD_LOG(kInfo) << "room full: room=" << request_.room << " peer=" << remote_address_;
-      Close(core::kCloseTryAgainLater,
-            "room full (" + std::to_string(room.size()) + " members)", counters_.closes_full);
-    }
+    return;
   }
-  DoRead();
+  if (token_refusal) {
+    // The upgrade was accepted so that a browser can read why it may not
+    // join (an HTTP refusal reaches a page only as 1006).
+    if (uint64_t held_back; shard_.client_log().Allow(Clock::now(), &held_back)) {
+      CURSORD_LOG(kInfo) << "join token refused: " << core::JoinTokenCloseReason(*token_refusal)
+                         << " room=" << request_.room
+                         << " peer=" << remote_address_ << core::HeldBackNote(held_back);
+    }
+    Close(static_cast<uint16_t>(core::JoinTokenCloseCode(*token_refusal)),
+          core::JoinTokenCloseReason(*token_refusal), counters_.TokenRefused(*token_refusal));
+    return;
+  }
+  core::Room* room = shard_.FindOrCreateRoom(request_.room);
+  if (room == nullptr) {
+    Close(core::kCloseTryAgainLater, "too many rooms on this server", counters_.closes_room_limit);
+    return;
+  }
+  std::optional<uint8_t> id = room->Join(
+      this,
+      core::MemberIdentity{request_.user_id, request_.name, request_.color, remote_address_},
+      absl::Now());
+  if (!id) {
+    if (uint64_t held_back; shard_.client_log().Allow(Clock::now(), &held_back)) {
+      CURSORD_LOG(kInfo) << "room full: room=" << request_.room
+                         << " peer=" << remote_address_ << core::HeldBackNote(held_back);
+    }
+    Close(core::kCloseTryAgainLater, "room full (" + std::to_string(room->size()) + " members)",
+          counters_.closes_full);
+    // Nobody joined: a room created for this join goes again.
+    shard_.ReleaseRoomIfEmpty(*room);
+    return;
+  }
+  room_ = room;
+  member_id_ = *id;
+  CURSORD_LOG(kDebug) << "join room=" << request_.room << " id="
+                      << int{member_id_} << " peer=" << remote_address_;
 }
 
 void WsSession::DoRead() {

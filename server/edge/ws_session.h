@@ -10,16 +10,19 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "server/core/admission.h"
 #include "server/core/input_limiter.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
 #include "server/core/wire.h"
 #include "server/core/ws_frame.h"
+#include "server/edge/join_gate.h"
 
 namespace cursord::edge {
 
@@ -32,13 +35,15 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
  public:
   using Clock = std::chrono::steady_clock;
 
-  WsSession(Shard& shard, boost::asio::ip::tcp::socket socket, core::JoinRequest request,
-            std::string remote_address);
+  WsSession(Shard& shard, boost::asio::ip::tcp::socket socket, AdmittedJoin join);
   ~WsSession() override;
 
   // Queues `response_head` (the 101 response) as the first bytes out, joins
-  // the room (or closes with 1013 when it is full) and starts reading.
-  void Start(std::string_view response_head);
+  // the room (or closes: with the token's 44xx code when `token_refusal` is
+  // set, with 1013 when the room is full or no room may be created) and
+  // starts reading.
+  void Start(std::string_view response_head,
+             std::optional<core::JoinTokenRefusal> token_refusal = std::nullopt);
 
   // Server-initiated close: leaves the room, sends a close frame with
   // `code` and `reason` after what is already queued, then waits (bounded)
@@ -101,6 +106,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   boost::asio::ip::tcp::socket socket_;
   core::JoinRequest request_;
   std::string remote_address_;
+  // Its place among --max-connections; released with the session.
+  core::Admission::Slot slot_;
 
   core::Room* room_ = nullptr;  // null before joining and after leaving
   uint8_t member_id_ = 0;

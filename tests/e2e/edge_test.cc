@@ -7,56 +7,11 @@
 
 #include "gtest/gtest.h"
 #include "server/edge/server.h"
+#include "tests/e2e/edge_fixture.h"
 #include "tests/e2e/ws_test_client.h"
 
 namespace cursord::testing {
 namespace {
-
-using ::testing::Test;
-
-class EdgeTest : public Test {
- protected:
-  void StartServer(edge::ServerOptions options = {}) {
-    options.listen = "127.0.0.1:0";
-    if (options.threads == 0) options.threads = 2;  // exercise the hand-over
-    server_ = std::make_unique<edge::Server>(options);
-    ASSERT_TRUE(server_->Start().ok());
-    port_ = server_->port();
-  }
-  void SetUp() override {}
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
-
-  std::unique_ptr<WsTestClient> Join(const std::string& target, uint8_t* id,
-                                     WsTestClient::Options options = {}) {
-    auto client = WsTestClient::Connect(port_, target, options);
-    EXPECT_TRUE(client.ok()) << client.status();
-    if (!client.ok()) return nullptr;
-    auto joined = (*client)->ReadJoin();
-    EXPECT_TRUE(joined.ok()) << joined.status();
-    if (id && joined.ok()) *id = *joined;
-    return std::move(*client);
-  }
-
-  uint64_t Counter(const std::string& name) { return server_->GetServerInfo().counters.at(name); }
-
-  // Polls `predicate` (bounded) until it holds.
-  static bool Eventually(const std::function<bool()>& predicate,
-                         absl::Duration timeout = absl::Seconds(5)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      if (predicate()) return true;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    return predicate();
-  }
-
-  std::unique_ptr<edge::Server> server_;
-  int port_ = 0;
-};
-
-Bytes B(std::initializer_list<uint8_t> bytes) { return Bytes(bytes); }
 
 TEST_F(EdgeTest, JoinSequenceAnnouncesEveryoneAndTellsOthers) {
   StartServer();

@@ -63,6 +63,12 @@ absl::StatusOr<std::unique_ptr<WsTestClient>> WsTestClient::Connect(int port,
     return absl::UnavailableError(absl::StrCat("connect: ", ec.message()));
   }
   websocket::response_type response;
+  if (!options.headers.empty()) {
+    client->ws_.set_option(websocket::stream_base::decorator(
+        [headers = options.headers](websocket::request_type& request) {
+          for (const auto& [name, value] : headers) request.set(name, value);
+        }));
+  }
   done = false;
   client->ws_.async_handshake(response, absl::StrCat("127.0.0.1:", port), target,
                               [&](beast::error_code e) {
@@ -80,6 +86,7 @@ absl::StatusOr<std::unique_ptr<WsTestClient>> WsTestClient::Connect(int port,
     return absl::UnavailableError(absl::StrCat("handshake: ", ec.message()));
   }
   stream.expires_never();
+  client->subprotocol_ = std::string(response[http::field::sec_websocket_protocol]);
   client->ws_.binary(true);
   client->ws_.control_callback([c = client.get()](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong) ++c->pongs_;

@@ -30,6 +30,8 @@ class WsTestClient {
     // SO_RCVBUF of the client socket; 0 keeps the default. Small values make
     // a client that stops reading stall the server quickly.
     int receive_buffer = 0;
+    // Extra handshake headers (Origin, X-Forwarded-For, Sec-WebSocket-Protocol...).
+    std::vector<std::pair<std::string, std::string>> headers;
   };
 
   // Opens ws://127.0.0.1:port + target. On a refused upgrade the status
@@ -64,6 +66,8 @@ class WsTestClient {
   uint16_t close_code() const { return close_code_; }
   const std::string& close_reason() const { return close_reason_; }
   int pongs() const { return pongs_; }
+  // The subprotocol the server selected in its 101 ("" = none).
+  const std::string& subprotocol() const { return subprotocol_; }
 
   // Joins: reads `01 id` and `02 ...`; returns the id (fails the test
   // through the returned status if the sequence is wrong).
@@ -83,6 +87,7 @@ class WsTestClient {
   uint16_t close_code_ = 0;
   std::string close_reason_;
   int pongs_ = 0;
+  std::string subprotocol_;
 };
 
 // Message builders (client to server).

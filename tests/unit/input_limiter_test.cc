@@ -1,6 +1,7 @@
 #include "server/core/input_limiter.h"
 
 #include "gtest/gtest.h"
+#include "server/core/log_throttle.h"
 
 namespace cursord::core {
 namespace {
@@ -120,6 +121,19 @@ TEST(InputLimiterTest, JustUnderTwiceTheRateIsNeverAbuse) {
   for (int i = 0; i < 190 * 60; ++i) {
     ASSERT_NE(limiter.OnMove(kStart + step * i, 1, 1), Verdict::kAbuse) << i;
   }
+}
+
+TEST(LogThrottleTest, HoldsLinesBackAndCountsThemInTheNextLine) {
+  LogThrottle throttle(/*per_second=*/1, /*burst=*/2, kStart);
+  uint64_t held_back = 99;
+  EXPECT_TRUE(throttle.Allow(kStart, &held_back));
+  EXPECT_EQ(held_back, 0u);
+  EXPECT_TRUE(throttle.Allow(kStart, &held_back));
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(throttle.Allow(kStart, &held_back));
+  EXPECT_TRUE(throttle.Allow(kStart + std::chrono::seconds(1), &held_back));
+  EXPECT_EQ(held_back, 5u);
+  EXPECT_EQ(HeldBackNote(5), " (5 client log lines held back)");
+  EXPECT_EQ(HeldBackNote(0), "");
 }
 
 }  // namespace

@@ -57,6 +57,13 @@ TEST(CheckHandshake, RefusesWhatRfc6455Forbids) {
   EXPECT_TRUE(v.accept_key.empty());
 }
 
+TEST(SwitchingProtocolsResponse, NamesTheSelectedSubprotocol) {
+  const std::string head = SwitchingProtocolsResponse("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "cursord.v1");
+  EXPECT_NE(head.find("\r\nSec-WebSocket-Protocol: cursord.v1\r\n"), std::string::npos);
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
+  EXPECT_EQ(SwitchingProtocolsResponse("x").find("Sec-WebSocket-Protocol"), std::string::npos);
+}
+
 TEST(SwitchingProtocolsResponse, IsACompleteHead) {
   const std::string head = SwitchingProtocolsResponse("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
   EXPECT_EQ(head.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u);

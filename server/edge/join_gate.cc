@@ -1,0 +1,126 @@
+#include "server/edge/join_gate.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "server/core/ws_handshake.h"
+
+namespace cursord::edge {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The subprotocol to select among those the client offered (the token's
+// entry excluded): the one cursord speaks, or none.
+std::string SelectSubprotocol(const std::vector<std::string>& offered) {
+  for (const std::string& protocol : offered) {
+    if (protocol == core::kSubprotocolV1) return protocol;
+  }
+  return std::string();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JoinGate>> JoinGate::Create(const ServerOptions& options) {
+  absl::StatusOr<core::OriginPolicy> origins = core::OriginPolicy::Parse(options.allowed_origins);
+  if (!origins.ok()) return origins.status();
+  absl::StatusOr<core::AddressRanges> proxies =
+      core::AddressRanges::Parse(options.trusted_proxies);
+  if (!proxies.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trusted proxies: ", proxies.status().message()));
+  }
+  std::optional<core::JoinTokenVerifier> verifier;
+  if (!options.join_secret.empty() || !options.join_public_key_file.empty()) {
+    core::JoinTokenVerifierOptions token_options;
+    token_options.secret = options.join_secret;
+    token_options.audience = options.join_audience;
+    token_options.skew = options.join_token_skew;
+    if (!options.join_public_key_file.empty()) {
+      absl::StatusOr<std::string> pem = ReadFile(options.join_public_key_file);
+      if (!pem.ok()) return pem.status();
+      absl::StatusOr<core::JoinPublicKey> key = core::ParseJoinPublicKey(*pem);
+      if (!key.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(options.join_public_key_file, ": ",
+                                                       key.status().message()));
+      }
+      token_options.public_key = std::move(*key);
+    }
+    absl::StatusOr<core::JoinTokenVerifier> created =
+        core::JoinTokenVerifier::Create(std::move(token_options));
+    if (!created.ok()) return created.status();
+    verifier = std::move(*created);
+  }
+  return std::unique_ptr<JoinGate>(new JoinGate(
+      std::move(*origins), std::move(*proxies),
+      core::Admission::Options{options.max_connections, options.max_connections_per_ip,
+                               options.max_rooms},
+      std::move(verifier)));
+}
+
+JoinGate::JoinGate(core::OriginPolicy origins, core::AddressRanges trusted_proxies,
+                   core::Admission::Options limits,
+                   std::optional<core::JoinTokenVerifier> verifier)
+    : origins_(std::move(origins)),
+      trusted_proxies_(std::move(trusted_proxies)),
+      admission_(limits),
+      verifier_(std::move(verifier)) {}
+
+JoinGate::Decision JoinGate::Check(const Handshake& handshake, const core::IpAddress& peer,
+                                   core::JoinRequest* join, absl::Time now) {
+  Decision decision;
+  decision.client_address = core::ClientAddress(peer, handshake.x_forwarded_for,
+                                                handshake.forwarded, trusted_proxies_);
+  if (!origins_.Allows(handshake.origin)) {
+    decision.refusal = Refusal::kOrigin;
+    decision.http_status = 403;
+    decision.reason = "origin not allowed";
+    return decision;
+  }
+  core::Admission::Limit hit = core::Admission::Limit::kServer;
+  absl::StatusOr<core::Admission::Slot> slot =
+      admission_.AcquireConnection(decision.client_address, &hit);
+  if (!slot.ok()) {
+    decision.refusal = hit == core::Admission::Limit::kAddress ? Refusal::kAddressLimit
+                                                               : Refusal::kConnectionLimit;
+    decision.http_status = 503;
+    decision.reason = std::string(slot.status().message());
+    return decision;
+  }
+  decision.slot = std::move(*slot);
+
+  // The token, from ?token= or a subprotocol entry; the entries that are
+  // left are what the client offers to speak.
+  absl::StatusOr<core::ExtractedJoinToken> extracted =
+      core::ExtractJoinToken(handshake.query, handshake.subprotocols);
+  if (extracted.ok()) decision.subprotocol = SelectSubprotocol(extracted->subprotocols);
+  // Without token checks, a token is nobody's business.
+  if (!verifier_) return decision;
+  if (!extracted.ok()) {
+    decision.token_refusal = core::JoinTokenRefusalOf(extracted.status())
+                                 .value_or(core::JoinTokenRefusal::kMalformed);
+    return decision;
+  }
+  absl::StatusOr<core::VerifiedJoinToken> token =
+      verifier_->Verify(extracted->token, join->room, now);
+  if (!token.ok()) {
+    decision.token_refusal =
+        core::JoinTokenRefusalOf(token.status()).value_or(core::JoinTokenRefusal::kMalformed);
+    return decision;
+  }
+  // The identity is the token's, whatever the query string said.
+  decision.token_verified = true;
+  join->user_id = token->user_id;
+  join->name = token->name;
+  join->color = token->color;
+  return decision;
+}
+
+}  // namespace cursord::edge
