@@ -36,10 +36,10 @@ class LogThrottle {
   uint64_t held_back_ = 0;
 };
 
-// " (N similar lines held back)" or "".
+// "(N client log lines held back) " or "".
 inline std::string HeldBackNote(uint64_t held_back) {
   return held_back == 0 ? std::string()
-                        : " (" + std::to_string(held_back) + " client log lines held back)";
+                        : "(" + std::to_string(held_back) + " client log lines held back) ";
 }
 
 }  // namespace cursord::core

@@ -219,11 +219,8 @@ void HttpSession::HandOver(AdmittedJoin join) {
 void HttpSession::RefuseUpgrade(unsigned status, std::string_view why, const Request& request) {
   shard_.counters().http_rejected.Add();
   const std::string_view target(request.target().data(), request.target().size());
-  if (uint64_t held_back; shard_.client_log().Allow(core::LogThrottle::Clock::now(), &held_back)) {
-    CURSORD_LOG(kInfo) << "refused upgrade from " << remote_address_ << " to \""
-                       << target.substr(0, 200) << "\": " << status << " " << why
-                       << core::HeldBackNote(held_back);
-  }
+  CURSORD_CLIENT_LOG(shard_, kInfo) << "refused upgrade from " << remote_address_ << " to \""
+                                    << target.substr(0, 200) << "\": " << status << " " << why;
   Response response = MakeResponse(status, "text/plain", std::string(why) + "\n", request);
   // RFC 6455 section 4.4: name the version the client may retry with.
   if (status == 426) response.set(http::field::sec_websocket_version, "13");

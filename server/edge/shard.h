@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/btree_map.h"
+#include "server/common/logging.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "server/core/flush_pacer.h"
@@ -31,6 +32,16 @@
 #include "server/edge/join_gate.h"
 #include "server/edge/options.h"
 #include "server/edge/shard_counters.h"
+
+// CURSORD_CLIENT_LOG(shard, kInfo) << ...: a line that a client can cause
+// (a refusal, a bad frame, a flood), bounded by the shard's LogThrottle so
+// that no client can flood the log. The first line written after some were
+// held back says how many.
+#define CURSORD_CLIENT_LOG(shard, level)                                                   \
+  if (uint64_t cursord_held_back = 0; !(shard).client_log().Allow(                         \
+          ::cursord::core::LogThrottle::Clock::now(), &cursord_held_back)) {              \
+  } else                                                                                   \
+    CURSORD_LOG(level) << ::cursord::core::HeldBackNote(cursord_held_back)
 
 namespace cursord::edge {
 

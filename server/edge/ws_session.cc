@@ -58,11 +58,9 @@ void WsSession::Start(std::string_view response_head,
   if (token_refusal) {
     // The upgrade was accepted so that a browser can read why it may not
     // join (an HTTP refusal reaches a page only as 1006).
-    if (uint64_t held_back; shard_.client_log().Allow(Clock::now(), &held_back)) {
-      CURSORD_LOG(kInfo) << "join token refused: " << core::JoinTokenCloseReason(*token_refusal)
-                         << " room=" << request_.room
-                         << " peer=" << remote_address_ << core::HeldBackNote(held_back);
-    }
+    CURSORD_CLIENT_LOG(shard_, kInfo)
+        << "join token refused: " << core::JoinTokenCloseReason(*token_refusal)
+        << " room=" << request_.room << " peer=" << remote_address_;
     Close(static_cast<uint16_t>(core::JoinTokenCloseCode(*token_refusal)),
           core::JoinTokenCloseReason(*token_refusal), counters_.TokenRefused(*token_refusal));
     return;
@@ -77,10 +75,8 @@ void WsSession::Start(std::string_view response_head,
       core::MemberIdentity{request_.user_id, request_.name, request_.color, remote_address_},
       absl::Now());
   if (!id) {
-    if (uint64_t held_back; shard_.client_log().Allow(Clock::now(), &held_back)) {
-      CURSORD_LOG(kInfo) << "room full: room=" << request_.room
-                         << " peer=" << remote_address_ << core::HeldBackNote(held_back);
-    }
+    CURSORD_CLIENT_LOG(shard_, kInfo) << "room full: room=" << request_.room
+                                      << " peer=" << remote_address_;
     Close(core::kCloseTryAgainLater, "room full (" + std::to_string(room->size()) + " members)",
           counters_.closes_full);
     // Nobody joined: a room created for this join goes again.
@@ -140,7 +136,7 @@ bool WsSession::Consume(uint8_t* data, size_t n) {
                              : result.close_code == core::kCloseInvalidPayload
                                  ? counters_.closes_invalid_payload
                                  : counters_.closes_protocol;
-    CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room << ": "
+    CURSORD_CLIENT_LOG(shard_, kInfo) << "closing " << remote_address_ << " room=" << request_.room << ": "
                        << result.close_code << " " << result.reason;
     // The stream can no longer be parsed: ignore what follows and drop
     // the connection once our close frame is out.
@@ -157,7 +153,7 @@ void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size)
   // client's close frame behind them is seen.
   if (closing_) return;
   if (opcode == core::Opcode::kText) {
-    CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
+    CURSORD_CLIENT_LOG(shard_, kInfo) << "closing " << remote_address_ << " room=" << request_.room
                        << ": 1003 text frame";
     Close(core::kCloseUnsupportedData, "text frames are not accepted; the protocol is binary",
           counters_.closes_text);
@@ -196,7 +192,7 @@ void WsSession::HandleMessage(const core::ClientMessage& message, bool decoded) 
       return;
     case Verdict::kAbuse:
       counters_.messages_rate_limited.Add();
-      CURSORD_LOG(kInfo) << "closing " << remote_address_ << " room=" << request_.room
+      CURSORD_CLIENT_LOG(shard_, kInfo) << "closing " << remote_address_ << " room=" << request_.room
                          << ": 1008 message rate limit exceeded";
       Close(core::kClosePolicyViolation, "message rate limit exceeded",
             counters_.closes_rate_limited);
@@ -352,7 +348,7 @@ void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
 }
 
 void WsSession::CloseSlowConsumer(std::string_view reason) {
-  CURSORD_LOG(kWarning) << "closing slow consumer " << remote_address_
+  CURSORD_CLIENT_LOG(shard_, kWarning) << "closing slow consumer " << remote_address_
                         << " room=" << request_.room << ": " << reason;
   // What it has not taken is of no use to it any more.
   outbox.Clear();

@@ -132,7 +132,7 @@ TEST(LogThrottleTest, HoldsLinesBackAndCountsThemInTheNextLine) {
   for (int i = 0; i < 5; ++i) EXPECT_FALSE(throttle.Allow(kStart, &held_back));
   EXPECT_TRUE(throttle.Allow(kStart + std::chrono::seconds(1), &held_back));
   EXPECT_EQ(held_back, 5u);
-  EXPECT_EQ(HeldBackNote(5), " (5 client log lines held back)");
+  EXPECT_EQ(HeldBackNote(5), "(5 client log lines held back) ");
   EXPECT_EQ(HeldBackNote(0), "");
 }
 
