@@ -2,6 +2,12 @@
 // table and JSON output, every exit code.
 #include <signal.h>
 
+#include <openssl/bio.h>
+#include <openssl/buffer.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,6 +23,7 @@
 #include "cli/format.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.pb.h"
+#include "server/core/join_token.h"
 #include "tests/control/control_fixture.h"
 #include "tests/e2e/subprocess.h"
 
@@ -372,6 +379,38 @@ TEST_F(CursorctlTest, WatchUnknownRoomExitsOne) {
   EXPECT_EQ(result.err, "cursorctl: NOT_FOUND: room \"nosuch\" not found\n");
 }
 
+// Reasons and error messages are other people's text: a newline or an
+// escape sequence in them must reach the operator's terminal as visible
+// escapes, never as a line break or a terminal command.
+TEST_F(CursorctlTest, ControlCharactersInReasonsAndErrorsAreShownEscaped) {
+  uint8_t b_id = 0;
+  auto a = Join("/rooms/esc");
+  auto b = Join("/rooms/esc", &b_id);
+  ASSERT_TRUE(a && b);
+  auto watch = Subprocess::Start(Args({"watch", "esc"}));
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  Subprocess& process = **watch;
+  ASSERT_TRUE(process.WaitForStdout("snapshot", absl::Seconds(10))) << process.err();
+
+  // Would clear the watching operator's screen and start a forged line.
+  RunResult kick = Ctl({"kick", "esc", std::to_string(b_id), "--reason", "bye\n\x1b[2Jx"});
+  ASSERT_EQ(kick.exit_code, 0) << kick.err;
+  EXPECT_TRUE(process.WaitForStdout(R"(reason="bye\n\x1b[2Jx")", absl::Seconds(5)))
+      << process.out();
+  process.Signal(SIGINT);
+  EXPECT_EQ(process.Wait(absl::Seconds(5)), 0) << process.err();
+  EXPECT_EQ(process.out().find('\x1b'), std::string::npos) << process.out();
+  for (const std::string& line : Lines(process.out())) {
+    EXPECT_NE(line.rfind("x", 0), 0u) << "a line began inside the reason:\n" << process.out();
+  }
+
+  // The server's error message quotes the user id it was given.
+  RunResult missing = Ctl({"kick", "--user", "eve\x1b]0;pwned\x07\r"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err,
+            "cursorctl: NOT_FOUND: no connection of user \"eve\\x1b]0;pwned\\x07\\r\"\n");
+}
+
 // -------------------------------------------------------------------- status
 
 TEST_F(CursorctlTest, StatusTableAndJson) {
@@ -412,6 +451,74 @@ TEST_F(CursorctlTest, TokenFromFlagOrEnvironment) {
 
   EXPECT_EQ(Ctl({"--token", "s3cret", "rooms", "list"}).exit_code, 0);
   EXPECT_EQ(Ctl({"rooms", "list"}, {{"CURSORCTL_TOKEN", "s3cret"}}).exit_code, 0);
+}
+
+// -------------------------------------------------------------------- token
+
+// `cursorctl token` needs no server: what it prints, cursord's verifier
+// accepts, with the identity given on the command line.
+TEST(CursorctlTokenTest, PrintsATokenTheVerifierAccepts) {
+  const std::string secret(40, 's');
+  const RunResult hs = RunProcess(
+      {CURSORCTL_PATH, "token", "--room", "team-7.*", "--user", "u-1", "--name", "Ada",
+       "--color", "#FF8800", "--ttl", "10m", "--secret-env", "JOIN_SECRET"},
+      {{"JOIN_SECRET", secret}});
+  ASSERT_EQ(hs.exit_code, 0) << hs.err;
+  ASSERT_EQ(Lines(hs.out).size(), 1u) << hs.out;
+  core::JoinTokenVerifierOptions hs_options;
+  hs_options.secret = secret;
+  const absl::Time now = absl::Now();
+  absl::StatusOr<core::VerifiedJoinToken> verified =
+      core::JoinTokenVerifier::Create(hs_options)->Verify(Lines(hs.out)[0], "team-7.doc", now);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->user_id, "u-1");
+  EXPECT_EQ(verified->name, "Ada");
+  EXPECT_EQ(verified->color, "#ff8800");
+  EXPECT_GT(verified->expiry, now + absl::Minutes(10) - absl::Seconds(10));
+  EXPECT_LE(verified->expiry, now + absl::Minutes(10));
+
+  // ES256 from a PEM file.
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  ASSERT_NE(key, nullptr);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  BUF_MEM* pem = nullptr;
+  BIO_get_mem_ptr(bio, &pem);
+  const std::string key_path = ::testing::TempDir() + "/cursorctl_token_es256.pem";
+  std::ofstream(key_path) << std::string(pem->data, pem->length);
+  BIO_free(bio);
+  bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(bio, key);
+  BIO_get_mem_ptr(bio, &pem);
+  core::JoinTokenVerifierOptions es_options;
+  es_options.public_key = *core::ParseJoinPublicKey(std::string(pem->data, pem->length));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  const RunResult es =
+      RunProcess({CURSORCTL_PATH, "token", "--room", "lobby", "--user", "u-2", "--key", key_path});
+  ASSERT_EQ(es.exit_code, 0) << es.err;
+  verified = core::JoinTokenVerifier::Create(es_options)->Verify(Lines(es.out)[0], "lobby", now);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->algorithm, core::JoinTokenAlgorithm::kEs256);
+
+  // Bad input is a usage error that names the flag, and prints no token.
+  for (const auto& [args, flag] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--user", "u", "--secret-env", "JOIN_SECRET"}, "--room"},
+           {{"--room", "lobby", "--user", "u"}, "--secret"},
+           {{"--room", "lobby", "--user", "u", "--secret", "short"}, "32 bytes"},
+           {{"--room", "a/b", "--user", "u", "--secret-env", "JOIN_SECRET"}, "--room"},
+           {{"--room", "lobby", "--user", "a b", "--secret-env", "JOIN_SECRET"}, "--user"},
+           {{"--room", "lobby", "--user", "u", "--secret-env", "JOIN_SECRET", "--ttl", "0s"},
+            "--ttl"},
+           {{"--room", "lobby", "--user", "u", "--key", key_path + ".missing"}, "missing"},
+       }) {
+    std::vector<std::string> argv = {CURSORCTL_PATH, "token"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const RunResult result = RunProcess(argv, {{"JOIN_SECRET", secret}});
+    EXPECT_EQ(result.exit_code, 2) << absl::StrJoin(args, " ") << ": " << result.err;
+    EXPECT_NE(result.err.find(flag), std::string::npos) << result.err;
+    EXPECT_EQ(result.out, "");
+  }
 }
 
 }  // namespace
