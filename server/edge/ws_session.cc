@@ -16,10 +16,6 @@ namespace {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-// How long a client gets to answer our close frame before the TCP
-// connection is dropped anyway.
-constexpr std::chrono::seconds kCloseHandshakeTimeout{3};
-
 // A busy connection keeps its write buffer between writes, up to this size.
 constexpr size_t kMaxBusyWriteBuffer = 16 * 1024;
 
@@ -100,7 +96,7 @@ void WsSession::DoRead() {
 }
 
 void WsSession::OnReadable(const boost::system::error_code& ec) {
-  if (terminated_) return;
+  if (close_.terminated()) return;
   ssize_t n = -1;
   if (!ec) {
     // MSG_DONTWAIT: never block, without telling the socket object it is
@@ -114,14 +110,14 @@ void WsSession::OnReadable(const boost::system::error_code& ec) {
     }
   }
   if (n <= 0) {  // an error, or EOF
-    if (!closing_) counters_.closes_lost.Add();
+    if (close_.open()) counters_.closes_lost.Add();
     Terminate();
     return;
   }
   if (!Consume(shard_.read_buffer(), static_cast<size_t>(n))) return;
   // After the client's close frame nothing more may come (RFC 6455 5.5.1):
   // what is left is our side of the close, bounded by Tick.
-  if (!peer_closed_) DoRead();
+  if (!close_.peer_closed()) DoRead();
 }
 
 bool WsSession::Consume(uint8_t* data, size_t n) {
@@ -130,8 +126,8 @@ bool WsSession::Consume(uint8_t* data, size_t n) {
   ping_outstanding_ = false;  // any traffic proves the peer alive
   if (discard_input_) return true;
   const core::FrameParser::Result result = parser_.Consume(data, n, *this);
-  if (terminated_) return false;
-  if (!result.ok && !closing_) {
+  if (close_.terminated()) return false;
+  if (!result.ok && close_.open()) {
     core::Counter& counter = result.close_code == core::kCloseTooBig ? counters_.closes_too_big
                              : result.close_code == core::kCloseInvalidPayload
                                  ? counters_.closes_invalid_payload
@@ -145,13 +141,13 @@ bool WsSession::Consume(uint8_t* data, size_t n) {
   } else if (!result.ok) {
     discard_input_ = true;  // garbage after our close frame: wait for EOF
   }
-  return !terminated_;
+  return !close_.terminated();
 }
 
 void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size) {
   // Once closing, messages are ignored but parsing goes on, so that the
   // client's close frame behind them is seen.
-  if (closing_) return;
+  if (!close_.open()) return;
   if (opcode == core::Opcode::kText) {
     CURSORD_CLIENT_LOG(shard_, kInfo) << "closing " << remote_address_ << " room=" << request_.room
                        << ": 1003 text frame";
@@ -227,7 +223,7 @@ void WsSession::ApplyDeferred(const core::InputLimiter::Deferred& deferred) {
 }
 
 void WsSession::OnPing(const uint8_t* data, size_t size) {
-  if (closing_) return;
+  if (!close_.open()) return;
   std::string pong;
   core::AppendFrame(pong, core::Opcode::kPong,
                     std::string_view(reinterpret_cast<const char*>(data), size));
@@ -238,29 +234,31 @@ void WsSession::OnPing(const uint8_t* data, size_t size) {
 void WsSession::OnPong() { ping_outstanding_ = false; }
 
 void WsSession::OnClose(uint16_t code, std::string_view reason) {
-  peer_closed_ = true;
-  if (closing_) {
-    // The answer to our close frame, or a close crossing ours: done,
-    // unless our own close frame has yet to go out.
-    if (!writing_ && outbox.empty()) Terminate();
-    return;
+  switch (close_.OnPeerClose()) {
+    case core::CloseHandshake::PeerCloseStep::kEcho:
+      counters_.closes_client.Add();
+      // Echo the status code, as RFC 6455 5.5.1 suggests.
+      Close(code == core::kCloseNoStatus ? core::kCloseNormal : code, "",
+            counters_.closes_client, /*count=*/false);
+      break;
+    case core::CloseHandshake::PeerCloseStep::kWaitForOurs:
+      // Theirs crossed ours, which is still to be written: the flush that
+      // writes it ends the connection.
+      break;
+    case core::CloseHandshake::PeerCloseStep::kTerminate:
+      Terminate();  // the answer to our close frame
+      break;
   }
-  counters_.closes_client.Add();
-  // Echo the status code, as RFC 6455 5.5.1 suggests.
-  Close(code == core::kCloseNoStatus ? core::kCloseNormal : code, "", counters_.closes_client,
-        /*count=*/false);
 }
 
 void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& counter,
                       bool count) {
-  if (closing_ || terminated_) return;
-  closing_ = true;
+  if (!close_.Begin(Clock::now())) return;
   if (count) counter.Add();
   LeaveRoom();
   std::string frame;
   core::AppendCloseFrame(frame, code, reason);
   outbox.PushEvent(frame, -1, nullptr);
-  close_deadline_ = Clock::now() + kCloseHandshakeTimeout;
   Wake();
 }
 
@@ -269,11 +267,11 @@ void WsSession::ScheduleFlush() { shard_.ScheduleFlush(shared_from_this()); }
 void WsSession::ScheduleBatchedFlush() { shard_.ScheduleBatchedFlush(shared_from_this()); }
 
 void WsSession::Flush() {
-  if (terminated_) return;
+  if (close_.terminated()) return;
   if (writing_) {
     // The socket has not taken the previous write yet. Positions coalesce
     // for free; events pile up, so they are bounded.
-    if (!closing_ && outbox.pending_event_bytes() > shard_.options().max_pending_bytes) {
+    if (close_.open() && outbox.pending_event_bytes() > shard_.options().max_pending_bytes) {
       CloseSlowConsumer("slow consumer: too many undelivered events");
     }
     return;
@@ -284,7 +282,7 @@ void WsSession::Flush() {
   counters_.messages_out.Add(frames);
   counters_.writes.Add();
   counters_.bytes_out.Add(inflight_.size());
-  if (closing_ && peer_closed_ && WriteLast()) return;
+  if (close_.last_bytes_known() && WriteLast()) return;
   writing_ = true;
   write_started_ = Clock::now();
   net::async_write(socket_, net::buffer(inflight_),
@@ -300,7 +298,7 @@ bool WsSession::WriteLast() {
   const ssize_t r = ::send(socket_.native_handle(), inflight_.data(), inflight_.size(),
                            MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
   if (r == static_cast<ssize_t>(inflight_.size())) {
-    close_sent_ = true;
+    close_.OnOursWritten();  // theirs is in: the connection ends here
     Terminate();
     return true;
   }
@@ -315,9 +313,9 @@ bool WsSession::WriteLast() {
 
 void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
   writing_ = false;
-  if (terminated_) return;
+  if (close_.terminated()) return;
   if (ec) {
-    if (!closing_) counters_.closes_lost.Add();
+    if (close_.open()) counters_.closes_lost.Add();
     Terminate();
     return;
   }
@@ -332,18 +330,23 @@ void WsSession::OnWrite(const boost::system::error_code& ec, size_t bytes) {
   // Nothing more to send: an idle connection keeps no write buffer (one
   // allocation per busy spell is nothing next to the system call).
   std::string().swap(inflight_);
-  if (closing_ && !close_sent_) {
-    close_sent_ = true;
-    if (peer_closed_) {
-      Terminate();
-      return;
+  // Nothing is queued after our close frame: once the outbox is empty, it
+  // is out.
+  if (close_.state() == core::CloseHandshake::State::kClosing) {
+    switch (close_.OnOursWritten()) {
+      case core::CloseHandshake::WrittenStep::kTerminate:
+        Terminate();
+        return;
+      case core::CloseHandshake::WrittenStep::kShutdownSend: {
+        // No more data from us. Closing the socket now would make the
+        // kernel answer the client's close frame with a reset, which can
+        // destroy our close frame unread; so send FIN and wait (bounded by
+        // Tick) for the client's close frame or EOF.
+        boost::system::error_code shutdown_ec;
+        socket_.shutdown(tcp::socket::shutdown_send, shutdown_ec);
+        return;
+      }
     }
-    // Our close frame is out: no more data from us. Closing the socket now
-    // would make the kernel answer the client's close frame with a reset,
-    // which can destroy our close frame unread; so send FIN and wait
-    // (bounded by Tick) for the client's close frame or EOF.
-    boost::system::error_code shutdown_ec;
-    socket_.shutdown(tcp::socket::shutdown_send, shutdown_ec);
   }
 }
 
@@ -356,10 +359,10 @@ void WsSession::CloseSlowConsumer(std::string_view reason) {
 }
 
 void WsSession::Tick(Clock::time_point now) {
-  if (terminated_) return;
+  if (close_.terminated()) return;
   const ServerOptions& options = shard_.options();
-  if (closing_) {
-    if (now >= close_deadline_) {
+  if (!close_.open()) {
+    if (close_.Expired(now)) {
       counters_.close_timeouts.Add();
       Terminate();
     }
@@ -401,8 +404,8 @@ void WsSession::LeaveRoom() {
 }
 
 void WsSession::Terminate() {
-  if (terminated_) return;
-  terminated_ = true;
+  if (close_.terminated()) return;
+  close_.Terminate();
   LeaveRoom();
   outbox.Clear();
   // No shutdown first: close() sends the FIN (or, with bytes left unread,

@@ -17,6 +17,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "server/core/admission.h"
+#include "server/core/close_handshake.h"
 #include "server/core/input_limiter.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
@@ -116,16 +117,12 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   std::string inflight_;  // the bytes of the write in flight
 
   bool writing_ = false;
-  bool closing_ = false;       // our close frame is queued or sent
-  bool close_sent_ = false;    // ...and written (then shut, or the socket closed)
-  bool terminated_ = false;
+  core::CloseHandshake close_;  // how the session closes: its one owner
   bool ping_outstanding_ = false;
-  bool peer_closed_ = false;    // the client's close frame arrived
   bool discard_input_ = false;  // after a protocol error: parse nothing more
   Clock::time_point last_read_;
   Clock::time_point write_started_{};
   Clock::time_point ping_sent_;
-  Clock::time_point close_deadline_;
 };
 
 }  // namespace cursord::edge

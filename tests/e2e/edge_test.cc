@@ -624,6 +624,42 @@ TEST_F(EdgeTest, ReaderStuckPastTheSendTimeoutIsClosedAndCounted) {
   sender->SendBinary(CursorMessage(1, 1));
 }
 
+// The close paths of a session (core::CloseHandshake), end to end: ours and
+// theirs crossing, and a client that never answers ours.
+TEST_F(EdgeTest, TheirCloseCrossingOursEndsTheConnectionAtOnce) {
+  StartServer();
+  absl::StatusOr<std::unique_ptr<RawWsConnection>> raw = RawWsConnection::Open(port_, "/rooms/x");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  // A text frame (which we answer with 1003) and the client's own close,
+  // in one write: the two close frames cross.
+  (*raw)->Write(ClientFrame(0x1, "hi") + ClientFrame(0x8, std::string("\x03\xe8", 2)));
+  absl::StatusOr<std::string> rest = (*raw)->ReadToEnd();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  // The join frames, then our close frame with 1003, then the end: no wait
+  // for an answer that has already come.
+  const std::string close_1003 = "\x03\xebtext frames are not accepted";
+  EXPECT_NE(rest->find(close_1003), std::string::npos);
+  EXPECT_EQ(Counter("closes_1003_text_frame"), 1u);
+  EXPECT_EQ(Counter("close_handshake_timeouts"), 0u);
+  EXPECT_EQ(Counter("closes_client"), 0u);
+}
+
+TEST_F(EdgeTest, AClientThatNeverAnswersOurCloseIsDroppedAfterTheTimeout) {
+  StartServer();
+  absl::StatusOr<std::unique_ptr<RawWsConnection>> raw = RawWsConnection::Open(port_, "/rooms/x");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  (*raw)->Write(ClientFrame(0x1, "hi"));  // closed with 1003; we never answer
+  // Our close frame comes with a FIN (no more data from us)...
+  absl::StatusOr<std::string> rest = (*raw)->ReadToEnd();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_NE(rest->find("\x03\xebtext frames are not accepted"), std::string::npos);
+  // ...and the connection is dropped at the timeout (3 s, checked on the
+  // shard's one-second tick), without the answer.
+  EXPECT_TRUE(Eventually([&] { return Counter("close_handshake_timeouts") == 1; },
+                         absl::Seconds(10)));
+  EXPECT_EQ(server_->GetServerInfo().connections, 0u);
+}
+
 TEST_F(EdgeTest, ShutdownClosesEverySessionWith1001) {
   StartServer();
   uint8_t a_id, b_id;

@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/error.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace cursord::testing {
@@ -226,6 +227,68 @@ absl::StatusOr<HttpResult> HttpGet(
         std::string(field.value());
   }
   return result;
+}
+
+struct RawWsConnection::Impl {
+  net::io_context ioc;
+  beast::tcp_stream stream{ioc};
+};
+
+RawWsConnection::RawWsConnection() : impl_(std::make_unique<Impl>()) {}
+RawWsConnection::~RawWsConnection() = default;
+
+absl::StatusOr<std::unique_ptr<RawWsConnection>> RawWsConnection::Open(int port,
+                                                                       const std::string& target) {
+  std::unique_ptr<RawWsConnection> connection(new RawWsConnection());
+  beast::tcp_stream& stream = connection->impl_->stream;
+  beast::error_code ec = ConnectLoopback(port, stream);
+  if (ec) return absl::UnavailableError(ec.message());
+  stream.expires_after(std::chrono::seconds(10));
+  const std::string request = absl::StrCat(
+      "GET ", target, " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n",
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+      "Sec-WebSocket-Version: 13\r\n\r\n");
+  net::write(stream, net::buffer(request), ec);
+  if (ec) return absl::UnavailableError(ec.message());
+  // Byte by byte up to the blank line, so that no frame is read with it.
+  std::string head;
+  char c;
+  while (head.size() < 4096 && !absl::EndsWith(head, "\r\n\r\n")) {
+    stream.read_some(net::buffer(&c, 1), ec);
+    if (ec) return absl::UnavailableError(ec.message());
+    head.push_back(c);
+  }
+  if (head.rfind("HTTP/1.1 101 ", 0) != 0) return absl::FailedPreconditionError(head);
+  return connection;
+}
+
+void RawWsConnection::Write(const std::string& bytes) {
+  beast::error_code ec;
+  net::write(impl_->stream, net::buffer(bytes), ec);
+}
+
+absl::StatusOr<std::string> RawWsConnection::ReadToEnd() {
+  beast::tcp_stream& stream = impl_->stream;
+  stream.expires_after(std::chrono::seconds(10));
+  std::string received;
+  char chunk[4096];
+  beast::error_code ec;
+  while (true) {
+    const size_t n = stream.read_some(net::buffer(chunk), ec);
+    received.append(chunk, n);
+    if (ec == net::error::eof || ec == net::error::connection_reset) return received;
+    if (ec) return absl::DeadlineExceededError(ec.message());
+  }
+}
+
+std::string ClientFrame(uint8_t opcode, const std::string& payload) {
+  std::string frame;
+  frame.push_back(static_cast<char>(0x80 | opcode));
+  frame.push_back(static_cast<char>(0x80 | payload.size()));  // short frames only
+  const char mask[4] = {0x11, 0x22, 0x33, 0x44};
+  frame.append(mask, 4);
+  for (size_t i = 0; i < payload.size(); ++i) frame.push_back(payload[i] ^ mask[i & 3]);
+  return frame;
 }
 
 absl::StatusOr<std::string> RawExchange(int port, const std::string& bytes,

@@ -105,6 +105,30 @@ absl::StatusOr<HttpResult> HttpGet(
     int port, const std::string& target,
     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// A WebSocket connection driven byte by byte, for what Beast's client will
+// not do (frames crossing the server's close, never answering a close).
+// Blocking, with a 10 s deadline on every call.
+class RawWsConnection {
+ public:
+  // Connects and upgrades to ws://127.0.0.1:port + target; reads the 101.
+  static absl::StatusOr<std::unique_ptr<RawWsConnection>> Open(int port,
+                                                               const std::string& target);
+  ~RawWsConnection();
+  // Writes `bytes` in one write.
+  void Write(const std::string& bytes);
+  // Reads until the server ends the connection (EOF or reset); returns
+  // every byte after the 101 head, or an error after the deadline.
+  absl::StatusOr<std::string> ReadToEnd();
+
+ private:
+  RawWsConnection();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A masked client frame (FIN set) with `opcode` and `payload`.
+std::string ClientFrame(uint8_t opcode, const std::string& payload);
+
 // Sends `bytes` raw on a new connection, then reads until the server
 // closes it, `max_bytes` have arrived, or 5 s pass; returns what arrived.
 // For requests that no well-behaved client sends.
