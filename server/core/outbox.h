@@ -68,12 +68,6 @@ class Outbox {
   size_t pending_event_bytes() const { return events_.size(); }
   size_t pending_cursors() const { return dirty_count_; }
 
-  // Set by the owner while a flush of this outbox is scheduled, so that it
-  // is scheduled once per round however many messages arrive.
-  bool flush_scheduled = false;
-  // Likewise for a batched (delayed) flush; see RoomMember::WakeSoon.
-  bool batch_scheduled = false;
-
  private:
   std::string events_;
   size_t event_frames_ = 0;

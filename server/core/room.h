@@ -15,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "server/core/counter.h"
+#include "server/core/flush_scheduler.h"
 #include "server/core/id_allocator.h"
 #include "server/core/outbox.h"
 #include "server/core/presence.h"
@@ -22,35 +23,36 @@
 namespace cursord::core {
 
 // A connection as a room sees it: an outbox, and ways to ask for a flush.
+// When the flush happens is the shard's FlushScheduler's decision; it keeps
+// its flags in flush_slot(), so that asking again within a round costs one
+// test and no call.
 class RoomMember {
  public:
   virtual ~RoomMember() = default;
-  // Called by Wake when the outbox got something to send and no flush was
-  // scheduled yet: the flush comes at the end of the current round.
+  // Asks the scheduler for a flush in the current round.
   virtual void ScheduleFlush() = 0;
-  // Called by WakeSoon: the flush may wait a short, bounded delay, so that
-  // a burst of joins and leaves leaves in one write instead of one each.
+  // Asks the scheduler for a flush that may wait a short, bounded delay, so
+  // that a burst of joins and leaves leaves in one write instead of one each.
   virtual void ScheduleBatchedFlush() = 0;
 
-  // Asks for a flush unless one is scheduled: once per round, however many
-  // messages arrive in it.
+  // The outbox got something to send: flush in this round, once however
+  // many messages arrive in it.
   void Wake() {
-    if (!outbox.flush_scheduled) {
-      outbox.flush_scheduled = true;
-      ScheduleFlush();
-    }
+    if (!flush_slot_.scheduled()) ScheduleFlush();
   }
 
-  // Asks for a flush that may be batched (joins and leaves of others). A
-  // Wake before it comes takes what is pending along, in order.
+  // The outbox got joins or leaves of others: the flush may be batched. A
+  // Wake before it comes takes them along, in order.
   void WakeSoon() {
-    if (!outbox.flush_scheduled && !outbox.batch_scheduled) {
-      outbox.batch_scheduled = true;
-      ScheduleBatchedFlush();
-    }
+    if (!flush_slot_.scheduled() && !flush_slot_.batched()) ScheduleBatchedFlush();
   }
+
+  FlushSlot& flush_slot() { return flush_slot_; }
 
   Outbox outbox;
+
+ private:
+  FlushSlot flush_slot_;
 };
 
 // Who a member is, as given at join time.

@@ -24,6 +24,7 @@ constexpr double kClientLogBurst = 100;
 Shard::Shard(int index, const ServerOptions& options)
     : index_(index),
       options_(options),
+      flusher_(absl::ToChronoNanoseconds(options.presence_batch)),
       paced_timer_(ioc_),
       batch_timer_(ioc_),
       client_log_(kClientLogLinesPerSecond, kClientLogBurst, core::LogThrottle::Clock::now()),
@@ -109,77 +110,42 @@ void Shard::ReleaseRoomIfEmpty(core::Room& room) {
 }
 
 void Shard::ScheduleFlush(std::shared_ptr<WsSession> session) {
-  flush_queue_.push_back(std::move(session));
-  if (!flush_posted_) {
-    flush_posted_ = true;
+  Arrange(flusher_.RequestFlush(std::move(session)));
+}
+
+void Shard::ScheduleBatchedFlush(std::shared_ptr<WsSession> session) {
+  Arrange(flusher_.RequestBatchedFlush(std::move(session), FlushScheduler::Clock::now()));
+}
+
+void Shard::Arrange(const FlushScheduler::Arrange& arrange) {
+  if (arrange.post_round) {
     // Posted behind the completions already queued: everything they add
     // goes out in the same round, one write per session.
     net::post(ioc_, [this] { RunFlushRound(); });
   }
-}
-
-void Shard::RunFlushRound() {
-  flush_posted_ = false;
-  const Clock::time_point start = Clock::now();
-  flushing_.swap(flush_queue_);
-  size_t writes = 0;
-  for (auto& session : flushing_) {
-    if (pacer_.ShouldWait(start, session->last_write_started())) {
-      // Its flush stays scheduled, so it is not queued twice.
-      paced_.push_back(std::move(session));
-      continue;
-    }
-    session->outbox.flush_scheduled = false;
-    session->Flush();
-    ++writes;
-  }
-  flushing_.clear();
-  pacer_.RoundDone(start, Clock::now(), writes);
-  if (!paced_.empty() && !paced_timer_armed_) {
-    paced_timer_armed_ = true;
-    paced_timer_.expires_at(pacer_.pause_end());
-    paced_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) RunPacedRound();
+  if (arrange.batch_at) {
+    batch_timer_.expires_at(*arrange.batch_at);
+    batch_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      Arrange(flusher_.BatchDue(
+          [](const std::shared_ptr<WsSession>& session) { return !session->outbox.empty(); }));
     });
   }
 }
 
-void Shard::RunPacedRound() {
-  paced_timer_armed_ = false;
-  // Their pause is over: they go in a round now, like any other session.
-  for (auto& session : paced_) flush_queue_.push_back(std::move(session));
-  paced_.clear();
-  RunFlushRound();
-}
-
-void Shard::ScheduleBatchedFlush(std::shared_ptr<WsSession> session) {
-  if (options_.presence_batch <= absl::ZeroDuration()) {
-    EndBatch(*session);
-    return;
-  }
-  batch_queue_.push_back(std::move(session));
-  if (batch_timer_armed_) return;
-  // One timer for the shard: every member asking within the delay is
-  // flushed together, at most presence_batch after the first asked.
-  batch_timer_armed_ = true;
-  batch_timer_.expires_after(absl::ToChronoNanoseconds(options_.presence_batch));
-  batch_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) RunBatchedFlushRound();
+void Shard::RunFlushRound() {
+  using Clock = FlushScheduler::Clock;
+  const std::optional<Clock::time_point> paced_until = flusher_.RunRound(
+      Clock::now(), [](const std::shared_ptr<WsSession>& session) { session->Flush(); },
+      [] { return Clock::now(); });
+  if (!paced_until) return;
+  paced_timer_.expires_at(*paced_until);
+  paced_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    // Their pause is over: they go in a round now, like any other session.
+    flusher_.PauseOver();
+    RunFlushRound();
   });
-}
-
-void Shard::RunBatchedFlushRound() {
-  batch_timer_armed_ = false;
-  batch_flushing_.swap(batch_queue_);
-  for (auto& session : batch_flushing_) EndBatch(*session);
-  batch_flushing_.clear();
-}
-
-void Shard::EndBatch(WsSession& session) {
-  session.outbox.batch_scheduled = false;
-  // Through the flush rounds like every write (so the pacing holds); not
-  // at all if a cursor move has flushed it meanwhile.
-  if (!session.outbox.empty()) session.Wake();
 }
 
 void Shard::AddSession(WsSession* session) { sessions_.insert(session); }

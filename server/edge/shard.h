@@ -24,7 +24,7 @@
 #include "server/common/logging.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "server/core/flush_pacer.h"
+#include "server/core/flush_scheduler.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
 #include "server/core/admission.h"
@@ -114,12 +114,11 @@ class Shard {
   void RemoveWatcher(const std::string& room_id, core::WatchSink* sink);
 
  private:
+  using FlushScheduler = core::FlushScheduler<std::shared_ptr<WsSession>>;
+
+  // Does what the flush scheduler asks: post a round, arm the batch timer.
+  void Arrange(const FlushScheduler::Arrange& arrange);
   void RunFlushRound();
-  // Writes the sessions that waited out a pause (see core::FlushPacer).
-  void RunPacedRound();
-  void RunBatchedFlushRound();
-  // The batched flush `session` asked for is due: it joins the next round.
-  void EndBatch(WsSession& session);
   void DoTick();
 
   const int index_;
@@ -133,20 +132,11 @@ class Shard {
   absl::btree_map<std::string, std::unique_ptr<core::Room>> rooms_;
   absl::flat_hash_map<std::string, std::vector<core::Room::Watcher>> parked_watchers_;
   absl::flat_hash_set<WsSession*> sessions_;
-  std::vector<std::shared_ptr<WsSession>> flush_queue_;
-  std::vector<std::shared_ptr<WsSession>> flushing_;
-  bool flush_posted_ = false;
-  using Clock = core::FlushPacer::Clock;
-  core::FlushPacer pacer_;
-  // Sessions whose flush waits (see core::FlushPacer), and the timer that
-  // brings them back into a round.
-  std::vector<std::shared_ptr<WsSession>> paced_;
+  // When each session is written (the one owner of that decision), and
+  // the timers it asks for.
+  FlushScheduler flusher_;
   boost::asio::steady_timer paced_timer_;
-  bool paced_timer_armed_ = false;
-  std::vector<std::shared_ptr<WsSession>> batch_queue_;
-  std::vector<std::shared_ptr<WsSession>> batch_flushing_;
   boost::asio::steady_timer batch_timer_;
-  bool batch_timer_armed_ = false;
   bool stopping_ = false;
   core::Admission* admission_ = nullptr;  // the server's; outlives the shard's thread
   core::LogThrottle client_log_;

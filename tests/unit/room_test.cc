@@ -9,17 +9,28 @@
 namespace cursord::core {
 namespace {
 
-// A member whose outbox the test drains by hand.
+// A member whose outbox the test drains by hand, with a scheduler of its
+// own that counts what it is asked.
 struct TestMember : RoomMember {
+  using Clock = FlushScheduler<TestMember*>::Clock;
   int flush_requests = 0;
   int batched_flush_requests = 0;
-  void ScheduleFlush() override { ++flush_requests; }
-  void ScheduleBatchedFlush() override { ++batched_flush_requests; }
+  FlushScheduler<TestMember*> scheduler{std::chrono::milliseconds(2)};
+  void ScheduleFlush() override {
+    ++flush_requests;
+    scheduler.RequestFlush(this);
+  }
+  void ScheduleBatchedFlush() override {
+    ++batched_flush_requests;
+    scheduler.RequestBatchedFlush(this, Clock::now());
+  }
+  Clock::time_point last_write_started() const { return {}; }
   std::string Take(const Room* room) {
     std::string out;
     outbox.Drain(out, room ? room->positions() : nullptr);
-    outbox.flush_scheduled = false;
-    outbox.batch_scheduled = false;
+    // The round and the batch are over.
+    scheduler.RunRound(Clock::now(), [](TestMember*) {}, [] { return Clock::now(); });
+    scheduler.BatchDue([](TestMember*) { return false; });
     return out;
   }
 };
