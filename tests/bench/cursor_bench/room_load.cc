@@ -132,7 +132,7 @@ class Worker final : public ConnectionHandler {
     const int senders_per_room =
         options.senders < 0 ? options.members
                             : std::min(options.senders, options.members);
-    const Target& target = ParseTarget(options.common.url).value();
+    const Target target = ParseTarget(options.common.url).value();
     for (size_t r : room_indices) {
       auto room = std::make_unique<Room>();
       room->path = RoomPath(target, options.common, r);
