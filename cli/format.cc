@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/common/escape.h"
 
 namespace cursord::cli {
 namespace {
@@ -54,6 +55,8 @@ Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
 
 void Table::AddRow(std::vector<std::string> cells) {
   cells.resize(columns_.size());
+  // Escaped before widths are measured, so what is shown is what is counted.
+  for (std::string& cell : cells) cell = EscapeControl(cell);
   rows_.push_back(std::move(cells));
 }
 
@@ -157,7 +160,7 @@ std::string StatusCodeName(int code) {
 
 std::string FormatStatus(int code, absl::string_view message) {
   if (message.empty()) return StatusCodeName(code);
-  return absl::StrCat(StatusCodeName(code), ": ", message);
+  return absl::StrCat(StatusCodeName(code), ": ", EscapeControl(message));
 }
 
 std::string OrDash(absl::string_view text) {

@@ -39,7 +39,9 @@ class Table {
 
   explicit Table(std::vector<Column> columns);
 
-  // Missing cells are blank; extra cells are ignored.
+  // Missing cells are blank; extra cells are ignored. Cells are shown with
+  // their control characters escaped (EscapeControl): names, ids and
+  // reasons come from clients and must not steer the terminal.
   void AddRow(std::vector<std::string> cells);
   size_t rows() const { return rows_.size(); }
 
@@ -70,7 +72,7 @@ std::string FormatTimestamp(absl::Time time, absl::TimeZone zone);
 std::string StatusCodeName(int code);
 
 // "NOT_FOUND: room "x" not found", or just the name when the message is
-// empty.
+// empty. The message is the server's: its control characters are escaped.
 std::string FormatStatus(int code, absl::string_view message);
 
 // `text`, or "-" when empty: tables never show a blank for a missing value.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/common/escape.h"
 
 namespace cursord::cli {
 namespace {
@@ -18,7 +19,8 @@ std::string CursorText(const v1::Member& member) {
   return absl::StrCat(member.cursor().x(), ",", member.cursor().y());
 }
 
-// "Key:  value" lines with the values aligned, cut to `width`.
+// "Key:  value" lines with the values aligned, cut to `width`, their
+// control characters escaped.
 std::string Facts(const std::vector<std::pair<std::string, std::string>>& facts,
                   size_t width) {
   size_t key_width = 0;
@@ -30,7 +32,7 @@ std::string Facts(const std::vector<std::pair<std::string, std::string>>& facts,
   for (const auto& [key, value] : facts) {
     absl::StrAppend(&out, key, ":",
                     std::string(key_width - DisplayWidth(key) - 1 + 2, ' '),
-                    Truncate(value, value_width), "\n");
+                    Truncate(EscapeControl(value), value_width), "\n");
   }
   return out;
 }
@@ -146,9 +148,12 @@ std::string WatchEventView(const v1::WatchRoomResponse& message,
   auto line = [&](absl::string_view what, uint32_t member_id,
                   absl::string_view detail) {
     std::string text = absl::StrFormat("%s  %-8s %3d  ", when, what, member_id);
-    // Long names or reasons are cut to the width; -o json has them whole.
+    // Names and reasons are the clients' and operators' text: escaped, so a
+    // newline or an escape sequence shows as such. Long ones are cut to the
+    // width; -o json has them whole (JSON escapes control characters).
     const size_t used = DisplayWidth(text);
-    text += Truncate(detail, context.width > used ? context.width - used : 0);
+    text += Truncate(EscapeControl(detail),
+                     context.width > used ? context.width - used : 0);
     text.erase(text.find_last_not_of(' ') + 1);
     return absl::StrCat(text, "\n");
   };

@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/common/escape.h"
 
 namespace cursord {
 namespace {
@@ -50,8 +51,12 @@ LogLine::LogLine(LogLevel level, const char* file, int line) {
 }
 
 LogLine::~LogLine() {
-  stream_ << '\n';
-  const std::string text = stream_.str();
+  // Lines carry reasons, ids, targets and addresses that clients and
+  // operators chose. Escaping the whole line here, rather than at each call
+  // site, means no line can hold a newline or a terminal escape, whoever
+  // writes the next CURSORD_LOG.
+  std::string text = EscapeControl(stream_.str());
+  text.push_back('\n');
   // One write per line; a short write to stderr is not worth retrying.
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
 }

@@ -1,6 +1,8 @@
 // The project's one small logging facility (Debian's abseil has no absl/log).
 // A line is assembled in memory and written with a single write(2), so lines
-// from different threads never interleave.
+// from different threads never interleave. Control characters in a line are
+// escaped (EscapeControl, server/common/escape.h): what a client or operator
+// sent can never start a new line or reach the terminal raw.
 #ifndef CURSORD_COMMON_LOGGING_H_
 #define CURSORD_COMMON_LOGGING_H_
 
