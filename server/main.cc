@@ -16,24 +16,48 @@
 
 namespace {
 
-// A CLI11 validator for absl durations such as "20s", "500ms", "1m".
-struct DurationValidator : public CLI::Validator {
-  DurationValidator() {
-    name_ = "DURATION";
-    func_ = [](std::string& text) {
-      absl::Duration d;
-      if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-        return std::string("a positive duration such as 500ms, 20s or 1m expected");
-      }
-      return std::string();
-    };
-  }
+// What a duration flag accepts: nothing shorter than `min`, and 0 only
+// where it means something (its help says what: "at once", "no limit").
+struct DurationRule {
+  absl::Duration min;
+  bool zero_allowed;
 };
+constexpr DurationRule kPositive = {absl::Nanoseconds(1), false};
+constexpr DurationRule kZeroOrMore = {absl::ZeroDuration(), true};
 
-absl::Duration Parse(const std::string& text) {
-  absl::Duration d;
-  absl::ParseDuration(text, &d);
-  return d;
+bool Accepts(DurationRule rule, absl::Duration d) {
+  if (d == absl::ZeroDuration()) return rule.zero_allowed;
+  return d >= rule.min && d > absl::ZeroDuration() && d != absl::InfiniteDuration();
+}
+
+// "a positive duration such as 500ms, 20s or 1m", "a duration of at least
+// 1s such as 20s or 1m", "0 or ...".
+std::string Describe(DurationRule rule) {
+  const std::string nonzero =
+      rule.min <= absl::Nanoseconds(1)
+          ? "a positive duration such as 500ms, 20s or 1m"
+          : "a duration of at least " + absl::FormatDuration(rule.min) + " such as 20s or 1m";
+  return rule.zero_allowed ? "0 or " + nonzero : nonzero;
+}
+
+// The one way a duration flag is read, from the command line or the
+// environment: absl::ParseDuration ("500ms", "20s", "1m") straight into
+// `*value`, once, checked against `rule`. `*value` holds the default, which
+// --help shows. A bad value is refused naming the flag and what it takes.
+CLI::Option* AddDurationOption(CLI::App& app, const std::string& name,
+                               absl::Duration* value, const std::string& help,
+                               DurationRule rule) {
+  auto parse = [name, value, rule](const std::string& text) {
+    absl::Duration parsed;
+    if (!absl::ParseDuration(text, &parsed) || !Accepts(rule, parsed)) {
+      throw CLI::ValidationError(name,
+                                 Describe(rule) + " expected, not \"" + text + "\"");
+    }
+    *value = parsed;
+  };
+  return app.add_option_function<std::string>(name, parse, help)
+      ->type_name("DURATION")
+      ->default_str(absl::FormatDuration(*value));
 }
 
 }  // namespace
@@ -41,11 +65,6 @@ absl::Duration Parse(const std::string& text) {
 int main(int argc, char** argv) {
   cursord::edge::ServerOptions options;
   cursord::control::ControlServerOptions control;
-  std::string handshake_timeout = "5s";
-  std::string ping_interval = "20s";
-  std::string send_timeout = "15s";
-  std::string shutdown_grace = "3s";
-  std::string presence_batch = "2ms";
   std::string log_level = "info";
 
   CLI::App app{
@@ -55,7 +74,6 @@ int main(int argc, char** argv) {
       "cursord"};
   app.set_version_flag("--version", std::string(cursord::edge::Version()));
   app.get_formatter()->column_width(34);
-  const DurationValidator duration;
   app.add_option("--listen", options.listen, "WebSocket/HTTP listen address host:port")
       ->envname("CURSORD_LISTEN")
       ->capture_default_str();
@@ -79,32 +97,24 @@ int main(int argc, char** argv) {
       ->envname("CURSORD_MAX_PENDING_BYTES")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
       ->capture_default_str();
-  app.add_option("--handshake-timeout", handshake_timeout,
-                 "time a client has to complete its HTTP request and upgrade")
-      ->envname("CURSORD_HANDSHAKE_TIMEOUT")
-      ->check(duration)
-      ->capture_default_str();
-  app.add_option("--ping-interval", ping_interval,
-                 "ping a client silent this long; close it if silent as long again")
-      ->envname("CURSORD_PING_INTERVAL")
-      ->check(duration)
-      ->capture_default_str();
-  app.add_option("--send-timeout", send_timeout,
-                 "close (1008) a client that does not take a write for this long")
-      ->envname("CURSORD_SEND_TIMEOUT")
-      ->check(duration)
-      ->capture_default_str();
-  app.add_option("--presence-batch", presence_batch,
-                 "joins and leaves wait up to this long so a burst goes out in one write "
-                 "per member (0 = at once); cursor moves are never delayed")
-      ->envname("CURSORD_PRESENCE_BATCH")
-      ->check(duration)
-      ->capture_default_str();
-  app.add_option("--shutdown-grace", shutdown_grace,
-                 "on SIGINT/SIGTERM, time given to close handshakes (1001)")
-      ->envname("CURSORD_SHUTDOWN_GRACE")
-      ->check(duration)
-      ->capture_default_str();
+  AddDurationOption(app, "--handshake-timeout", &options.handshake_timeout,
+                    "time a client has to complete its HTTP request and upgrade", kPositive)
+      ->envname("CURSORD_HANDSHAKE_TIMEOUT");
+  AddDurationOption(app, "--ping-interval", &options.ping_interval,
+                    "ping a client silent this long; close it if silent as long again",
+                    kPositive)
+      ->envname("CURSORD_PING_INTERVAL");
+  AddDurationOption(app, "--send-timeout", &options.send_timeout,
+                    "close (1008) a client that does not take a write for this long", kPositive)
+      ->envname("CURSORD_SEND_TIMEOUT");
+  AddDurationOption(app, "--presence-batch", &options.presence_batch,
+                    "joins and leaves wait up to this long so a burst goes out in one write "
+                    "per member (0 = at once); cursor moves are never delayed",
+                    kZeroOrMore)
+      ->envname("CURSORD_PRESENCE_BATCH");
+  AddDurationOption(app, "--shutdown-grace", &options.shutdown_grace,
+                    "on SIGINT/SIGTERM, time given to close handshakes (1001)", kPositive)
+      ->envname("CURSORD_SHUTDOWN_GRACE");
   app.add_option("--socket-send-buffer", options.socket_send_buffer,
                  "SO_SNDBUF per WebSocket in bytes (0: the OS default)")
       ->envname("CURSORD_SOCKET_SEND_BUFFER")
@@ -142,11 +152,6 @@ int main(int argc, char** argv) {
   cursord::LogLevel level;
   cursord::ParseLogLevel(log_level, &level);
   cursord::SetLogLevel(level);
-  options.handshake_timeout = Parse(handshake_timeout);
-  options.ping_interval = Parse(ping_interval);
-  options.send_timeout = Parse(send_timeout);
-  options.shutdown_grace = Parse(shutdown_grace);
-  options.presence_batch = Parse(presence_batch);
 
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;

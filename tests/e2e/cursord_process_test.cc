@@ -2,9 +2,13 @@
 // signal path of a graceful stop (1001 to every client, exit 0).
 #include <signal.h>
 
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/e2e/ws_test_client.h"
@@ -12,12 +16,15 @@
 namespace cursord::testing {
 namespace {
 
-// Starts cursord on ephemeral loopback ports and returns its WebSocket port
-// (read from its start-up log line).
+// Starts cursord on ephemeral loopback ports, with `flags` added, and
+// returns its WebSocket port (read from its start-up log line).
 int StartCursord(std::unique_ptr<Subprocess>& process,
-                 const std::map<std::string, std::string>& env = {}) {
-  auto started = Subprocess::Start(
-      {CURSORD_PATH, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"}, env);
+                 const std::map<std::string, std::string>& env = {},
+                 const std::vector<std::string>& flags = {}) {
+  std::vector<std::string> argv = {CURSORD_PATH, "--listen", "127.0.0.1:0",
+                                   "--control-listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto started = Subprocess::Start(argv, env);
   EXPECT_TRUE(started.ok()) << started.status();
   if (!started.ok()) return 0;
   process = std::move(*started);
@@ -98,6 +105,53 @@ TEST(CursordProcessTest, BadFlagsAreRefused) {
       {CURSORD_PATH, "--listen", "127.0.0.1:notaport", "--control-listen", "127.0.0.1:0"});
   EXPECT_EQ(bad_listen.exit_code, 1);
   EXPECT_NE(bad_listen.err.find("bad port"), std::string::npos) << bad_listen.err;
+}
+
+// --help says 0 means "at once"; the flag must take it, from the command
+// line or the environment, and the server must then serve.
+TEST(CursordProcessTest, PresenceBatchZeroStartsAndServes) {
+  for (const bool from_env : {false, true}) {
+    std::unique_ptr<Subprocess> cursord;
+    const int port =
+        from_env ? StartCursord(cursord, {{"CURSORD_PRESENCE_BATCH", "0"}})
+                 : StartCursord(cursord, {}, {"--presence-batch", "0"});
+    ASSERT_GT(port, 0) << (from_env ? "CURSORD_PRESENCE_BATCH=0" : "--presence-batch 0");
+    auto a = WsTestClient::Connect(port, "/rooms/batch");
+    ASSERT_TRUE(a.ok()) << a.status();
+    auto a_id = (*a)->ReadJoin();
+    ASSERT_TRUE(a_id.ok()) << a_id.status();
+    auto b = WsTestClient::Connect(port, "/rooms/batch");
+    ASSERT_TRUE(b.ok()) << b.status();
+    auto b_id = (*b)->ReadJoin();
+    ASSERT_TRUE(b_id.ok()) << b_id.status();
+    // a hears of b's join: presence goes out with no batching delay.
+    EXPECT_EQ((*a)->Read(), Bytes({0x03, *b_id}));
+    (*a)->Close();
+    (*b)->Close();
+    cursord->Signal(SIGTERM);
+    EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0) << cursord->err();
+  }
+}
+
+// Where 0 would mean "never" or "at once" for something that must take
+// time, the flag refuses it and says what it takes.
+TEST(CursordProcessTest, ZeroDurationIsRefusedWhereItMakesNoSense) {
+  for (const char* flag :
+       {"--ping-interval", "--handshake-timeout", "--send-timeout", "--shutdown-grace"}) {
+    RunResult result = RunProcess({CURSORD_PATH, flag, "0"});
+    EXPECT_EQ(result.exit_code, 105) << flag << ": " << result.err;  // CLI11's ValidationError
+    EXPECT_NE(result.err.find(absl::StrCat(flag, ": ")), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("expected, not \"0\""), std::string::npos) << result.err;
+  }
+  RunResult ping = RunProcess({CURSORD_PATH, "--ping-interval", "0"});
+  EXPECT_NE(ping.err.find("--ping-interval: a positive duration such as 500ms, 20s or 1m "
+                          "expected, not \"0\""),
+            std::string::npos)
+      << ping.err;
+  // The same rule from the environment.
+  RunResult env = RunProcess({CURSORD_PATH}, {{"CURSORD_PING_INTERVAL", "0"}});
+  EXPECT_NE(env.exit_code, 0);
+  EXPECT_NE(env.err.find("--ping-interval"), std::string::npos) << env.err;
 }
 
 }  // namespace
