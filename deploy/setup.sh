@@ -15,8 +15,10 @@ build_packages=(
   libssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
 )
-# Test-only packages: the browser test drives Debian's Chromium from Node.
-test_packages=(chromium nodejs npm)
+# Test-only packages: the browser test drives Debian's Chromium from Node;
+# nginx_tls_test runs deploy/nginx/cursord.conf in nginx with a certificate
+# it makes with openssl.
+test_packages=(chromium nodejs npm nginx openssl)
 
 missing_packages() {
   local pkg
