@@ -6,6 +6,7 @@
 #include <grpc/grpc.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -22,10 +23,28 @@ int ExitCodeFor(const grpc::Status& status) {
   return kExitCallFailed;
 }
 
+namespace {
+
+// Keepalive while a call runs, so that `cursorctl watch` notices a server
+// that vanished without closing the connection. Every 30 s is within what
+// cursord permits (a ping per 10 s at most, see ControlServerOptions), so
+// the server never counts these pings as abuse.
+grpc::ChannelArguments ChannelArguments() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  // A quiet watch sends no data; keep pinging regardless.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  return args;
+}
+
+}  // namespace
+
 ControlClient::ControlClient(const GlobalOptions& options)
     : options_(options),
-      channel_(grpc::CreateChannel(options.server,
-                                   grpc::InsecureChannelCredentials())),
+      channel_(grpc::CreateCustomChannel(options.server,
+                                         grpc::InsecureChannelCredentials(),
+                                         ChannelArguments())),
       control_(v1::ControlService::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)) {}
 

@@ -139,6 +139,32 @@ int main(int argc, char** argv) {
   app.add_option("--control-token", control.token,
                  "require 'authorization: Bearer TOKEN' on control calls")
       ->envname("CURSORD_CONTROL_TOKEN");
+  app.add_option("--control-max-watchers", control.max_watchers,
+                 "open WatchRoom streams on the server; the next is refused "
+                 "(RESOURCE_EXHAUSTED)")
+      ->envname("CURSORD_CONTROL_MAX_WATCHERS")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--control-max-watchers-per-room", control.max_watchers_per_room,
+                 "open WatchRoom streams on one room; the next is refused (RESOURCE_EXHAUSTED)")
+      ->envname("CURSORD_CONTROL_MAX_WATCHERS_PER_ROOM")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  AddDurationOption(app, "--control-keepalive", &control.keepalive_time,
+                    "ping a control connection idle this long; close it if the ping is "
+                    "not answered within 10s",
+                    {absl::Seconds(1), false})
+      ->envname("CURSORD_CONTROL_KEEPALIVE");
+  AddDurationOption(app, "--control-max-connection-age", &control.max_connection_age,
+                    "ask a control connection to go away (GOAWAY) at this age (0 = no limit)",
+                    kZeroOrMore)
+      ->envname("CURSORD_CONTROL_MAX_CONNECTION_AGE");
+  AddDurationOption(app, "--control-max-connection-age-grace",
+                    &control.max_connection_age_grace,
+                    "after that GOAWAY, time its calls (WatchRoom streams too) get before "
+                    "the connection is closed",
+                    kZeroOrMore)
+      ->envname("CURSORD_CONTROL_MAX_CONNECTION_AGE_GRACE");
   app.add_option("--log-level", log_level, "debug, info, warning, error or off")
       ->envname("CURSORD_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warning", "error", "off"}))

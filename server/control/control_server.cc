@@ -1,6 +1,9 @@
 #include "server/control/control_server.h"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <utility>
 
 #include <grpc/grpc.h>
@@ -37,6 +40,37 @@ absl::Status SplitHostPort(absl::string_view address, std::string* host,
   return absl::OkStatus();
 }
 
+// A channel argument in milliseconds; gRPC takes INT_MAX as "unlimited".
+int Millis(absl::Duration duration) {
+  if (duration == absl::InfiniteDuration()) return INT_MAX;
+  return static_cast<int>(
+      std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT_MAX));
+}
+
+// Keepalive, the client ping policy and connection age; see
+// ControlServerOptions for what each is for.
+void SetConnectionManagement(const ControlServerOptions& options,
+                             grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             Millis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             Millis(options.keepalive_timeout));
+  // Our pings go to idle connections too, and clients may ping those.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Without this, gRPC stops pinging after two pings with no data in
+  // between: a quiet WatchRoom stream would go unchecked from then on.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Millis(options.min_client_ping_interval));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_MS,
+      Millis(options.max_connection_age == absl::ZeroDuration()
+                 ? absl::InfiniteDuration()
+                 : options.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             Millis(options.max_connection_age_grace));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
@@ -51,6 +85,10 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
   ControlServiceOptions service_options;
   service_options.token = options.token;
   service_options.watch_buffer = options.watch_buffer;
+  service_options.watch_limits.max_watchers = options.max_watchers;
+  service_options.watch_limits.max_watchers_per_room =
+      options.max_watchers_per_room;
+  service_options.watch_finish_grace = options.watch_finish_grace;
   auto service = std::make_unique<ControlService>(service_options, plane);
 
   // Both are process-wide switches that only take effect for servers built
@@ -65,6 +103,7 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
   // gRPC sets SO_REUSEPORT by default, which would let a second cursord
   // "bind" a port already in use and split the traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  SetConnectionManagement(options, builder);
   builder.RegisterService(service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "server/core/presence.h"
 
 namespace grpc {
@@ -43,6 +44,33 @@ struct ControlServerOptions {
   // Per WatchRoom stream: messages that may wait for a slow client before
   // the stream is dropped with RESOURCE_EXHAUSTED.
   size_t watch_buffer = 1024;
+  // Open WatchRoom streams on the server, and on one room; one more is
+  // refused with RESOURCE_EXHAUSTED.
+  size_t max_watchers = 1024;
+  size_t max_watchers_per_room = 64;
+  // A stream the server ended whose client does not take its last write
+  // within this long is cancelled (see WatchSession).
+  absl::Duration watch_finish_grace = absl::Seconds(10);
+
+  // Connection management (gRPC channel arguments).
+  // The server pings a connection idle this long, calls or not, and closes
+  // it when no answer comes within keepalive_timeout: a client that
+  // vanished without closing (a crash, a lost network) is noticed, and its
+  // streams are released.
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  // The most often a client may ping without the server sending data,
+  // with or without calls (gRPC's default is every 5 minutes, and only
+  // with calls): cursorctl pings every 30 s while it watches. Pinging more
+  // often than this twice gets the connection closed (too_many_pings).
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // A connection is asked to go away (GOAWAY) at this age; its calls still
+  // running then get max_connection_age_grace to end before the connection
+  // is closed. Bounds how long any one connection, and so any one
+  // WatchRoom stream, can hold the server's resources. Zero: no limit
+  // (for the age), no grace (for the grace).
+  absl::Duration max_connection_age = absl::Hours(1);
+  absl::Duration max_connection_age_grace = absl::Minutes(10);
 };
 
 class ControlServer {

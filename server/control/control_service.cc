@@ -41,22 +41,27 @@ absl::Duration CursorInterval(uint32_t updates_per_second) {
 // A WatchRoom stream. gRPC owns it and it deletes itself in OnDone; the
 // shared WatchSession holds the stream's state and outlives it as long as
 // the core still has it.
+//
+// A stream is registered with the service (and so counts against the
+// watcher limits) exactly while it watches its room: Start registers it
+// and then watches; Release, from OnCancel or OnDone, whichever comes
+// first, unregisters it and unwatches. A client that goes away is released
+// at its cancellation, not when its last write has drained.
 class ControlService::WatchReactor final
     : public grpc::ServerWriteReactor<v1::WatchRoomResponse> {
  public:
-  WatchReactor(ControlService& service, std::shared_ptr<WatchSession> session)
+  WatchReactor(ControlService& service, grpc::CallbackServerContext* context,
+               std::shared_ptr<WatchSession> session)
       : service_(service), session_(std::move(session)) {
-    session_->Attach(this);
+    session_->Attach(this, context);
   }
 
-  // Attaches the session to the room.
+  // Attaches the session to the room, unless a limit or shutdown refuses.
   void Start(bool cursor_moves) {
-    if (!service_.AddWatch(session_)) {
-      session_->End(absl::UnavailableError("the control server is shutting down"));
+    if (absl::Status status = service_.AddWatch(session_); !status.ok()) {
+      session_->End(status);
       return;
     }
-    registered_ = true;
-    watching_ = true;
     service_.plane_.Watch(session_->room_id(), cursor_moves, session_,
                           [session = session_](absl::Status status) {
                             if (!status.ok()) session->End(status);
@@ -69,32 +74,36 @@ class ControlService::WatchReactor final
   void OnWriteDone(bool ok) override { session_->OnWriteDone(ok); }
 
   void OnCancel() override {
+    // End drops whatever is queued; Release frees the limits' slot and
+    // detaches the room now, however long gRPC takes to reach OnDone.
     session_->End(absl::CancelledError("watch cancelled by the client"));
+    Release();
   }
 
   void OnDone() override {
     session_->Detach();
-    if (watching_) {
-      // Unwatch is a no-op if the core already dropped the session. The
-      // callback keeps the session alive until the core lets go of it.
-      service_.plane_.Unwatch(session_->room_id(), session_.get(),
-                              [session = session_] {});
-    }
-    if (registered_) service_.RemoveWatch(session_);
+    Release();
     delete this;
   }
 
  private:
+  void Release() {
+    if (!service_.RemoveWatch(session_)) return;  // never watched, or done
+    // Unwatch is a no-op if the core already dropped the session. The
+    // callback keeps the session alive until the core lets go of it.
+    service_.plane_.Unwatch(session_->room_id(), session_.get(),
+                            [session = session_] {});
+  }
+
   ControlService& service_;
   const std::shared_ptr<WatchSession> session_;
-  // Written before gRPC sees the reactor, read in OnDone.
-  bool registered_ = false;
-  bool watching_ = false;
 };
 
 ControlService::ControlService(ControlServiceOptions options,
                                core::ControlPlane& plane)
-    : options_(std::move(options)), plane_(plane) {}
+    : options_(std::move(options)),
+      plane_(plane),
+      watchers_(options_.watch_limits) {}
 
 ControlService::~ControlService() = default;
 
@@ -108,7 +117,7 @@ void ControlService::BeginShutdown() {
   {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
-    sessions.assign(watches_.begin(), watches_.end());
+    sessions = watchers_.All();
   }
   // Outside mu_: End takes the session's lock, and OnDone (which takes
   // mu_) may run for a stream meanwhile.
@@ -119,19 +128,21 @@ void ControlService::BeginShutdown() {
 
 int64_t ControlService::watcher_count() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(watches_.size());
+  return static_cast<int64_t>(watchers_.size());
 }
 
-bool ControlService::AddWatch(const std::shared_ptr<WatchSession>& session) {
+absl::Status ControlService::AddWatch(
+    const std::shared_ptr<WatchSession>& session) {
   absl::MutexLock lock(&mu_);
-  if (shutting_down_) return false;
-  watches_.insert(session);
-  return true;
+  if (shutting_down_) {
+    return absl::UnavailableError("the control server is shutting down");
+  }
+  return watchers_.Add(session);
 }
 
-void ControlService::RemoveWatch(const std::shared_ptr<WatchSession>& session) {
+bool ControlService::RemoveWatch(const std::shared_ptr<WatchSession>& session) {
   absl::MutexLock lock(&mu_);
-  watches_.erase(session);
+  return watchers_.Remove(session);
 }
 
 absl::Status ControlService::Authenticate(
@@ -261,7 +272,9 @@ grpc::ServerWriteReactor<v1::WatchRoomResponse>* ControlService::WatchRoom(
   buffer_options.cursor_interval =
       CursorInterval(request->cursor_updates_per_second());
   auto* reactor = new WatchReactor(
-      *this, std::make_shared<WatchSession>(request->room_id(), buffer_options));
+      *this, context,
+      std::make_shared<WatchSession>(request->room_id(), buffer_options,
+                                     options_.watch_finish_grace));
   if (absl::Status status = FirstError(
           {Authenticate(*context), ValidateRoomId(request->room_id())});
       !status.ok()) {
@@ -285,7 +298,11 @@ grpc::ServerUnaryReactor* ControlService::GetServerInfo(
   {
     absl::MutexLock lock(&mu_);
     response->set_control_address(control_address_);
-    response->set_watcher_count(static_cast<int64_t>(watches_.size()));
+    response->set_watcher_count(static_cast<int64_t>(watchers_.size()));
+    // The control plane's own counters, next to the edge's.
+    auto& counters = *response->mutable_counters();
+    counters["watchers_refused_server_limit"] = watchers_.refused_server_limit();
+    counters["watchers_refused_room_limit"] = watchers_.refused_room_limit();
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;

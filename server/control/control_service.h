@@ -11,12 +11,12 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cursord/v1/control.grpc.pb.h"
 #include "server/control/watch_session.h"
+#include "server/control/watcher_registry.h"
 #include "server/core/presence.h"
 
 namespace cursord::control {
@@ -27,6 +27,11 @@ struct ControlServiceOptions {
   // Per WatchRoom stream: how many messages may wait for a slow client
   // before it is dropped.
   size_t watch_buffer = 1024;
+  // Open WatchRoom streams allowed on the server and on one room.
+  WatcherRegistry::Limits watch_limits;
+  // How long a stream the server ended may take to deliver its last
+  // messages and status before the call is cancelled (see WatchSession).
+  absl::Duration watch_finish_grace = absl::Seconds(10);
 };
 
 class ControlService final : public v1::ControlService::CallbackService {
@@ -73,10 +78,12 @@ class ControlService final : public v1::ControlService::CallbackService {
   // UNAUTHENTICATED unless the call carries the token (when one is set).
   absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
 
-  // Registers a new stream; false once shutting down.
-  bool AddWatch(const std::shared_ptr<WatchSession>& session)
+  // Registers a new stream: UNAVAILABLE once shutting down,
+  // RESOURCE_EXHAUSTED past a watcher limit.
+  absl::Status AddWatch(const std::shared_ptr<WatchSession>& session)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void RemoveWatch(const std::shared_ptr<WatchSession>& session)
+  // True for the one call that found the stream registered.
+  bool RemoveWatch(const std::shared_ptr<WatchSession>& session)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   const ControlServiceOptions options_;
@@ -85,8 +92,7 @@ class ControlService final : public v1::ControlService::CallbackService {
   mutable absl::Mutex mu_;
   std::string control_address_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_set<std::shared_ptr<WatchSession>> watches_
-      ABSL_GUARDED_BY(mu_);
+  WatcherRegistry watchers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cursord::control

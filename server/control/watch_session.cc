@@ -9,12 +9,20 @@
 
 namespace cursord::control {
 
-WatchSession::WatchSession(std::string room_id, WatchBuffer::Options options)
-    : room_id_(std::move(room_id)), buffer_(options) {}
+WatchSession::WatchSession(std::string room_id, WatchBuffer::Options options,
+                           absl::Duration finish_grace)
+    : room_id_(std::move(room_id)),
+      finish_grace_(finish_grace),
+      buffer_(options) {}
 
 WatchSession::~WatchSession() = default;
 
-void WatchSession::Attach(Reactor* reactor) {
+void WatchSession::Attach(Reactor* reactor,
+                          grpc::CallbackServerContext* context) {
+  {
+    absl::MutexLock lock(&cancel_mu_);
+    context_ = context;
+  }
   absl::MutexLock lock(&mu_);
   reactor_ = reactor;
 }
@@ -44,6 +52,11 @@ void WatchSession::OnWriteDone(bool ok) {
 }
 
 void WatchSession::Detach() {
+  {
+    // Waits out a TryCancel in progress: the context dies after OnDone.
+    absl::MutexLock lock(&cancel_mu_);
+    context_ = nullptr;
+  }
   absl::MutexLock lock(&mu_);
   reactor_ = nullptr;
   finished_ = true;
@@ -91,6 +104,7 @@ void WatchSession::PumpLocked(absl::Time now) {
     // status after it. That keeps ending prompt even for a stalled stream.
     finished_ = true;
     reactor_->Finish(ToGrpcStatus(*end_status_));
+    if (write_in_flight_) CancelAfterGraceLocked();
     return;
   }
   if (write_in_flight_) return;
@@ -122,6 +136,23 @@ void WatchSession::WakeAtLocked(absl::Time when) {
                // gRPC keeps its own reference until this callback returns.
                delete alarm;
              });
+}
+
+void WatchSession::CancelAfterGraceLocked() {
+  auto* alarm = new grpc::Alarm();
+  alarm->Set(absl::ToChronoTime(absl::Now() + finish_grace_),
+             [weak = weak_from_this(), alarm](bool fired) {
+               if (auto self = weak.lock(); self != nullptr && fired) {
+                 self->OnFinishGraceOver();
+               }
+               delete alarm;
+             });
+}
+
+void WatchSession::OnFinishGraceOver() {
+  absl::MutexLock lock(&cancel_mu_);
+  // Null once OnDone ran: the stream finished within the grace.
+  if (context_ != nullptr) context_->TryCancel();
 }
 
 void WatchSession::OnAlarm(uint64_t generation) {

@@ -7,6 +7,13 @@
 // the room never converts, serializes or writes for a watcher, and a watcher
 // that stops reading costs the room one bounded queue push per event until
 // its buffer fills, when OnEvent returns false and the core drops it.
+//
+// Ending: a stream the server ends (too slow, room gone, shutdown) is
+// finished with its status at once, behind any write still in flight. A
+// client that takes that write within `finish_grace` reads the status; one
+// that does not (it stopped reading, or vanished without a word) has its
+// call cancelled then, so that the stream and its memory are released
+// instead of living as long as the client's connection.
 #ifndef CURSORD_CONTROL_WATCH_SESSION_H_
 #define CURSORD_CONTROL_WATCH_SESSION_H_
 
@@ -16,6 +23,7 @@
 #include <string>
 
 #include <grpcpp/alarm.h>
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
 #include "absl/base/thread_annotations.h"
@@ -33,14 +41,16 @@ class WatchSession final : public core::WatchSink,
  public:
   using Reactor = grpc::ServerWriteReactor<v1::WatchRoomResponse>;
 
-  WatchSession(std::string room_id, WatchBuffer::Options options);
+  WatchSession(std::string room_id, WatchBuffer::Options options,
+               absl::Duration finish_grace = absl::Seconds(10));
   ~WatchSession() override;
 
   const std::string& room_id() const { return room_id_; }
 
-  // Binds the stream to write to. Called once, by the reactor, before the
-  // session is handed to the core.
-  void Attach(Reactor* reactor);
+  // Binds the stream to write to, and the call to cancel if it does not
+  // finish in time. Called once, by the reactor, before the session is
+  // handed to the core. Both stay valid until Detach.
+  void Attach(Reactor* reactor, grpc::CallbackServerContext* context);
 
   // Ends the stream with `status` as soon as possible, dropping whatever is
   // still queued. The first call wins; later calls do nothing. Any thread.
@@ -65,8 +75,21 @@ class WatchSession final : public core::WatchSink,
   void WakeAtLocked(absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnAlarm(uint64_t generation);
+  // Arms the cancellation of a finished stream whose last write is stuck.
+  void CancelAfterGraceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnFinishGraceOver();
 
   const std::string room_id_;
+  const absl::Duration finish_grace_;
+
+  // The call, for TryCancel; null before Attach and after Detach. A mutex
+  // of its own, never held with mu_: TryCancel completes the stream's
+  // operations, and the reactions to that (OnWriteDone) take mu_. gRPC runs
+  // a non-inlineable reactor's reactions, OnDone included, on its own
+  // threads, never inside TryCancel, so Detach (from OnDone) merely waits
+  // for a TryCancel in progress.
+  absl::Mutex cancel_mu_;
+  grpc::CallbackServerContext* context_ ABSL_GUARDED_BY(cancel_mu_) = nullptr;
 
   absl::Mutex mu_;
   WatchBuffer buffer_ ABSL_GUARDED_BY(mu_);

@@ -35,6 +35,11 @@ void ControlTest::RestartControl(Config config) {
   options.listen = "127.0.0.1:0";
   options.token = config_.token;
   options.watch_buffer = config_.watch_buffer;
+  options.max_watchers = config_.max_watchers;
+  options.max_watchers_per_room = config_.max_watchers_per_room;
+  options.watch_finish_grace = config_.watch_finish_grace;
+  options.keepalive_time = config_.keepalive_time;
+  options.keepalive_timeout = config_.keepalive_timeout;
   auto started = control::ControlServer::Start(options, *edge_);
   ASSERT_TRUE(started.ok()) << started.status();
   control_ = std::move(*started);

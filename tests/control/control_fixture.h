@@ -24,9 +24,15 @@ namespace cursord::testing {
 
 class ControlTest : public ::testing::Test {
  protected:
+  // Control server settings; the defaults are the server's.
   struct Config {
     std::string token;
     size_t watch_buffer = 1024;
+    size_t max_watchers = control::ControlServerOptions().max_watchers;
+    size_t max_watchers_per_room = control::ControlServerOptions().max_watchers_per_room;
+    absl::Duration watch_finish_grace = control::ControlServerOptions().watch_finish_grace;
+    absl::Duration keepalive_time = control::ControlServerOptions().keepalive_time;
+    absl::Duration keepalive_timeout = control::ControlServerOptions().keepalive_timeout;
   };
 
   void SetUp() override;

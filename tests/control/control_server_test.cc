@@ -1,11 +1,19 @@
 // The control API end to end: real gRPC calls to the real ControlServer over
 // the real edge, with real WebSocket members in the rooms.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <grpc/grpc.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/byte_buffer.h>
 
@@ -70,6 +78,47 @@ class ControlServerTest : public ControlTest {
     v1::ServerInfo info;
     EXPECT_TRUE(stub().GetServerInfo(Call().get(), {}, &info).ok());
     return info;
+  }
+
+  // A WatchRoom call and its stream.
+  struct Watcher {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchRoomResponse>> stream;
+  };
+
+  // Watches `room_id` (through `stub_override` if given) and reads the
+  // first message: the snapshot when the watch is accepted. On refusal,
+  // `status` gets the call's status.
+  Watcher OpenWatch(const std::string& room_id, bool* accepted,
+                    grpc::Status* status = nullptr,
+                    v1::ControlService::Stub* stub_override = nullptr) {
+    Watcher watcher;
+    watcher.context = Call(absl::Seconds(60));
+    watcher.stream = Watch(watcher.context.get(), room_id, false, 0, stub_override);
+    v1::WatchRoomResponse message;
+    *accepted = watcher.stream->Read(&message) && message.has_snapshot();
+    if (!*accepted && status != nullptr) *status = watcher.stream->Finish();
+    return watcher;
+  }
+
+  // Expects a watch of `room_id` to be refused at once with
+  // RESOURCE_EXHAUSTED and `message`.
+  void ExpectWatchRefused(const std::string& room_id, const std::string& message) {
+    bool accepted = true;
+    grpc::Status status;
+    OpenWatch(room_id, &accepted, &status);
+    EXPECT_FALSE(accepted) << room_id;
+    EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_EQ(status.error_message(), message);
+  }
+
+  // A stub on a channel whose HTTP/2 window cannot grow: once its client
+  // stops reading, the server's writes stall after a few kilobytes.
+  std::unique_ptr<v1::ControlService::Stub> StallingStub() const {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+    return v1::ControlService::NewStub(NewChannel(args));
   }
 
   // Starts a WatchRoom stream on `context`.
@@ -444,26 +493,28 @@ TEST_F(ControlServerTest, WatchRoomErrors) {
 
 TEST_F(ControlServerTest, SlowWatcherIsDroppedWithoutSlowingTheRoom) {
   // A small buffer, and a client whose HTTP/2 window cannot grow: once it
-  // stops reading, the server's writes stall after a few kilobytes.
-  RestartControl({/*token=*/"", /*watch_buffer=*/32});
+  // stops reading, the server's writes stall after a few kilobytes. The
+  // watcher reads again only after the flood: a finish grace longer than
+  // that lets it still read why it was dropped.
+  Config config;
+  config.watch_buffer = 32;
+  config.watch_finish_grace = absl::Minutes(1);
+  RestartControl(config);
   uint8_t a_id = 0;
   auto a = Join("/rooms/slow", &a_id);
   auto b = Join("/rooms/slow");
   ASSERT_TRUE(a && b);
   ASSERT_TRUE(a->Read().has_value());  // b's join
 
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-  auto slow_stub = v1::ControlService::NewStub(NewChannel(args));
-  auto context = Call(absl::Seconds(60));
-  auto stream = Watch(context.get(), "slow", false, 0, slow_stub.get());
-  v1::WatchRoomResponse message;
-  ASSERT_TRUE(stream->Read(&message));
-  ASSERT_TRUE(message.has_snapshot());
+  auto slow_stub = StallingStub();
+  bool accepted = false;
+  Watcher slow = OpenWatch("slow", &accepted, nullptr, slow_stub.get());
+  ASSERT_TRUE(accepted);
   // From here the watcher reads nothing.
 
-  constexpr int kClicks = 6000;
+  // Within one member's message burst (600), so the rate limit lets the
+  // room relay them all at once.
+  constexpr int kClicks = 500;
   const absl::Time start = absl::Now();
   for (int i = 0; i < kClicks; ++i) {
     a->SendBinary(B({static_cast<uint8_t>(i % 2 == 0 ? 0x06 : 0x07)}));
@@ -481,8 +532,9 @@ TEST_F(ControlServerTest, SlowWatcherIsDroppedWithoutSlowingTheRoom) {
 
   // The watcher, reading at last, finds it was dropped.
   int events = 0;
-  while (stream->Read(&message) && events < 10 * kClicks) ++events;
-  const grpc::Status status = stream->Finish();
+  v1::WatchRoomResponse message;
+  while (slow.stream->Read(&message) && events < 10 * kClicks) ++events;
+  const grpc::Status status = slow.stream->Finish();
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
   EXPECT_EQ(status.error_message(),
             "watcher too slow: 32 events queued for room \"slow\"; watch again");
@@ -502,6 +554,243 @@ TEST_F(ControlServerTest, ShutdownEndsWatchesPromptly) {
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
   EXPECT_FALSE(stream->Read(&message));
   EXPECT_EQ(stream->Finish().error_code(), StatusCode::UNAVAILABLE);
+}
+
+TEST_F(ControlServerTest, WatchersPastTheLimitsAreRefusedAndCounted) {
+  Config config;
+  config.max_watchers = 3;
+  config.max_watchers_per_room = 2;
+  RestartControl(config);
+  auto a = Join("/rooms/cap-a");
+  auto b = Join("/rooms/cap-b");
+  auto c = Join("/rooms/cap-c");
+  ASSERT_TRUE(a && b && c);
+
+  bool accepted = false;
+  Watcher a1 = OpenWatch("cap-a", &accepted);
+  ASSERT_TRUE(accepted);
+  Watcher a2 = OpenWatch("cap-a", &accepted);
+  ASSERT_TRUE(accepted);
+  // A third on the room: past the room's limit.
+  ExpectWatchRefused("cap-a",
+                     "room \"cap-a\" already has 2 watchers, the limit per room "
+                     "(--control-max-watchers-per-room); end a watch and try again");
+  // Another room still has room, until the server is full.
+  Watcher b1 = OpenWatch("cap-b", &accepted);
+  ASSERT_TRUE(accepted);
+  ExpectWatchRefused("cap-c",
+                     "the server already has 3 watchers, its limit (--control-max-watchers); "
+                     "end a watch and try again");
+
+  v1::ServerInfo info = Info();
+  EXPECT_EQ(info.watcher_count(), 3);
+  EXPECT_EQ(info.counters().at("watchers_refused_room_limit"), 1u);
+  EXPECT_EQ(info.counters().at("watchers_refused_server_limit"), 1u);
+
+  // A watcher that cancels gives its place back as soon as the server has
+  // seen the cancellation; then a new watch of the same room is accepted.
+  a1.context->TryCancel();
+  EXPECT_EQ(a1.stream->Finish().error_code(), StatusCode::CANCELLED);
+  ASSERT_TRUE(Eventually([&] { return Info().watcher_count() == 2; }));
+  Watcher a4 = OpenWatch("cap-a", &accepted);
+  EXPECT_TRUE(accepted);
+  // It sees the room live, like any watcher.
+  auto joiner = Join("/rooms/cap-a");
+  ASSERT_NE(joiner, nullptr);
+  v1::WatchRoomResponse message;
+  ASSERT_TRUE(a4.stream->Read(&message));
+  EXPECT_TRUE(message.has_member_joined()) << message.DebugString();
+
+  for (Watcher* open : {&a2, &b1, &a4}) {
+    open->context->TryCancel();
+    open->stream->Finish();
+  }
+  EXPECT_TRUE(Eventually([&] { return Info().watcher_count() == 0; }));
+}
+
+TEST_F(ControlServerTest, ADroppedWatcherThatNeverReadsIsReleased) {
+  // A watcher whose client stops reading: once its HTTP/2 window is full
+  // its writes stall, its buffer fills and the server drops it. Its last
+  // write can never complete, so without a bound the stream (and its place
+  // under the limits) would last as long as its connection.
+  Config config;
+  config.watch_buffer = 32;
+  config.watch_finish_grace = absl::Milliseconds(200);
+  config.max_watchers_per_room = 1;
+  RestartControl(config);
+  // Clicks from several members, each well within its message burst, and
+  // a member that reads each before the next is sent: the watcher's writes
+  // keep pace until its window is full, so they stall rather than the
+  // buffer overflowing in one burst (which gRPC would still flush).
+  std::vector<std::unique_ptr<WsTestClient>> senders;
+  for (int i = 0; i < 10; ++i) {
+    senders.push_back(Join("/rooms/gone"));
+    ASSERT_NE(senders.back(), nullptr);
+  }
+  auto pacer = Join("/rooms/gone");
+  ASSERT_NE(pacer, nullptr);
+
+  auto stalling_stub = StallingStub();
+  bool accepted = false;
+  Watcher gone = OpenWatch("gone", &accepted, nullptr, stalling_stub.get());
+  ASSERT_TRUE(accepted);
+  // From here the watcher reads nothing.
+
+  constexpr int kClicksEach = 500;
+  for (int i = 0; i < kClicksEach; ++i) {
+    for (auto& sender : senders) {
+      sender->SendBinary(B({static_cast<uint8_t>(i % 2 == 0 ? 0x06 : 0x07)}));
+      ASSERT_TRUE(pacer->Read().has_value()) << "click " << i;
+    }
+  }
+  EXPECT_TRUE(Eventually([&] { return Info().watcher_count() == 0; }))
+      << "the dropped watcher is still registered";
+  // Its place is free again.
+  Watcher next = OpenWatch("gone", &accepted);
+  EXPECT_TRUE(accepted);
+  next.context->TryCancel();
+  next.stream->Finish();
+
+  // The stalled client, reading at last, finds the stream ended.
+  int events = 0;
+  v1::WatchRoomResponse message;
+  while (gone.stream->Read(&message) && events < 10 * kClicksEach) ++events;
+  const grpc::Status status = gone.stream->Finish();
+  EXPECT_TRUE(status.error_code() == StatusCode::CANCELLED ||
+              status.error_code() == StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_code() << " " << status.error_message();
+  EXPECT_LT(events, 10 * kClicksEach);
+}
+
+// A TCP relay between one client and the control server that can be
+// frozen: it then moves no more bytes either way but keeps both
+// connections open, which is how a client that vanished without closing
+// (a crash of its host, a lost network) looks to the server.
+class FreezableRelay {
+ public:
+  explicit FreezableRelay(int target_port) : target_port_(target_port) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address = Loopback(0);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    listen(listen_fd_, 1);
+    socklen_t length = sizeof(address);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    if (pipe(wake_) != 0) wake_[0] = wake_[1] = -1;
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~FreezableRelay() {
+    stop_.store(true);
+    Wake();
+    thread_.join();
+    for (int fd : {listen_fd_, client_fd_, server_fd_, wake_[0], wake_[1]}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  int port() const { return port_; }
+
+  // From now on nothing is relayed; nothing is closed either.
+  void Freeze() {
+    frozen_.store(true);
+    Wake();
+  }
+
+ private:
+  static sockaddr_in Loopback(int port) {
+    sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    return address;
+  }
+
+  void Wake() { [[maybe_unused]] ssize_t n = write(wake_[1], "x", 1); }
+
+  // Accepts one client, connects it to the target, then relays until
+  // frozen or stopped. Every wait is a poll that the wake pipe ends.
+  void Run() {
+    pollfd accept_fds[] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    while (!stop_.load()) {
+      if (poll(accept_fds, 2, -1) < 0) return;
+      if (accept_fds[0].revents & POLLIN) break;
+      Drain();
+    }
+    if (stop_.load()) return;
+    client_fd_ = accept(listen_fd_, nullptr, nullptr);
+    server_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in target = Loopback(target_port_);
+    if (connect(server_fd_, reinterpret_cast<sockaddr*>(&target), sizeof(target)) != 0) return;
+    while (!stop_.load()) {
+      const bool relaying = !frozen_.load();
+      pollfd fds[] = {{wake_[0], POLLIN, 0},
+                      {client_fd_, static_cast<short>(relaying ? POLLIN : 0), 0},
+                      {server_fd_, static_cast<short>(relaying ? POLLIN : 0), 0}};
+      if (poll(fds, 3, -1) < 0) return;
+      if (fds[0].revents & POLLIN) Drain();
+      if (!relaying || frozen_.load()) continue;
+      if ((fds[1].revents & (POLLIN | POLLHUP)) && !Move(client_fd_, server_fd_)) return;
+      if ((fds[2].revents & (POLLIN | POLLHUP)) && !Move(server_fd_, client_fd_)) return;
+    }
+  }
+
+  void Drain() {
+    char buffer[64];
+    [[maybe_unused]] ssize_t n = read(wake_[0], buffer, sizeof(buffer));
+  }
+
+  // One read from `from`, all of it written to `to`; false at EOF or error.
+  static bool Move(int from, int to) {
+    char buffer[16384];
+    const ssize_t n = read(from, buffer, sizeof(buffer));
+    if (n <= 0) return false;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = write(to, buffer + done, n - done);
+      if (w <= 0) return false;
+      done += w;
+    }
+    return true;
+  }
+
+  const int target_port_;
+  int listen_fd_ = -1;
+  int client_fd_ = -1;
+  int server_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  int port_ = 0;
+  std::atomic<bool> frozen_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(ControlServerTest, AWatcherThatVanishedIsReleasedByKeepalive) {
+  // Keepalive scaled down from 30 s + 10 s so the test is quick.
+  Config config;
+  config.keepalive_time = absl::Milliseconds(200);
+  config.keepalive_timeout = absl::Milliseconds(200);
+  RestartControl(config);
+  auto a = Join("/rooms/vanish");
+  ASSERT_NE(a, nullptr);
+
+  FreezableRelay relay(control_->port());
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", relay.port()),
+                                     grpc::InsecureChannelCredentials());
+  auto relayed_stub = v1::ControlService::NewStub(channel);
+  bool accepted = false;
+  Watcher watcher = OpenWatch("vanish", &accepted, nullptr, relayed_stub.get());
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(Info().watcher_count(), 1);
+
+  // The client's side goes silent without a FIN or a RST. The room is
+  // quiet, so no write ever fails: only the server's unanswered keepalive
+  // ping shows the client is gone.
+  relay.Freeze();
+  EXPECT_TRUE(Eventually([&] { return Info().watcher_count() == 0; }))
+      << "the vanished watcher is still registered";
+
+  watcher.context->TryCancel();
+  EXPECT_EQ(watcher.stream->Finish().error_code(), StatusCode::CANCELLED);
 }
 
 // ------------------------------------------------------ ServerInfo, health

@@ -87,6 +87,8 @@ TEST(CursordProcessTest, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
        {"--listen", "--threads", "--max-room-members", "--max-frame-bytes", "--max-pending-bytes",
         "--handshake-timeout", "--ping-interval", "--send-timeout", "--shutdown-grace",
         "--presence-batch", "--socket-send-buffer", "--control-listen", "--control-token",
+        "--control-max-watchers", "--control-max-watchers-per-room", "--control-keepalive",
+        "--control-max-connection-age", "--control-max-connection-age-grace",
         "--log-level"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
   }
@@ -136,8 +138,8 @@ TEST(CursordProcessTest, PresenceBatchZeroStartsAndServes) {
 // Where 0 would mean "never" or "at once" for something that must take
 // time, the flag refuses it and says what it takes.
 TEST(CursordProcessTest, ZeroDurationIsRefusedWhereItMakesNoSense) {
-  for (const char* flag :
-       {"--ping-interval", "--handshake-timeout", "--send-timeout", "--shutdown-grace"}) {
+  for (const char* flag : {"--ping-interval", "--handshake-timeout", "--send-timeout",
+                           "--shutdown-grace", "--control-keepalive"}) {
     RunResult result = RunProcess({CURSORD_PATH, flag, "0"});
     EXPECT_EQ(result.exit_code, 105) << flag << ": " << result.err;  // CLI11's ValidationError
     EXPECT_NE(result.err.find(absl::StrCat(flag, ": ")), std::string::npos) << result.err;
