@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
     CURSORD_LOG(kError) << status.message();
     return 1;
   }
-  auto control_server = cursord::control::ControlServer::Start(control, server);
+  auto control_server = cursord::control::ControlServer::Start(control, server.control_plane());
   if (!control_server.ok()) {
     CURSORD_LOG(kError) << "control plane: " << control_server.status().message();
     server.Shutdown();

@@ -55,17 +55,17 @@ std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, a
   }
   active_.emplace_back(id, member);
 
-  if (!watchers_.empty()) {
+  if (watched()) {
     RoomEvent event;
     event.kind = RoomEventKind::kJoined;
     event.time = now;
     event.member = SnapshotMember(id);
-    Publish(event, false);
+    watchers_->Publish(event, false);
   }
   return id;
 }
 
-void Room::Leave(uint8_t id) {
+void Room::Leave(uint8_t id, absl::Time now) {
   if (id >= records_.size() || !records_[id]) return;
   RoomMember* leaving = records_[id]->member;
   leaving->outbox.DropAllCursors();
@@ -87,12 +87,12 @@ void Room::Leave(uint8_t id) {
     other->outbox.PushEvent(left, -1, nullptr);
     other->WakeSoon();
   }
-  if (!watchers_.empty()) {
+  if (watched()) {
     RoomEvent event;
     event.kind = RoomEventKind::kLeft;
-    event.time = absl::Now();
+    event.time = now;
     event.member.id = id;
-    Publish(event, false);
+    watchers_->Publish(event, false);
   }
 }
 
@@ -111,7 +111,7 @@ void Room::Cursor(uint8_t from, uint16_t x, uint16_t y, absl::Time now) {
     }
   }
   if (coalesced) coalesced_->Add(coalesced);
-  if (any_cursor_watcher_) {
+  if (watchers_ != nullptr && watchers_->any_cursor_watcher()) {
     RoomEvent event;
     event.kind = RoomEventKind::kCursorMoved;
     event.time = now;
@@ -119,7 +119,7 @@ void Room::Cursor(uint8_t from, uint16_t x, uint16_t y, absl::Time now) {
     event.member.has_position = true;
     event.member.x = x;
     event.member.y = y;
-    Publish(event, true);
+    watchers_->Publish(event, true);
   }
 }
 
@@ -135,23 +135,23 @@ void Room::Click(uint8_t from, bool down, absl::Time now) {
     other->outbox.PushEvent(frame, from, positions_.data());
     other->Wake();
   }
-  if (!watchers_.empty()) {
+  if (watched()) {
     RoomEvent event;
     event.kind = down ? RoomEventKind::kClickStarted : RoomEventKind::kClickStopped;
     event.time = now;
     event.member.id = from;
-    Publish(event, false);
+    watchers_->Publish(event, false);
   }
 }
 
 void Room::NotifyKicked(uint8_t id, const std::string& reason, absl::Time now) {
-  if (watchers_.empty()) return;
+  if (!watched()) return;
   RoomEvent event;
   event.kind = RoomEventKind::kKicked;
   event.time = now;
   event.member.id = id;
   event.reason = reason;
-  Publish(event, false);
+  watchers_->Publish(event, false);
 }
 
 RoomMember* Room::member(uint8_t id) const {
@@ -188,50 +188,6 @@ RoomSnapshot Room::Snapshot() const {
 
 RoomSummary Room::Summary() const {
   return RoomSummary{id_, static_cast<uint32_t>(active_.size()), created_at_};
-}
-
-void Room::AddWatcher(std::shared_ptr<WatchSink> sink, bool cursor_moves) {
-  sink->OnSnapshot(Snapshot());
-  watchers_.push_back(Watcher{std::move(sink), cursor_moves});
-  any_cursor_watcher_ = any_cursor_watcher_ || cursor_moves;
-}
-
-bool Room::RemoveWatcher(WatchSink* sink) {
-  auto it = std::find_if(watchers_.begin(), watchers_.end(),
-                         [sink](const Watcher& w) { return w.sink.get() == sink; });
-  if (it == watchers_.end()) return false;
-  watchers_.erase(it);
-  UpdateCursorWatchers();
-  return true;
-}
-
-void Room::UpdateCursorWatchers() {
-  any_cursor_watcher_ = std::any_of(watchers_.begin(), watchers_.end(),
-                                    [](const Watcher& w) { return w.cursor_moves; });
-}
-
-void Room::Publish(const RoomEvent& event, bool is_cursor) {
-  // A sink that refuses an event is detached here, on the room's thread, so
-  // a slow watcher costs the room one failed call and no more.
-  std::vector<std::shared_ptr<WatchSink>> dropped;
-  for (auto it = watchers_.begin(); it != watchers_.end();) {
-    if (is_cursor && !it->cursor_moves) {
-      ++it;
-      continue;
-    }
-    if (it->sink->OnEvent(event)) {
-      ++it;
-    } else {
-      dropped.push_back(std::move(it->sink));
-      it = watchers_.erase(it);
-    }
-  }
-  if (!dropped.empty()) {
-    UpdateCursorWatchers();
-    for (auto& sink : dropped) {
-      sink->OnDetached(absl::ResourceExhaustedError("watcher too slow; events dropped"));
-    }
-  }
 }
 
 }  // namespace cursord::core

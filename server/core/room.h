@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -19,6 +20,7 @@
 #include "server/core/id_allocator.h"
 #include "server/core/outbox.h"
 #include "server/core/presence.h"
+#include "server/core/room_watchers.h"
 
 namespace cursord::core {
 
@@ -34,6 +36,9 @@ class RoomMember {
   // Asks the scheduler for a flush that may wait a short, bounded delay, so
   // that a burst of joins and leaves leaves in one write instead of one each.
   virtual void ScheduleBatchedFlush() = 0;
+  // The control plane closes this member with `code` (4000 kicked, 4001
+  // room closed) and `reason`; it leaves its room.
+  virtual void Kick(uint16_t code, std::string_view reason) = 0;
 
   // The outbox got something to send: flush in this round, once however
   // many messages arrive in it.
@@ -86,7 +91,7 @@ class Room {
   // Removes member `id`: the others drop its pending position and are sent
   // `04 id` (WakeSoon). The id is free for the next join. The member's own outbox
   // loses its pending positions (they point into this room).
-  void Leave(uint8_t id);
+  void Leave(uint8_t id, absl::Time now);
 
   // A cursor update from `from`: newest position kept, every other member
   // marked to receive it (latest wins).
@@ -112,18 +117,9 @@ class Room {
   // Member `id`'s snapshot; `id` must be a member.
   MemberSnapshot SnapshotMember(uint8_t id) const;
 
-  // Watchers: the sink gets the snapshot now, then every event.
-  void AddWatcher(std::shared_ptr<WatchSink> sink, bool cursor_moves);
-  // Returns false when `sink` was not watching.
-  bool RemoveWatcher(WatchSink* sink);
-  struct Watcher {
-    std::shared_ptr<WatchSink> sink;
-    bool cursor_moves = false;
-  };
-  // Moves the watchers out (the room is about to be destroyed) / back in.
-  std::vector<Watcher> TakeWatchers() { return std::move(watchers_); }
-  void SetWatchers(std::vector<Watcher> watchers) { watchers_ = std::move(watchers); }
-  size_t watcher_count() const { return watchers_.size(); }
+  // The room's watchers (owned by the shard's RoomWatchers), or null when
+  // nobody watches it. The room publishes its events there.
+  void set_watchers(WatcherList* watchers) { watchers_ = watchers; }
 
  private:
   struct Record {
@@ -135,10 +131,7 @@ class Room {
     bool clicking = false;
   };
 
-  // Delivers `event` to watchers, dropping those that refuse it.
-  void Publish(const RoomEvent& event, bool is_cursor);
-  // Recomputes any_cursor_watcher_ after watchers were removed.
-  void UpdateCursorWatchers();
+  bool watched() const { return watchers_ != nullptr && !watchers_->empty(); }
 
   std::string id_;
   absl::Time created_at_;
@@ -150,8 +143,7 @@ class Room {
   std::vector<Position> positions_;
   // Dense list for the fan-out loop.
   std::vector<std::pair<uint8_t, RoomMember*>> active_;
-  std::vector<Watcher> watchers_;
-  bool any_cursor_watcher_ = false;
+  WatcherList* watchers_ = nullptr;
 };
 
 }  // namespace cursord::core

@@ -15,6 +15,7 @@
 #include "server/common/logging.h"
 #include "server/core/join_request.h"
 #include "server/core/ws_handshake.h"
+#include "server/edge/metrics.h"
 #include "server/edge/server.h"
 #include "server/edge/shard.h"
 #include "server/web/assets.h"
@@ -122,7 +123,7 @@ void HttpSession::OnRead(const beast::error_code& ec, size_t bytes) {
     return;
   }
   if (path == "/metrics") {
-    Send(MakeResponse(200, "text/plain; version=0.0.4", server_.MetricsText(), request));
+    Send(MakeResponse(200, "text/plain; version=0.0.4", RenderMetrics(server_.GetServerInfo(), absl::Now()), request));
     return;
   }
   absl::StatusOr<std::string> room = core::RoomFromPath(path);

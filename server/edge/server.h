@@ -1,5 +1,5 @@
-// The cursord server: the WebSocket/HTTP edge on N shards, and the control
-// operations (core::ControlPlane) over them.
+// The cursord server: assembles the WebSocket/HTTP edge on N shards, the
+// join gate, and the control operations over them (ControlOps).
 //
 //   Listener (shard 0) --accept--> HttpSession (round-robin shard)
 //        --upgrade request read--> the room's shard: WsSession in a Room
@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/core/presence.h"
+#include "server/edge/control_ops.h"
 #include "server/edge/join_gate.h"
 #include "server/edge/options.h"
 
@@ -29,10 +30,10 @@ class Listener;
 // The release version of cursord.
 std::string_view Version();
 
-class Server final : public core::ControlPlane {
+class Server final {
  public:
   explicit Server(ServerOptions options);
-  ~Server() override;
+  ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -59,24 +60,15 @@ class Server final : public core::ControlPlane {
   Shard& NextShard();
   size_t shard_count() const { return shards_.size(); }
 
-  // core::ControlPlane
-  void ListRooms(core::ListRoomsQuery query,
-                 std::function<void(core::ListRoomsResult)> done) override;
-  void GetRoom(std::string room_id,
-               std::function<void(absl::StatusOr<core::RoomSnapshot>)> done) override;
-  void KickMember(std::string room_id, uint8_t member_id, std::string reason,
-                  std::function<void(absl::Status)> done) override;
-  void KickUser(std::string user_id, std::string reason,
-                std::function<void(absl::StatusOr<int>)> done) override;
-  void CloseRoom(std::string room_id, std::string reason,
-                 std::function<void(absl::StatusOr<int>)> done) override;
-  void Watch(std::string room_id, bool cursor_moves, std::shared_ptr<core::WatchSink> sink,
-             std::function<void(absl::Status)> started) override;
-  void Unwatch(std::string room_id, core::WatchSink* sink, std::function<void()> done) override;
-  core::ServerInfo GetServerInfo() override;
+  // The server's shards, for the control operations.
+  std::vector<std::unique_ptr<Shard>>& shards() { return shards_; }
 
-  // Prometheus text exposition of GetServerInfo (served at GET /metrics).
-  std::string MetricsText();
+  // The control operations on this server's rooms (for the gRPC service).
+  core::ControlPlane& control_plane() { return *control_ops_; }
+
+  // Version, start time, addresses, connections, rooms and the counters of
+  // every shard, summed.
+  core::ServerInfo GetServerInfo();
 
  private:
   ServerOptions options_;
@@ -84,6 +76,7 @@ class Server final : public core::ControlPlane {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::shared_ptr<Listener> listener_;
   std::unique_ptr<JoinGate> gate_;
+  std::unique_ptr<ControlOps> control_ops_;
   std::atomic<unsigned> next_shard_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> shut_down_{false};

@@ -50,17 +50,9 @@ void Shard::BeginShutdown() {
     for (WsSession* session : sessions) {
       session->Close(core::kCloseGoingAway, "server shutting down", counters_.closes_shutdown);
     }
-    for (auto& [id, watchers] : parked_watchers_) {
-      for (auto& watcher : watchers) {
-        watcher.sink->OnDetached(absl::UnavailableError("server shutting down"));
-      }
-    }
-    parked_watchers_.clear();
-    for (auto& [id, room] : rooms_) {
-      for (auto& watcher : room->TakeWatchers()) {
-        watcher.sink->OnDetached(absl::UnavailableError("server shutting down"));
-      }
-    }
+    // The rooms forget their lists before the lists go.
+    for (auto& [id, room] : rooms_) room->set_watchers(nullptr);
+    watchers_.DetachAll(absl::UnavailableError("server shutting down"));
   });
 }
 
@@ -84,11 +76,7 @@ core::Room* Shard::FindOrCreateRoom(const std::string& id) {
   if (admission_ != nullptr && !admission_->AcquireRoom()) return nullptr;
   auto room = std::make_unique<core::Room>(id, options_.max_room_members, absl::Now(),
                                            &counters_.cursor_coalesced);
-  auto parked = parked_watchers_.find(id);
-  if (parked != parked_watchers_.end()) {
-    room->SetWatchers(std::move(parked->second));
-    parked_watchers_.erase(parked);
-  }
+  room->set_watchers(watchers_.Find(id));
   counters_.rooms.Add();
   return rooms_.emplace(id, std::move(room)).first->second.get();
 }
@@ -102,8 +90,6 @@ void Shard::ReleaseRoomIfEmpty(core::Room& room) {
   if (!room.empty()) return;
   // A copy: erasing destroys the room, and with it room.id().
   const std::string id = room.id();
-  std::vector<core::Room::Watcher> watchers = room.TakeWatchers();
-  if (!watchers.empty()) parked_watchers_[id] = std::move(watchers);
   rooms_.erase(id);
   counters_.rooms.Sub();
   if (admission_ != nullptr) admission_->ReleaseRoom();
@@ -169,24 +155,15 @@ absl::Status Shard::AddWatcher(const std::string& room_id, std::shared_ptr<core:
                                bool cursor_moves) {
   core::Room* room = FindRoom(room_id);
   if (room == nullptr) return absl::NotFoundError("room \"" + room_id + "\" not found");
-  room->AddWatcher(std::move(sink), cursor_moves);
+  sink->OnSnapshot(room->Snapshot());
+  room->set_watchers(&watchers_.Add(room_id, std::move(sink), cursor_moves));
   return absl::OkStatus();
 }
 
 void Shard::RemoveWatcher(const std::string& room_id, core::WatchSink* sink) {
-  if (core::Room* room = FindRoom(room_id)) {
-    room->RemoveWatcher(sink);
-    return;
-  }
-  auto parked = parked_watchers_.find(room_id);
-  if (parked == parked_watchers_.end()) return;
-  auto& watchers = parked->second;
-  watchers.erase(std::remove_if(watchers.begin(), watchers.end(),
-                                [sink](const core::Room::Watcher& w) {
-                                  return w.sink.get() == sink;
-                                }),
-                 watchers.end());
-  if (watchers.empty()) parked_watchers_.erase(parked);
+  if (!watchers_.Remove(room_id, sink)) return;
+  // The list is gone.
+  if (core::Room* room = FindRoom(room_id)) room->set_watchers(nullptr);
 }
 
 }  // namespace cursord::edge

@@ -78,8 +78,7 @@ class Shard {
   core::Room* FindOrCreateRoom(const std::string& id);
   // The room, or null.
   core::Room* FindRoom(const std::string& id);
-  // Destroys `room` if it has no members (its watchers are kept aside for
-  // when it is created again).
+  // Destroys `room` if it has no members (its watchers stay, in watchers_).
   void ReleaseRoomIfEmpty(core::Room& room);
 
   // Adds `session` to the next flush round.
@@ -108,7 +107,9 @@ class Shard {
   }
   const absl::flat_hash_set<WsSession*>& sessions() const { return sessions_; }
 
-  // Watchers of rooms that exist or not (see core::ControlPlane::Watch).
+  // Watches of a room (see core::ControlPlane::Watch): the sink gets the
+  // room's snapshot now, then its events; the watch outlives the room's
+  // members (core::RoomWatchers). NOT_FOUND when the room has no members.
   absl::Status AddWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
                           bool cursor_moves);
   void RemoveWatcher(const std::string& room_id, core::WatchSink* sink);
@@ -130,7 +131,7 @@ class Shard {
   // All of the below: owned by this shard's thread.
   // Ordered, so that listing rooms by id and paging is a range scan.
   absl::btree_map<std::string, std::unique_ptr<core::Room>> rooms_;
-  absl::flat_hash_map<std::string, std::vector<core::Room::Watcher>> parked_watchers_;
+  core::RoomWatchers watchers_;  // of rooms that exist or not
   absl::flat_hash_set<WsSession*> sessions_;
   // When each session is written (the one owner of that decision), and
   // the timers it asks for.

@@ -264,6 +264,11 @@ void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& cou
 
 void WsSession::ScheduleFlush() { shard_.ScheduleFlush(shared_from_this()); }
 
+void WsSession::Kick(uint16_t code, std::string_view reason) {
+  Close(code, reason,
+        code == core::kCloseRoomClosed ? counters_.closes_room_closed : counters_.closes_kicked);
+}
+
 void WsSession::ScheduleBatchedFlush() { shard_.ScheduleBatchedFlush(shared_from_this()); }
 
 void WsSession::Flush() {
@@ -399,7 +404,7 @@ void WsSession::LeaveRoom() {
   if (room_ == nullptr) return;
   core::Room* room = room_;
   room_ = nullptr;
-  room->Leave(member_id_);
+  room->Leave(member_id_, absl::Now());
   shard_.ReleaseRoomIfEmpty(*room);
 }
 

@@ -63,6 +63,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   // core::RoomMember
   void ScheduleFlush() override;
   void ScheduleBatchedFlush() override;
+  void Kick(uint16_t code, std::string_view reason) override;
 
   // When the last write began (the epoch if none did).
   Clock::time_point last_write_started() const { return write_started_; }

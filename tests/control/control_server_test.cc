@@ -938,10 +938,10 @@ TEST_F(ControlServerTest, TokenIsRequiredWhenSet) {
 TEST_F(ControlServerTest, StartErrors) {
   control::ControlServerOptions options;
   options.listen = "no-port";
-  EXPECT_EQ(control::ControlServer::Start(options, *edge_).status().code(),
+  EXPECT_EQ(control::ControlServer::Start(options, edge_->control_plane()).status().code(),
             absl::StatusCode::kInvalidArgument);
   options.listen = control_->address();  // taken
-  EXPECT_EQ(control::ControlServer::Start(options, *edge_).status().code(),
+  EXPECT_EQ(control::ControlServer::Start(options, edge_->control_plane()).status().code(),
             absl::StatusCode::kUnavailable);
 }
 

@@ -47,7 +47,7 @@ class EdgeTest : public ::testing::Test {
   // The room as the control plane sees it.
   absl::StatusOr<core::RoomSnapshot> Snapshot(const std::string& room) {
     std::promise<absl::StatusOr<core::RoomSnapshot>> answer;
-    server_->GetRoom(room, [&](absl::StatusOr<core::RoomSnapshot> snapshot) {
+    server_->control_plane().GetRoom(room, [&](absl::StatusOr<core::RoomSnapshot> snapshot) {
       answer.set_value(std::move(snapshot));
     });
     return answer.get_future().get();

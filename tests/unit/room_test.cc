@@ -24,6 +24,7 @@ struct TestMember : RoomMember {
     ++batched_flush_requests;
     scheduler.RequestBatchedFlush(this, Clock::now());
   }
+  void Kick(uint16_t, std::string_view) override {}
   Clock::time_point last_write_started() const { return {}; }
   std::string Take(const Room* room) {
     std::string out;
@@ -103,7 +104,7 @@ TEST_F(RoomTest, JoinsAndLeavesAreBatchedAndCursorsTakeThemAlongInOrder) {
   EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserJoined, 1) + Id(MessageType::kUserJoined, 2) +
                                 Id(MessageType::kUserJoined, 3) + Cursor(1, 7, 8));
   // A leave is batched too.
-  room_.Leave(2);
+  room_.Leave(2, absl::Now());
   EXPECT_EQ(a.batched_flush_requests, 2);
   EXPECT_EQ(a.flush_requests, 2);
   EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserLeft, 2));
@@ -139,7 +140,7 @@ TEST_F(RoomTest, LeaveDropsPendingPositionAndReusedIdIsNotWiped) {
   room_.Join(&b, {}, absl::Now());
   a.Take(&room_);
   room_.Cursor(1, 9, 9, absl::Now());  // pending for a
-  room_.Leave(1);
+  room_.Leave(1, absl::Now());
   ASSERT_EQ(room_.Join(&c, {}, absl::Now()), 1);  // reuses id 1
   room_.Cursor(1, 4, 4, absl::Now());
   // a sees: the leave (without the stale position), the join, the new position.
@@ -200,13 +201,14 @@ TEST_F(RoomTest, WatchersSeeEventsAndARefusingWatcherIsDetached) {
   room_.Join(&a, {}, absl::Now());
   auto sink = std::make_shared<RecordingSink>();
   auto cursors = std::make_shared<RecordingSink>();
-  room_.AddWatcher(sink, false);
-  room_.AddWatcher(cursors, true);
-  EXPECT_EQ(sink->snapshots, 1);
+  RoomWatchers watchers;
+  watchers.Add("r", sink, false);
+  WatcherList& list = watchers.Add("r", cursors, true);
+  room_.set_watchers(&list);
   room_.Join(&b, {}, absl::Now());
   room_.Cursor(1, 1, 1, absl::Now());
   room_.Click(1, true, absl::Now());
-  room_.Leave(1);
+  room_.Leave(1, absl::Now());
   ASSERT_EQ(sink->events.size(), 3u);
   EXPECT_EQ(sink->events[0].kind, RoomEventKind::kJoined);
   EXPECT_EQ(sink->events[1].kind, RoomEventKind::kClickStarted);
@@ -216,7 +218,26 @@ TEST_F(RoomTest, WatchersSeeEventsAndARefusingWatcherIsDetached) {
   sink->accept = false;
   room_.Click(0, true, absl::Now());
   EXPECT_EQ(sink->detached.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(room_.watcher_count(), 1u);
+  EXPECT_EQ(list.size(), 1u);
+  // The last watcher leaves: the list goes, and the room must forget it.
+  EXPECT_TRUE(watchers.Remove("r", cursors.get()));
+  EXPECT_EQ(watchers.Find("r"), nullptr);
+}
+
+TEST(RoomWatchersTest, AWatchOutlivesItsRoomAndShutdownDetachesEveryone) {
+  RoomWatchers watchers;
+  auto a = std::make_shared<RecordingSink>();
+  auto b = std::make_shared<RecordingSink>();
+  watchers.Add("one", a, false);
+  watchers.Add("two", b, true);
+  EXPECT_FALSE(watchers.Find("one")->any_cursor_watcher());
+  EXPECT_TRUE(watchers.Find("two")->any_cursor_watcher());
+  EXPECT_FALSE(watchers.Remove("one", b.get()));  // not its watcher
+  EXPECT_EQ(watchers.rooms(), 2u);
+  watchers.DetachAll(absl::UnavailableError("server shutting down"));
+  EXPECT_EQ(a->detached.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(b->detached.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(watchers.rooms(), 0u);
 }
 
 }  // namespace
