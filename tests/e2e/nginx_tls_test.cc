@@ -349,10 +349,15 @@ class NginxTlsTest : public EdgeTest {
                                        "  include ", dir_, "/cursord.conf;\n",
                                        "}\n")));
     std::filesystem::remove(pid_file);  // a killed attempt's
-    // One process in the foreground: no workers to outlive it if the test
-    // dies, and the pid we started is all of nginx.
-    auto started = Subprocess::Start({nginx, "-p", dir_, "-c", dir_ + "/nginx.conf", "-e",
-                                      "stderr", "-g", "daemon off; master_process off;"});
+    // One process in the foreground, so the pid we started is all of nginx;
+    // and if this test process dies before it can stop nginx, the kernel
+    // kills nginx too (setpriv, from util-linux, sets that up and execs it).
+    std::vector<std::string> argv;
+    const std::string setpriv = FindProgram("setpriv");
+    if (!setpriv.empty()) argv = {setpriv, "--pdeathsig", "KILL", "--"};
+    argv.insert(argv.end(), {nginx, "-p", dir_, "-c", dir_ + "/nginx.conf", "-e", "stderr",
+                             "-g", "daemon off; master_process off;"});
+    auto started = Subprocess::Start(argv);
     ASSERT_TRUE(started.ok()) << started.status();
     nginx_ = std::move(*started);
     // nginx writes its pid file once its listening socket is bound (a
