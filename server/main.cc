@@ -132,6 +132,46 @@ int main(int argc, char** argv) {
       ->envname("CURSORD_MESSAGE_BURST")
       ->check(CLI::Range(1.0, 1e6))
       ->capture_default_str();
+  // Who may join (see docs/OPERATIONS.md, Security).
+  app.add_option("--allowed-origins", options.allowed_origins,
+                 "browser origins allowed to join, comma-separated: https://app.example.com, "
+                 "https://*.example.com (default: any); others get 403")
+      ->envname("CURSORD_ALLOWED_ORIGINS");
+  app.add_option("--trusted-proxies", options.trusted_proxies,
+                 "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For/Forwarded "
+                 "names the client (default: none)")
+      ->envname("CURSORD_TRUSTED_PROXIES");
+  app.add_option("--max-connections", options.max_connections,
+                 "WebSocket sessions in all; more get 503 (0: no limit)")
+      ->envname("CURSORD_MAX_CONNECTIONS")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--max-connections-per-ip", options.max_connections_per_ip,
+                 "WebSocket sessions per client address; more get 503 (0: no limit)")
+      ->envname("CURSORD_MAX_CONNECTIONS_PER_IP")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--max-rooms", options.max_rooms,
+                 "rooms with members; a join that would make one more is closed with 1013 "
+                 "(0: no limit)")
+      ->envname("CURSORD_MAX_ROOMS")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--join-secret", options.join_secret,
+                 "HS256 secret (32+ bytes) for join tokens; with it every join needs a "
+                 "token. Prefer CURSORD_JOIN_SECRET, which ps does not show")
+      ->envname("CURSORD_JOIN_SECRET");
+  app.add_option("--join-public-key", options.join_public_key_file,
+                 "PEM public key file (P-256: ES256, RSA: RS256) for join tokens; with it "
+                 "every join needs a token")
+      ->envname("CURSORD_JOIN_PUBLIC_KEY")
+      ->check(CLI::ExistingFile);
+  app.add_option("--join-audience", options.join_audience,
+                 "the aud that join tokens must carry (default: tokens carry none)")
+      ->envname("CURSORD_JOIN_AUDIENCE");
+  AddDurationOption(app, "--join-token-skew", &options.join_token_skew,
+                    "clock difference allowed when checking exp, nbf and iat", kZeroOrMore)
+      ->envname("CURSORD_JOIN_TOKEN_SKEW");
   app.add_option("--control-listen", control.listen,
                  "gRPC control plane address host:port (not public by default)")
       ->envname("CURSORD_CONTROL_LISTEN")
