@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "server/core/join_token.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/e2e/ws_test_client.h"
 
@@ -154,6 +155,75 @@ TEST(CursordProcessTest, ZeroDurationIsRefusedWhereItMakesNoSense) {
   RunResult env = RunProcess({CURSORD_PATH}, {{"CURSORD_PING_INTERVAL", "0"}});
   EXPECT_NE(env.exit_code, 0);
   EXPECT_NE(env.err.find("--ping-interval"), std::string::npos) << env.err;
+}
+
+TEST(CursordProcessTest, OpenJoinsAreAnnouncedAndAJoinSecretFromTheEnvironmentRequiresTokens) {
+  {
+    std::unique_ptr<Subprocess> open;
+    ASSERT_GT(StartCursord(open), 0);
+    EXPECT_NE(open->err().find("joins are open"), std::string::npos) << open->err();
+    open->Signal(SIGTERM);
+    EXPECT_EQ(open->Wait(absl::Seconds(10)), 0);
+  }
+  const std::string secret = "a-join-secret-of-at-least-32-bytes!!";
+  std::unique_ptr<Subprocess> cursord;
+  const int port = StartCursord(cursord, {{"CURSORD_JOIN_SECRET", secret}});
+  ASSERT_GT(port, 0);
+  EXPECT_EQ(cursord->err().find("joins are open"), std::string::npos) << cursord->err();
+  auto anonymous = WsTestClient::Connect(port, "/rooms/doc");
+  ASSERT_TRUE(anonymous.ok());
+  ASSERT_TRUE((*anonymous)->WaitClosed());
+  EXPECT_EQ((*anonymous)->close_code(), 4401);
+  core::JoinTokenClaims claims;
+  claims.sub = "u-1";
+  claims.room = "doc";
+  claims.expiry = absl::Now() + absl::Minutes(1);
+  absl::StatusOr<std::string> token =
+      core::SignJoinToken(claims, *core::JoinSigningKey::FromSecret(secret));
+  ASSERT_TRUE(token.ok()) << token.status();
+  auto member = WsTestClient::Connect(port, "/rooms/doc?token=" + *token);
+  ASSERT_TRUE(member.ok());
+  EXPECT_TRUE((*member)->ReadJoin().ok());
+  cursord->Signal(SIGTERM);
+  EXPECT_TRUE((*member)->WaitClosed());
+  EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0);
+  // The token itself never reaches the log.
+  EXPECT_EQ(cursord->err().find(*token), std::string::npos);
+}
+
+// A client that gets itself refused 400 times writes at most the throttle's
+// burst (100 lines) and its rate (20 a second) to the log; the next line
+// written says how many were held back.
+TEST(CursordProcessTest, LogLinesThatClientsCauseAreBounded) {
+  std::unique_ptr<Subprocess> cursord;
+  const int port = StartCursord(cursord, {}, {"--threads", "1"});
+  ASSERT_GT(port, 0);
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_TRUE(RawExchange(port, "GET /rooms/bad!id HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                  "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                    .ok());
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  // The marker: refusals go on until one is written with the held-back count.
+  bool noted = false;
+  for (int i = 0; i < 500 && !noted; ++i) {
+    (void)RawExchange(port, "GET /rooms/bad!id HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\n\r\n");
+    noted = cursord->WaitForStderr("client log lines held back", absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(noted) << cursord->err();
+  size_t lines = 0;
+  const std::string& log = cursord->err();
+  for (size_t at = log.find("refused upgrade"); at != std::string::npos;
+       at = log.find("refused upgrade", at + 1)) {
+    ++lines;
+  }
+  EXPECT_LT(lines, 400u);
+  EXPECT_LE(static_cast<double>(lines), 100 + 20 * (seconds + 1) + 2) << seconds << " s";
+  cursord->Signal(SIGTERM);
+  EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0);
 }
 
 }  // namespace
