@@ -13,12 +13,13 @@ build_packages=(
   libboost-dev libabsl-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libcli11-dev
   libssl-dev nlohmann-json3-dev
+  libhiredis-dev
   libgtest-dev libgmock-dev
 )
 # Test-only packages: the browser test drives Debian's Chromium from Node;
 # nginx_tls_test runs deploy/nginx/cursord.conf in nginx with a certificate
 # it makes with openssl.
-test_packages=(chromium nodejs npm nginx openssl)
+test_packages=(chromium nodejs npm nginx openssl redis-server)
 
 missing_packages() {
   local pkg
