@@ -1,11 +1,13 @@
 // cursorctl: the cursord admin tool. main only wires the commands up and
 // turns parse errors into exit code 2; each command lives in its own file.
 #include <iostream>
+#include <string>
 
 #include "CLI/App.hpp"
 #include "CLI/Config.hpp"
 #include "CLI/Formatter.hpp"
 #include "cli/command.h"
+#include "server/common/version.h"
 
 int main(int argc, char** argv) {
   using cursord::cli::Context;
@@ -13,7 +15,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "cursorctl: see and manage the rooms and presence of a cursord server",
       "cursorctl"};
-  app.set_version_flag("--version", CURSORCTL_VERSION);
+  app.set_version_flag("--version", std::string(cursord::kVersion));
   // Subcommands hand options they do not know to the top level, so global
   // options may come after the command.
   app.fallthrough();

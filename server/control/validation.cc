@@ -29,11 +29,6 @@ absl::Status CheckRoomIdChars(absl::string_view field, absl::string_view value) 
 
 }  // namespace
 
-bool IsRoomIdChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-         c == '_' || c == '~' || c == ':' || c == '@' || c == '-';
-}
-
 absl::Status ValidateRoomId(absl::string_view room_id) {
   if (room_id.empty()) return absl::InvalidArgumentError("room_id is empty");
   if (room_id.size() > kMaxRoomIdLength) {
@@ -71,12 +66,8 @@ absl::Status ValidateReason(absl::string_view reason) {
 }
 
 absl::Status ValidateUserId(absl::string_view user_id) {
-  if (user_id.empty()) return absl::InvalidArgumentError("user_id is empty");
-  if (user_id.size() > kMaxUserIdBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "user_id is %d bytes long; at most %d", user_id.size(), kMaxUserIdBytes));
-  }
-  return absl::OkStatus();
+  // The rule a joining client's user id passed.
+  return core::ValidateUserId("user_id", std::string_view(user_id.data(), user_id.size()));
 }
 
 absl::StatusOr<size_t> EffectivePageSize(int32_t page_size) {

@@ -11,20 +11,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/core/join_request.h"
+#include "server/core/ws_frame.h"
 
 namespace cursord::control {
 
-// Room ids are what the WebSocket edge accepts in its path.
-inline constexpr size_t kMaxRoomIdLength = 128;
-// A close frame carries at most 125 payload bytes, two of them the code.
-inline constexpr size_t kMaxReasonBytes = 123;
-// The edge accepts `user=` values of 1 to 128 bytes.
-inline constexpr size_t kMaxUserIdBytes = 128;
+// The rules of room ids, user ids and close reasons are the edge's, defined
+// once in server/core; the control plane checks requests against them.
+using core::IsRoomIdChar;
+using core::kMaxRoomIdLength;
+inline constexpr size_t kMaxReasonBytes = core::kMaxCloseReasonBytes;
 inline constexpr int32_t kDefaultPageSize = 100;
 inline constexpr int32_t kMaxPageSize = 1000;
-
-// True for the characters a room id may hold: A-Z a-z 0-9 . _ ~ : @ -
-bool IsRoomIdChar(char c);
 
 // OK for 1 to 128 room id characters.
 absl::Status ValidateRoomId(absl::string_view room_id);
@@ -38,7 +36,8 @@ absl::StatusOr<uint8_t> ValidateMemberId(uint32_t member_id);
 // OK for at most kMaxReasonBytes bytes.
 absl::Status ValidateReason(absl::string_view reason);
 
-// OK for 1 to kMaxUserIdBytes bytes.
+// OK for a user id a client can join with: 1 to 128 bytes of printable
+// ASCII without spaces (core::ValidateUserId).
 absl::Status ValidateUserId(absl::string_view user_id);
 
 // The page size to use: 0 means kDefaultPageSize, values above kMaxPageSize

@@ -7,11 +7,6 @@
 namespace cursord::core {
 namespace {
 
-bool IsRoomChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-         c == '~' || c == ':' || c == '@' || c == '-';
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -117,10 +112,15 @@ absl::StatusOr<std::string> NormalizeColor(std::string_view field, std::string_v
   return absl::AsciiStrToLower(std::string(value));
 }
 
+bool IsRoomIdChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+         c == '~' || c == ':' || c == '@' || c == '-';
+}
+
 bool IsValidRoomId(std::string_view room) {
   if (room.empty() || room.size() > kMaxRoomIdLength) return false;
   for (char c : room) {
-    if (!IsRoomChar(c)) return false;
+    if (!IsRoomIdChar(c)) return false;
   }
   return true;
 }

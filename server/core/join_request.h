@@ -25,6 +25,9 @@ struct JoinRequest {
   std::string color;  // "#rrggbb", lower case
 };
 
+// True for the characters a room id may hold: A-Z a-z 0-9 . _ ~ : @ -
+bool IsRoomIdChar(char c);
+
 // True for 1 to 128 characters of A-Z a-z 0-9 . _ ~ : @ -
 bool IsValidRoomId(std::string_view room);
 

@@ -17,11 +17,6 @@
 
 namespace cursord::core {
 
-// Close codes of the 4000 range (application-defined, RFC 6455 7.4.2) that
-// cursord sends; documented in docs/PROTOCOL.md.
-inline constexpr uint16_t kCloseKicked = 4000;      // KickMember / KickUser
-inline constexpr uint16_t kCloseRoomClosed = 4001;  // CloseRoom
-
 // One member of a room as the control plane sees it.
 struct MemberSnapshot {
   uint8_t id = 0;

@@ -48,7 +48,7 @@ void AppendFrame(std::string& out, Opcode opcode, std::string_view payload) {
 }
 
 void AppendCloseFrame(std::string& out, uint16_t code, std::string_view reason) {
-  reason = reason.substr(0, Utf8Prefix(reason, 123));
+  reason = reason.substr(0, Utf8Prefix(reason, kMaxCloseReasonBytes));
   AppendFrameHeader(out, Opcode::kClose, 2 + reason.size());
   out.push_back(static_cast<char>(code >> 8));
   out.push_back(static_cast<char>(code & 0xFF));

@@ -25,7 +25,7 @@ enum class Opcode : uint8_t {
   kPong = 0xA,
 };
 
-// Close codes used by cursord (RFC 6455 7.4.1).
+// Every close code cursord sends or handles by name (RFC 6455 7.4.1).
 inline constexpr uint16_t kCloseNormal = 1000;
 inline constexpr uint16_t kCloseGoingAway = 1001;
 inline constexpr uint16_t kCloseProtocolError = 1002;
@@ -36,6 +36,11 @@ inline constexpr uint16_t kClosePolicyViolation = 1008;
 inline constexpr uint16_t kCloseTooBig = 1009;
 inline constexpr uint16_t kCloseInternalError = 1011;
 inline constexpr uint16_t kCloseTryAgainLater = 1013;
+// The 4000 range is the application's (RFC 6455 7.4.2); documented in
+// docs/PROTOCOL.md. The join tokens' 44xx codes come from
+// JoinTokenCloseCode (join_token.h).
+inline constexpr uint16_t kCloseKicked = 4000;      // KickMember / KickUser
+inline constexpr uint16_t kCloseRoomClosed = 4001;  // CloseRoom
 
 // Appends a frame header (FIN set, unmasked) for a payload of `size` bytes.
 void AppendFrameHeader(std::string& out, Opcode opcode, size_t size);
@@ -43,8 +48,11 @@ void AppendFrameHeader(std::string& out, Opcode opcode, size_t size);
 // Appends a whole frame with `payload`.
 void AppendFrame(std::string& out, Opcode opcode, std::string_view payload);
 
-// Appends a close frame; `reason` is cut to the 123 bytes a control frame
-// allows (at a UTF-8 character boundary).
+// A close frame carries at most 125 payload bytes, two of them the code.
+inline constexpr size_t kMaxCloseReasonBytes = 123;
+
+// Appends a close frame; `reason` is cut to the kMaxCloseReasonBytes a
+// control frame allows (at a UTF-8 character boundary).
 void AppendCloseFrame(std::string& out, uint16_t code, std::string_view reason);
 
 // Receives what FrameParser finds. Payloads point into the parser's or the

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/common/logging.h"
+#include "server/common/version.h"
 #include "server/core/join_request.h"
 #include "server/edge/http_session.h"
 #include "server/edge/shard.h"
@@ -45,7 +46,7 @@ absl::Status SplitHostPort(const std::string& text, std::string* host, unsigned 
 
 }  // namespace
 
-std::string_view Version() { return "0.1.0"; }
+std::string_view Version() { return kVersion; }
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)), control_ops_(std::make_unique<ControlOps>(*this)) {

@@ -50,6 +50,9 @@ TEST(ValidationTest, UserId) {
   EXPECT_FALSE(ValidateUserId("").ok());
   EXPECT_TRUE(ValidateUserId(std::string(128, 'u')).ok());
   EXPECT_FALSE(ValidateUserId(std::string(129, 'u')).ok());
+  // No client can join as one of these, so none can be kicked.
+  EXPECT_FALSE(ValidateUserId("a b").ok());
+  EXPECT_FALSE(ValidateUserId("a\nb").ok());
 }
 
 TEST(ValidationTest, PageSizeDefaultsAndClamps) {

@@ -150,7 +150,9 @@ TEST_F(EdgeTest, LeaveIsAnnouncedAndTheLowestIdIsReused) {
 // new `03 x`: a sender floods positions and disconnects mid-flood, a new
 // member takes its id, and the observer checks the order of what it saw.
 TEST_F(EdgeTest, NothingFromAMemberFollowsItsLeaveUnderLoad) {
-  StartServer();
+  edge::ServerOptions options;
+  options.max_message_rate = 0;  // the senders flood on purpose
+  StartServer(options);
   uint8_t observer_id;
   auto observer = Join("/rooms/order", &observer_id);
   ASSERT_TRUE(observer);
