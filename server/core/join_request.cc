@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
 #include "server/core/utf8.h"
 
 namespace cursord::core {
@@ -16,19 +17,15 @@ int HexValue(char c) {
 
 absl::Status ApplyParam(std::string_view key, std::string_view raw, JoinRequest* request) {
   if (key != "user" && key != "name" && key != "color") return absl::OkStatus();
-  absl::StatusOr<std::string> value = PercentDecode(raw, key);
-  if (!value.ok()) return value.status();
-  std::string& v = *value;
+  CURSORD_ASSIGN_OR_RETURN(std::string v, PercentDecode(raw, key));
   if (key == "user") {
-    if (absl::Status status = ValidateUserId(key, v); !status.ok()) return status;
+    CURSORD_RETURN_IF_ERROR(ValidateUserId(key, v));
     request->user_id = std::move(v);
   } else if (key == "name") {
-    if (absl::Status status = ValidateName(key, v); !status.ok()) return status;
+    CURSORD_RETURN_IF_ERROR(ValidateName(key, v));
     request->name = std::move(v);
   } else {
-    absl::StatusOr<std::string> color = NormalizeColor(key, v);
-    if (!color.ok()) return color.status();
-    request->color = std::move(*color);
+    CURSORD_ASSIGN_OR_RETURN(request->color, NormalizeColor(key, v));
   }
   return absl::OkStatus();
 }
@@ -71,8 +68,7 @@ absl::Status ForEachQueryParam(
     const size_t eq = pair.find('=');
     std::string_view key = pair.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    absl::Status status = visit(key, value);
-    if (!status.ok()) return status;
+    CURSORD_RETURN_IF_ERROR(visit(key, value));
   }
   return absl::OkStatus();
 }
@@ -144,13 +140,11 @@ absl::StatusOr<JoinRequest> ParseJoinTarget(std::string_view target) {
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
   JoinRequest request;
-  absl::StatusOr<std::string> room = RoomFromPath(path);
-  if (!room.ok()) return room.status();
-  request.room = std::move(*room);
-  absl::Status status = ForEachQueryParam(query, [&](std::string_view key, std::string_view value) {
-    return ApplyParam(key, value, &request);
-  });
-  if (!status.ok()) return status;
+  CURSORD_ASSIGN_OR_RETURN(request.room, RoomFromPath(path));
+  CURSORD_RETURN_IF_ERROR(ForEachQueryParam(
+      query, [&](std::string_view key, std::string_view value) {
+        return ApplyParam(key, value, &request);
+      }));
   return request;
 }
 

@@ -13,6 +13,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "server/common/logging.h"
+#include "server/core/host_port.h"
 #include "server/core/join_request.h"
 #include "server/core/ws_handshake.h"
 #include "server/edge/metrics.h"
@@ -34,11 +35,7 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr uint64_t kMaxBodyBytes = 4 * 1024;
 
 std::string EndpointText(const tcp::endpoint& endpoint) {
-  const net::ip::address address = endpoint.address();
-  if (address.is_v6()) {
-    return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
-  }
-  return address.to_string() + ":" + std::to_string(endpoint.port());
+  return core::JoinHostPort(endpoint.address().to_string(), endpoint.port());
 }
 
 // The field's value, empty when absent (the first line's, if repeated).

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
 #include "server/core/ws_handshake.h"
 
 namespace cursord::edge {
@@ -29,8 +30,8 @@ std::string SelectSubprotocol(const std::vector<std::string>& offered) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JoinGate>> JoinGate::Create(const ServerOptions& options) {
-  absl::StatusOr<core::OriginPolicy> origins = core::OriginPolicy::Parse(options.allowed_origins);
-  if (!origins.ok()) return origins.status();
+  CURSORD_ASSIGN_OR_RETURN(core::OriginPolicy origins,
+                           core::OriginPolicy::Parse(options.allowed_origins));
   absl::StatusOr<core::AddressRanges> proxies =
       core::AddressRanges::Parse(options.trusted_proxies);
   if (!proxies.ok()) {
@@ -44,22 +45,18 @@ absl::StatusOr<std::unique_ptr<JoinGate>> JoinGate::Create(const ServerOptions& 
     token_options.audience = options.join_audience;
     token_options.skew = options.join_token_skew;
     if (!options.join_public_key_file.empty()) {
-      absl::StatusOr<std::string> pem = ReadFile(options.join_public_key_file);
-      if (!pem.ok()) return pem.status();
-      absl::StatusOr<core::JoinPublicKey> key = core::ParseJoinPublicKey(*pem);
+      CURSORD_ASSIGN_OR_RETURN(const std::string pem, ReadFile(options.join_public_key_file));
+      absl::StatusOr<core::JoinPublicKey> key = core::ParseJoinPublicKey(pem);
       if (!key.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(options.join_public_key_file, ": ",
                                                        key.status().message()));
       }
       token_options.public_key = std::move(*key);
     }
-    absl::StatusOr<core::JoinTokenVerifier> created =
-        core::JoinTokenVerifier::Create(std::move(token_options));
-    if (!created.ok()) return created.status();
-    verifier = std::move(*created);
+    CURSORD_ASSIGN_OR_RETURN(verifier, core::JoinTokenVerifier::Create(std::move(token_options)));
   }
   return std::unique_ptr<JoinGate>(new JoinGate(
-      std::move(*origins), std::move(*proxies),
+      std::move(origins), std::move(*proxies),
       core::Admission::Options{options.max_connections, options.max_connections_per_ip,
                                options.max_rooms},
       std::move(verifier)));

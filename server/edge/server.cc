@@ -13,7 +13,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/common/logging.h"
+#include "server/common/status_macros.h"
 #include "server/common/version.h"
+#include "server/core/host_port.h"
 #include "server/core/join_request.h"
 #include "server/edge/http_session.h"
 #include "server/edge/shard.h"
@@ -23,26 +25,6 @@ namespace cursord::edge {
 namespace {
 
 namespace net = boost::asio;
-
-// Splits "host:port" / "[v6]:port".
-absl::Status SplitHostPort(const std::string& text, std::string* host, unsigned short* port) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("listen address \"", text,
-                                                   "\": host:port expected"));
-  }
-  *host = text.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  uint32_t value = 0;
-  if (!absl::SimpleAtoi(text.substr(colon + 1), &value) || value > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("listen address \"", text,
-                                                   "\": bad port"));
-  }
-  *port = static_cast<unsigned short>(value);
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -60,15 +42,11 @@ Server::Server(ServerOptions options)
 Server::~Server() { Shutdown(); }
 
 absl::Status Server::Start() {
-  std::string host;
-  unsigned short port = 0;
-  absl::Status status = SplitHostPort(options_.listen, &host, &port);
-  if (!status.ok()) return status;
-  absl::StatusOr<std::unique_ptr<JoinGate>> gate = JoinGate::Create(options_);
-  if (!gate.ok()) return gate.status();
-  gate_ = std::move(*gate);
+  CURSORD_ASSIGN_OR_RETURN(const core::HostPort listen,
+                           core::SplitHostPort(options_.listen, "listen address"));
+  CURSORD_ASSIGN_OR_RETURN(gate_, JoinGate::Create(options_));
   listener_ = std::make_shared<Listener>(*this, *shards_[0]);
-  const boost::system::error_code ec = listener_->Open(host, port);
+  const boost::system::error_code ec = listener_->Open(listen.host, listen.port);
   if (ec) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options_.listen, ": ", ec.message()));
@@ -109,9 +87,7 @@ int Server::port() const { return listener_ ? listener_->local_endpoint().port()
 std::string Server::listen_address() const {
   if (!listener_) return options_.listen;
   const auto endpoint = listener_->local_endpoint();
-  const auto address = endpoint.address();
-  return address.is_v6() ? absl::StrCat("[", address.to_string(), "]:", endpoint.port())
-                         : absl::StrCat(address.to_string(), ":", endpoint.port());
+  return core::JoinHostPort(endpoint.address().to_string(), endpoint.port());
 }
 
 Shard& Server::ShardFor(std::string_view room_id) {
