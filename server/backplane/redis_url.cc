@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/core/host_port.h"
 
 namespace cursord::backplane {
 namespace {
@@ -41,10 +42,7 @@ bool IsIpv6Char(char c) {
 
 }  // namespace
 
-std::string RedisEndpoint::HostPort() const {
-  if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
-  return absl::StrCat(host, ":", port);
-}
+std::string RedisEndpoint::HostPort() const { return core::JoinHostPort(host, port); }
 
 std::string RedisEndpoint::ToUrl() const {
   if (db == 0) return absl::StrCat(kScheme, HostPort());

@@ -25,7 +25,8 @@ struct RedisEndpoint {
   // "redis://host:port/db" (brackets around an IPv6 address; "/db" only
   // when it is not 0): parses back to the same endpoint.
   std::string ToUrl() const;
-  // "host:port" ("[v6]:port"), for log lines and error messages.
+  // "host:port" ("[v6]:port"; core::JoinHostPort), for log lines and
+  // error messages.
   std::string HostPort() const;
 
   friend bool operator==(const RedisEndpoint& a, const RedisEndpoint& b) {
