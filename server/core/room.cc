@@ -28,7 +28,28 @@ std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, a
   records_[id] = std::move(record);
   positions_[id] = Position{};
 
-  // The newcomer's join sequence; its outbox is fresh, so order is simple.
+  SendJoinSequence(member, id);
+  std::string joined;
+  AppendIdFrame(joined, MessageType::kUserJoined, id);
+  for (const auto& [other_id, other] : active_) {
+    other->outbox.PushEvent(joined, -1, nullptr);
+    other->WakeSoon();
+  }
+  active_.emplace_back(id, member);
+
+  if (watched()) {
+    RoomEvent event;
+    event.kind = RoomEventKind::kJoined;
+    event.time = now;
+    event.member = SnapshotMember(id);
+    watchers_->Publish(event, false);
+  }
+  return id;
+}
+
+void Room::SendJoinSequence(RoomMember* member, uint8_t id) {
+  // Its outbox is fresh, so order is simple: 01, 02, then every other
+  // member's position and press.
   std::string frames;
   AppendIdFrame(frames, MessageType::kInitialConnection, id);
   uint8_t ids[256];
@@ -46,23 +67,6 @@ std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, a
   }
   member->outbox.PushEvent(frames, -1, nullptr);
   member->Wake();
-
-  std::string joined;
-  AppendIdFrame(joined, MessageType::kUserJoined, id);
-  for (const auto& [other_id, other] : active_) {
-    other->outbox.PushEvent(joined, -1, nullptr);
-    other->WakeSoon();
-  }
-  active_.emplace_back(id, member);
-
-  if (watched()) {
-    RoomEvent event;
-    event.kind = RoomEventKind::kJoined;
-    event.time = now;
-    event.member = SnapshotMember(id);
-    watchers_->Publish(event, false);
-  }
-  return id;
 }
 
 void Room::Leave(uint8_t id, absl::Time now) {

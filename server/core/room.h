@@ -132,6 +132,8 @@ class Room {
   };
 
   bool watched() const { return watchers_ != nullptr && !watchers_->empty(); }
+  // Queues the newcomer `id`'s join sequence (01, 02, positions, presses).
+  void SendJoinSequence(RoomMember* member, uint8_t id);
 
   std::string id_;
   absl::Time created_at_;

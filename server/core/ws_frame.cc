@@ -82,128 +82,142 @@ FrameParser::Result FrameParser::Consume(uint8_t* data, size_t size, FrameHandle
   return result;
 }
 
-size_t FrameParser::ParseFrames(uint8_t* data, size_t size, FrameHandler& handler,
-                                Result* result, bool* stop) {
-  auto fail = [&](uint16_t code, const char* reason) {
+// One frame's header, as read from the wire (RFC 6455 5.2).
+struct FrameParser::Header {
+  bool fin = false;
+  Opcode opcode = Opcode::kContinuation;
+  uint64_t length = 0;  // payload bytes
+  size_t size = 0;      // header bytes, mask included
+  uint8_t mask[4] = {0, 0, 0, 0};
+};
+
+FrameParser::HeaderStatus FrameParser::ReadHeader(const uint8_t* h, size_t available,
+                                                  Header* header, Result* error) const {
+  auto fail = [error](uint16_t code, const char* reason) {
+    error->ok = false;
+    error->close_code = code;
+    error->reason = reason;
+    return HeaderStatus::kError;
+  };
+  header->fin = (h[0] & 0x80) != 0;
+  const uint8_t op = h[0] & 0x0F;
+  if ((h[0] & 0x70) != 0) return fail(kCloseProtocolError, "reserved bits set");
+  if (!IsKnownOpcode(op)) return fail(kCloseProtocolError, "unknown opcode");
+  if ((h[1] & 0x80) == 0) return fail(kCloseProtocolError, "client frames must be masked");
+  header->opcode = static_cast<Opcode>(op);
+  header->size = 2;
+  header->length = h[1] & 0x7F;
+  if (header->length == 126) {
+    header->size = 4;
+    if (available < header->size) return HeaderStatus::kIncomplete;
+    header->length = (static_cast<uint64_t>(h[2]) << 8) | h[3];
+  } else if (header->length == 127) {
+    header->size = 10;
+    if (available < header->size) return HeaderStatus::kIncomplete;
+    header->length = 0;
+    for (int i = 2; i < 10; ++i) header->length = (header->length << 8) | h[i];
+    if (header->length >> 63) return fail(kCloseProtocolError, "invalid frame length");
+  }
+  if (IsControl(header->opcode)) {
+    if (!header->fin || header->length > 125) {
+      return fail(kCloseProtocolError, "invalid control frame");
+    }
+  } else {
+    const bool continuation = header->opcode == Opcode::kContinuation;
+    const bool open = fragment_opcode_ != Opcode::kContinuation;
+    if (continuation != open) {
+      return fail(kCloseProtocolError, continuation ? "continuation without a message"
+                                                    : "new message inside a fragmented one");
+    }
+    // Checked at the header, before any payload is buffered.
+    if (header->length > max_message_bytes_ ||
+        fragments_.size() + header->length > max_message_bytes_) {
+      return fail(kCloseTooBig, "message too big");
+    }
+  }
+  header->size += 4;  // the mask
+  if (available < header->size) return HeaderStatus::kIncomplete;
+  std::memcpy(header->mask, h + header->size - 4, 4);
+  return HeaderStatus::kComplete;
+}
+
+bool FrameParser::Deliver(const Header& header, uint8_t* payload, size_t n,
+                          FrameHandler& handler, Result* result) {
+  switch (header.opcode) {
+    case Opcode::kText:
+    case Opcode::kBinary:
+      if (header.fin) {
+        handler.OnMessage(header.opcode, payload, n);
+      } else {
+        fragment_opcode_ = header.opcode;
+        fragments_.assign(reinterpret_cast<char*>(payload), n);
+      }
+      return true;
+    case Opcode::kContinuation:
+      fragments_.append(reinterpret_cast<char*>(payload), n);
+      if (header.fin) {
+        const Opcode message_opcode = fragment_opcode_;
+        fragment_opcode_ = Opcode::kContinuation;
+        std::string message;
+        message.swap(fragments_);
+        handler.OnMessage(message_opcode, reinterpret_cast<uint8_t*>(message.data()),
+                          message.size());
+      }
+      return true;
+    case Opcode::kPing:
+      handler.OnPing(payload, n);
+      return true;
+    case Opcode::kPong:
+      handler.OnPong();
+      return true;
+    case Opcode::kClose:
+      DeliverClose(payload, n, handler, result);
+      return false;  // nothing is parsed after a close frame
+  }
+  return true;
+}
+
+void FrameParser::DeliverClose(const uint8_t* payload, size_t n, FrameHandler& handler,
+                               Result* result) {
+  auto fail = [result](uint16_t code, const char* reason) {
     result->ok = false;
     result->close_code = code;
     result->reason = reason;
-    *stop = true;
   };
+  if (n == 1) return fail(kCloseProtocolError, "invalid close frame");
+  uint16_t code = kCloseNoStatus;
+  std::string_view reason;
+  if (n >= 2) {
+    code = static_cast<uint16_t>((payload[0] << 8) | payload[1]);
+    if (!IsValidReceivedCloseCode(code)) return fail(kCloseProtocolError, "invalid close code");
+    reason = std::string_view(reinterpret_cast<const char*>(payload + 2), n - 2);
+    // RFC 6455 5.5.1 and 8.1: the reason is UTF-8, and a peer that sends
+    // anything else fails the connection with 1007.
+    if (!IsValidUtf8(reason)) {
+      return fail(kCloseInvalidPayload, "close reason is not valid UTF-8");
+    }
+  }
+  handler.OnClose(code, reason);
+}
+
+size_t FrameParser::ParseFrames(uint8_t* data, size_t size, FrameHandler& handler,
+                                Result* result, bool* stop) {
   size_t pos = 0;
   while (size - pos >= 2) {
-    const uint8_t* h = data + pos;
-    const bool fin = (h[0] & 0x80) != 0;
-    const uint8_t op = h[0] & 0x0F;
-    if ((h[0] & 0x70) != 0) {
-      fail(kCloseProtocolError, "reserved bits set");
+    Header header;
+    const HeaderStatus status = ReadHeader(data + pos, size - pos, &header, result);
+    if (status == HeaderStatus::kError) {
+      *stop = true;
       return pos;
     }
-    if (!IsKnownOpcode(op)) {
-      fail(kCloseProtocolError, "unknown opcode");
+    if (status == HeaderStatus::kIncomplete || size - pos - header.size < header.length) break;
+    uint8_t* payload = data + pos + header.size;
+    const size_t n = static_cast<size_t>(header.length);
+    Unmask(payload, n, header.mask);
+    pos += header.size + n;
+    if (!Deliver(header, payload, n, handler, result)) {
+      *stop = true;
       return pos;
-    }
-    if ((h[1] & 0x80) == 0) {
-      fail(kCloseProtocolError, "client frames must be masked");
-      return pos;
-    }
-    const Opcode opcode = static_cast<Opcode>(op);
-    size_t header = 2;
-    uint64_t length = h[1] & 0x7F;
-    if (length == 126) {
-      header = 4;
-      if (size - pos < header) break;
-      length = (static_cast<uint64_t>(h[2]) << 8) | h[3];
-    } else if (length == 127) {
-      header = 10;
-      if (size - pos < header) break;
-      length = 0;
-      for (int i = 2; i < 10; ++i) length = (length << 8) | h[i];
-      if (length >> 63) {
-        fail(kCloseProtocolError, "invalid frame length");
-        return pos;
-      }
-    }
-    if (IsControl(opcode)) {
-      if (!fin || length > 125) {
-        fail(kCloseProtocolError, "invalid control frame");
-        return pos;
-      }
-    } else {
-      const bool continuation = opcode == Opcode::kContinuation;
-      const bool open = fragment_opcode_ != Opcode::kContinuation;
-      if (continuation != open) {
-        fail(kCloseProtocolError, continuation ? "continuation without a message"
-                                               : "new message inside a fragmented one");
-        return pos;
-      }
-      // Checked at the header, before any payload is buffered.
-      if (length > max_message_bytes_ || fragments_.size() + length > max_message_bytes_) {
-        fail(kCloseTooBig, "message too big");
-        return pos;
-      }
-    }
-    header += 4;  // the mask
-    if (size - pos < header || size - pos - header < length) break;
-    uint8_t mask[4];
-    std::memcpy(mask, h + header - 4, 4);
-    uint8_t* payload = data + pos + header;
-    const size_t n = static_cast<size_t>(length);
-    Unmask(payload, n, mask);
-    pos += header + n;
-
-    switch (opcode) {
-      case Opcode::kText:
-      case Opcode::kBinary:
-        if (fin) {
-          handler.OnMessage(opcode, payload, n);
-        } else {
-          fragment_opcode_ = opcode;
-          fragments_.assign(reinterpret_cast<char*>(payload), n);
-        }
-        break;
-      case Opcode::kContinuation:
-        fragments_.append(reinterpret_cast<char*>(payload), n);
-        if (fin) {
-          const Opcode message_opcode = fragment_opcode_;
-          fragment_opcode_ = Opcode::kContinuation;
-          std::string message;
-          message.swap(fragments_);
-          handler.OnMessage(message_opcode, reinterpret_cast<uint8_t*>(message.data()),
-                            message.size());
-        }
-        break;
-      case Opcode::kPing:
-        handler.OnPing(payload, n);
-        break;
-      case Opcode::kPong:
-        handler.OnPong();
-        break;
-      case Opcode::kClose: {
-        if (n == 1) {
-          fail(kCloseProtocolError, "invalid close frame");
-          return pos;
-        }
-        uint16_t code = kCloseNoStatus;
-        std::string_view reason;
-        if (n >= 2) {
-          code = static_cast<uint16_t>((payload[0] << 8) | payload[1]);
-          if (!IsValidReceivedCloseCode(code)) {
-            fail(kCloseProtocolError, "invalid close code");
-            return pos;
-          }
-          reason = std::string_view(reinterpret_cast<char*>(payload + 2), n - 2);
-          // RFC 6455 5.5.1 and 8.1: the reason is UTF-8, and a peer that
-          // sends anything else fails the connection with 1007.
-          if (!IsValidUtf8(reason)) {
-            fail(kCloseInvalidPayload, "close reason is not valid UTF-8");
-            return pos;
-          }
-        }
-        handler.OnClose(code, reason);
-        *stop = true;
-        return pos;
-      }
     }
   }
   return pos;

@@ -96,6 +96,19 @@ class FrameParser {
   size_t ParseFrames(uint8_t* data, size_t size, FrameHandler& handler, Result* result,
                      bool* stop);
 
+  struct Header;
+  enum class HeaderStatus { kComplete, kIncomplete, kError };
+  // Reads and checks the header at `h` (`available` bytes, at least 2).
+  // On kError, `*error` says why.
+  HeaderStatus ReadHeader(const uint8_t* h, size_t available, Header* header,
+                          Result* error) const;
+  // Hands an unmasked frame to `handler` (joining fragments). Returns false
+  // when parsing must stop (a close frame; `*result` holds an error if it
+  // was invalid).
+  bool Deliver(const Header& header, uint8_t* payload, size_t n, FrameHandler& handler,
+               Result* result);
+  void DeliverClose(const uint8_t* payload, size_t n, FrameHandler& handler, Result* result);
+
   size_t max_message_bytes_;
   std::string partial_;    // an incomplete frame carried to the next call
   std::string fragments_;  // payload of an unfinished fragmented message

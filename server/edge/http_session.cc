@@ -108,6 +108,10 @@ void HttpSession::OnRead(const beast::error_code& ec, size_t bytes) {
     Upgrade(std::move(request));
     return;
   }
+  Serve(request);
+}
+
+void HttpSession::Serve(const Request& request) {
   shard_.counters().http_requests.Add();
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     Send(MakeResponse(405, "text/plain", "method not allowed\n", request));
@@ -120,7 +124,8 @@ void HttpSession::OnRead(const beast::error_code& ec, size_t bytes) {
     return;
   }
   if (path == "/metrics") {
-    Send(MakeResponse(200, "text/plain; version=0.0.4", RenderMetrics(server_.GetServerInfo(), absl::Now()), request));
+    Send(MakeResponse(200, "text/plain; version=0.0.4",
+                      RenderMetrics(server_.GetServerInfo(), absl::Now()), request));
     return;
   }
   absl::StatusOr<std::string> room = core::RoomFromPath(path);
@@ -149,6 +154,14 @@ void HttpSession::Upgrade(Request request) {
     RefuseUpgrade(verdict.status, verdict.error, request);
     return;
   }
+  std::optional<AdmittedJoin> admitted = Admit(request, std::move(*join));
+  if (!admitted) return;
+  admitted->accept_key = verdict.accept_key;
+  HandOver(std::move(*admitted));
+}
+
+std::optional<AdmittedJoin> HttpSession::Admit(const Request& request, core::JoinRequest join) {
+  const std::string_view target(request.target().data(), request.target().size());
   const size_t question = target.find('?');
   JoinGate::Handshake handshake;
   handshake.query = question == std::string_view::npos ? std::string_view()
@@ -157,7 +170,7 @@ void HttpSession::Upgrade(Request request) {
   handshake.subprotocols = HeaderValue(request, http::field::sec_websocket_protocol);
   handshake.x_forwarded_for = HeaderValue(request, "X-Forwarded-For");
   handshake.forwarded = HeaderValue(request, http::field::forwarded);
-  JoinGate::Decision decision = server_.gate().Check(handshake, peer_ip_, &*join, absl::Now());
+  JoinGate::Decision decision = server_.gate().Check(handshake, peer_ip_, &join, absl::Now());
   switch (decision.refusal) {
     case JoinGate::Refusal::kNone: break;
     case JoinGate::Refusal::kOrigin: shard_.counters().refused_origin.Add(); break;
@@ -168,19 +181,18 @@ void HttpSession::Upgrade(Request request) {
   }
   if (decision.refusal != JoinGate::Refusal::kNone) {
     RefuseUpgrade(decision.http_status, decision.reason, request);
-    return;
+    return std::nullopt;
   }
   // Behind a trusted proxy, the client is who the proxy says it is.
   if (decision.client_address != peer_ip_.ToString()) remote_address_ = decision.client_address;
   AdmittedJoin admitted;
-  admitted.request = std::move(*join);
+  admitted.request = std::move(join);
   admitted.remote_address = std::move(remote_address_);
-  admitted.accept_key = verdict.accept_key;
   admitted.subprotocol = std::move(decision.subprotocol);
   admitted.slot = std::move(decision.slot);
   admitted.token_refusal = decision.token_refusal;
   admitted.token_verified = decision.token_verified;
-  HandOver(std::move(admitted));
+  return admitted;
 }
 
 void HttpSession::HandOver(AdmittedJoin join) {

@@ -36,7 +36,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void DoRead();
   void OnRead(const boost::beast::error_code& ec, size_t bytes);
+  // A plain GET: the demo page, /healthz, /metrics, or 4xx.
+  void Serve(const Request& request);
   void Upgrade(Request request);
+  // Asks the JoinGate whether `join` may go ahead (answering the refusal
+  // if not), and as whom.
+  std::optional<AdmittedJoin> Admit(const Request& request, core::JoinRequest join);
   // Answers an upgrade request that cannot be accepted, and closes.
   void RefuseUpgrade(unsigned status, std::string_view why, const Request& request);
   // Hands an admitted join to its room's shard (this one or another).
