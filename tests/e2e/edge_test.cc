@@ -30,8 +30,9 @@ TEST_F(EdgeTest, JoinSequenceAnnouncesEveryoneAndTellsOthers) {
   EXPECT_EQ(*b_id, 1);
   EXPECT_EQ(members, std::vector<uint8_t>({0, 1}));  // includes the newcomer
   EXPECT_EQ((*a)->Read(), B({0x03, 1}));
-  // The newcomer never gets its own 03.
-  EXPECT_EQ((*b)->Read(absl::Milliseconds(200)), std::nullopt);
+  // The newcomer never gets its own 03: the next it hears of is a's move.
+  (*a)->SendBinary(CursorMessage(9, 9));
+  EXPECT_EQ((*b)->Read(), B({0x05, 0, 0, 9, 0, 9}));
 }
 
 TEST_F(EdgeTest, BareHostJoinsDefaultRoom) {
@@ -57,8 +58,9 @@ TEST_F(EdgeTest, CursorIsRelayedToOthersButNotEchoed) {
   a->SendBinary(CursorMessage(0x1234, 0xABCD));
   EXPECT_EQ(b->Read(), B({0x05, a_id, 0x12, 0x34, 0xAB, 0xCD}));
   EXPECT_EQ(c->Read(), B({0x05, a_id, 0x12, 0x34, 0xAB, 0xCD}));
-  EXPECT_EQ(a->Read(absl::Milliseconds(200)), std::nullopt);
-  EXPECT_FALSE(a->closed());
+  // Not echoed: the next thing a hears is b's move.
+  b->SendBinary(CursorMessage(1, 1));
+  EXPECT_EQ(a->Read(), B({0x05, b_id, 0, 1, 0, 1}));
 }
 
 TEST_F(EdgeTest, ClicksIncludingTheTwoByteForm) {
@@ -77,7 +79,9 @@ TEST_F(EdgeTest, ClicksIncludingTheTwoByteForm) {
   EXPECT_EQ(b->Read(), B({0x06, a_id}));
   a->SendBinary(B({0x07, 0x00}));
   EXPECT_EQ(b->Read(), B({0x07, a_id}));
-  EXPECT_EQ(a->Read(absl::Milliseconds(200)), std::nullopt);
+  // None of them echoed: the next thing a hears is b's move.
+  b->SendBinary(CursorMessage(1, 1));
+  EXPECT_EQ(a->Read(), B({0x05, b_id, 0, 1, 0, 1}));
 }
 
 TEST_F(EdgeTest, RoomsAreIsolated) {
@@ -93,7 +97,11 @@ TEST_F(EdgeTest, RoomsAreIsolated) {
   a->SendBinary(B({0x06}));
   EXPECT_EQ(c->Read(), B({0x05, a_id, 0, 1, 0, 2}));
   EXPECT_EQ(c->Read(), B({0x06, a_id}));
-  EXPECT_EQ(b->Read(absl::Milliseconds(300)), std::nullopt);
+  // Nothing of the other room: the next thing b hears of is a join in its own.
+  uint8_t d_id;
+  auto d = Join("/rooms/right-room", &d_id);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(b->Read(), B({0x03, d_id}));
 }
 
 TEST_F(EdgeTest, LateJoinerSeesEveryPositionAndClick) {
@@ -120,7 +128,9 @@ TEST_F(EdgeTest, LateJoinerSeesEveryPositionAndClick) {
   EXPECT_EQ((*c)->Read(), B({0x05, a_id, 0, 100, 0, 200}));
   EXPECT_EQ((*c)->Read(), B({0x06, a_id}));
   EXPECT_EQ((*c)->Read(), B({0x05, b_id, 0x01, 0x2C, 0x01, 0x90}));
-  EXPECT_EQ((*c)->Read(absl::Milliseconds(200)), std::nullopt);
+  // That was all: the next frame is a's new move.
+  a->SendBinary(CursorMessage(7, 7));
+  EXPECT_EQ((*c)->Read(), B({0x05, a_id, 0, 7, 0, 7}));
 }
 
 TEST_F(EdgeTest, LeaveIsAnnouncedAndTheLowestIdIsReused) {
@@ -209,19 +219,23 @@ TEST_F(EdgeTest, BatchedJoinsAndLeavesGoOutWithTheNextPositionInOrder) {
   auto a = Join("/rooms/batch", &a_id);
   auto b = Join("/rooms/batch", &b_id);
   ASSERT_TRUE(a && b);
-  EXPECT_FALSE(a->Read(absl::Milliseconds(200))) << "a join was not batched";
   b->SendBinary(CursorMessage(10, 20));
   EXPECT_EQ(a->Read(), B({0x03, b_id}));
   EXPECT_EQ(a->Read(), B({0x05, b_id, 0, 10, 0, 20}));
+  // One write each for a's and b's join sequences, and one that carried
+  // a's 03 and 05 together: the join waited for the move.
+  EXPECT_EQ(Counter("writes"), 3u) << "a join was not batched";
   // A leave: held until c's click (an event that is never delayed).
   auto c = Join("/rooms/batch", &c_id);
   ASSERT_TRUE(c);
   b->Close();
-  EXPECT_FALSE(a->Read(absl::Milliseconds(200))) << "a leave was not batched";
   c->SendBinary({0x06});
   EXPECT_EQ(a->Read(), B({0x03, c_id}));
   EXPECT_EQ(a->Read(), B({0x04, b_id}));
   EXPECT_EQ(a->Read(), B({0x06, c_id}));
+  // c's join sequence, b's close (with the 03 c it had pending), and one
+  // write to a with 03 c, 04 b and 06 c: the leave waited for the click.
+  EXPECT_EQ(Counter("writes"), 6u) << "a leave was not batched";
 }
 
 TEST_F(EdgeTest, FullRoomClosesTheNextClientWith1013) {
@@ -244,7 +258,9 @@ TEST_F(EdgeTest, FullRoomClosesTheNextClientWith1013) {
   EXPECT_EQ(Counter("closes_1002_protocol_error"), 0u);
   // The members noticed nothing.
   ASSERT_EQ(a->Read(), B({0x03, b_id}));
-  EXPECT_EQ(a->Read(absl::Milliseconds(200)), std::nullopt);
+  // Nothing of c: the next thing a hears is b's move.
+  b->SendBinary(CursorMessage(3, 3));
+  EXPECT_EQ(a->Read(), B({0x05, b_id, 0, 3, 0, 3}));
   // Another room is unaffected.
   uint8_t d_id;
   EXPECT_TRUE(Join("/rooms/other", &d_id));
@@ -576,7 +592,8 @@ TEST_F(EdgeTest, StalledReaderStaysBoundedAndCatchesUpWithNewestPositions) {
   // 200k updates were addressed to the stalled reader. A per-message
   // queue would hold megabytes; coalescing holds 4 positions.
   EXPECT_GT(Counter("cursor_coalesced") - coalesced_before, uint64_t{100000});
-  EXPECT_LT(rss_after, rss_before + 16 * 1024 * 1024)
+  // Measured: 88-120 KiB (the test's own clients and threads included).
+  EXPECT_LT(rss_after, rss_before + 2 * 1024 * 1024)
       << "before " << rss_before << " after " << rss_after;
 
   // Read again: every sender's newest position arrives, after at most
@@ -596,8 +613,10 @@ TEST_F(EdgeTest, StalledReaderStaysBoundedAndCatchesUpWithNewestPositions) {
   }
   std::cout << "stalled reader: " << received << " messages after resuming, "
             << (rss_after - std::min(rss_after, rss_before)) / 1024 << " KiB RSS growth\n";
-  EXPECT_LT(received, kSenders * kPerSender / 4)
-      << "the reader got a backlog instead of the newest positions";
+  // What the kernel holds for it (8 KiB send and 4 KiB receive buffers,
+  // which Linux doubles: 24 KiB, 3072 frames of 8 bytes) and one write in
+  // flight, not the 200,000 updates sent. Measured: 150-230.
+  EXPECT_LT(received, 3200) << "the reader got a backlog instead of the newest positions";
   EXPECT_FALSE(reader->closed());
   EXPECT_EQ(Counter("closes_1008_slow_consumer"), 0u);
 }
@@ -621,9 +640,16 @@ TEST_F(EdgeTest, ReaderStuckPastTheSendTimeoutIsClosedAndCounted) {
         return Counter("closes_1008_slow_consumer") == 1;
       },
       absl::Seconds(20)));
-  // The sender, who reads nothing of this, is unaffected.
-  EXPECT_FALSE(sender->closed());
+  // The sender, who reads nothing of this, is unaffected: a newcomer sees
+  // its next move.
   sender->SendBinary(CursorMessage(1, 1));
+  uint8_t late_id;
+  auto late = Join("/rooms/stuck", &late_id);
+  ASSERT_TRUE(late);
+  std::optional<Bytes> frame;
+  while ((frame = late->Read()) && (*frame)[0] != 0x05) {
+  }
+  EXPECT_EQ(frame, B({0x05, sender_id, 0, 1, 0, 1}));
 }
 
 // The close paths of a session (core::CloseHandshake), end to end: ours and
