@@ -19,6 +19,13 @@ std::optional<uint8_t> IdAllocator::Allocate() {
   return std::nullopt;  // unreachable while size_ < capacity_ <= 256
 }
 
+bool IdAllocator::Claim(uint8_t id) {
+  if (size_ >= capacity_ || InUse(id)) return false;
+  used_[id >> 6] |= uint64_t{1} << (id & 63);
+  ++size_;
+  return true;
+}
+
 void IdAllocator::Release(uint8_t id) {
   if (!InUse(id)) return;
   used_[id >> 6] &= ~(uint64_t{1} << (id & 63));

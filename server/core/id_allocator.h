@@ -15,6 +15,10 @@ class IdAllocator {
 
   // The lowest free id, or nullopt when `capacity` ids are in use.
   std::optional<uint8_t> Allocate();
+  // Marks `id`, decided elsewhere (a backplane's allocation across
+  // instances), as in use. False, changing nothing, when it already is or
+  // `capacity` ids are in use.
+  bool Claim(uint8_t id);
   // Frees `id`; freeing a free id is a no-op.
   void Release(uint8_t id);
   bool InUse(uint8_t id) const { return (used_[id >> 6] >> (id & 63)) & 1; }

@@ -13,9 +13,19 @@ Room::Room(std::string id, int max_members, absl::Time now, Counter* coalesced)
 Room::~Room() = default;
 
 std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, absl::Time now) {
-  std::optional<uint8_t> allocated = ids_.Allocate();
-  if (!allocated) return std::nullopt;
-  const uint8_t id = *allocated;
+  std::optional<uint8_t> id = ids_.Allocate();
+  if (!id) return std::nullopt;
+  Admit(*id, member, std::move(identity), now);
+  return id;
+}
+
+bool Room::JoinAs(uint8_t id, RoomMember* member, MemberIdentity identity, absl::Time now) {
+  if (!ids_.Claim(id)) return false;
+  Admit(id, member, std::move(identity), now);
+  return true;
+}
+
+void Room::Admit(uint8_t id, RoomMember* member, MemberIdentity identity, absl::Time now) {
   if (records_.size() <= id) {
     records_.resize(id + 1);
     positions_.resize(id + 1);
@@ -44,7 +54,6 @@ std::optional<uint8_t> Room::Join(RoomMember* member, MemberIdentity identity, a
     event.member = SnapshotMember(id);
     watchers_->Publish(event, false);
   }
-  return id;
 }
 
 void Room::SendJoinSequence(RoomMember* member, uint8_t id) {

@@ -88,6 +88,11 @@ class Room {
   // room is full.
   std::optional<uint8_t> Join(RoomMember* member, MemberIdentity identity, absl::Time now);
 
+  // Join, under an id decided elsewhere (with a backplane, Redis hands out
+  // ids across instances). Returns false, changing nothing, when `id` is
+  // taken here or the room is full.
+  bool JoinAs(uint8_t id, RoomMember* member, MemberIdentity identity, absl::Time now);
+
   // Removes member `id`: the others drop its pending position and are sent
   // `04 id` (WakeSoon). The id is free for the next join. The member's own outbox
   // loses its pending positions (they point into this room).
@@ -132,6 +137,8 @@ class Room {
   };
 
   bool watched() const { return watchers_ != nullptr && !watchers_->empty(); }
+  // Adds `member` under `id`, already marked in use in ids_.
+  void Admit(uint8_t id, RoomMember* member, MemberIdentity identity, absl::Time now);
   // Queues the newcomer `id`'s join sequence (01, 02, positions, presses).
   void SendJoinSequence(RoomMember* member, uint8_t id);
 

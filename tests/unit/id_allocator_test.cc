@@ -5,6 +5,17 @@
 namespace cursord::core {
 namespace {
 
+TEST(IdAllocatorTest, AClaimedIdIsInUseAndSkippedByAllocate) {
+  IdAllocator ids(3);
+  EXPECT_TRUE(ids.Claim(1));
+  EXPECT_FALSE(ids.Claim(1));  // already in use
+  EXPECT_EQ(ids.Allocate(), 0);
+  EXPECT_EQ(ids.Allocate(), 2);
+  EXPECT_FALSE(ids.Claim(7));  // at capacity
+  ids.Release(1);
+  EXPECT_TRUE(ids.Claim(7));
+}
+
 TEST(IdAllocatorTest, HandsOutTheLowestFreeIdAndReusesIt) {
   IdAllocator ids(256);
   EXPECT_EQ(ids.Allocate(), 0);

@@ -67,6 +67,19 @@ TEST_F(RoomTest, JoinSequence) {
   EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserJoined, 1));
 }
 
+TEST_F(RoomTest, AnIdDecidedElsewhereJoinsLikeAnyOther) {
+  TestMember a, b, c;
+  ASSERT_TRUE(room_.JoinAs(5, &a, {}, absl::Now()));
+  EXPECT_FALSE(room_.JoinAs(5, &b, {}, absl::Now()));  // taken
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kInitialConnection, 5) + List({5}));
+  // The local allocator skips it: lowest free is still 0.
+  EXPECT_EQ(room_.Join(&b, {}, absl::Now()), 0);
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserJoined, 0));
+  EXPECT_EQ(b.Take(&room_), Id(MessageType::kInitialConnection, 0) + List({0, 5}));
+  room_.Leave(5, absl::Now());
+  EXPECT_TRUE(room_.JoinAs(5, &c, {}, absl::Now()));
+}
+
 TEST_F(RoomTest, RelayNeverEchoesAndCoalescesPerRecipient) {
   TestMember a, b;
   room_.Join(&a, {}, absl::Now());
