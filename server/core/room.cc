@@ -25,6 +25,10 @@ bool Room::JoinAs(uint8_t id, RoomMember* member, MemberIdentity identity, absl:
   return true;
 }
 
+bool Room::JoinRemote(uint8_t id, MemberIdentity identity, absl::Time now) {
+  return JoinAs(id, nullptr, std::move(identity), now);
+}
+
 void Room::Admit(uint8_t id, RoomMember* member, MemberIdentity identity, absl::Time now) {
   if (records_.size() <= id) {
     records_.resize(id + 1);
@@ -38,14 +42,14 @@ void Room::Admit(uint8_t id, RoomMember* member, MemberIdentity identity, absl::
   records_[id] = std::move(record);
   positions_[id] = Position{};
 
-  SendJoinSequence(member, id);
+  if (member != nullptr) SendJoinSequence(member, id);
   std::string joined;
   AppendIdFrame(joined, MessageType::kUserJoined, id);
   for (const auto& [other_id, other] : active_) {
     other->outbox.PushEvent(joined, -1, nullptr);
     other->WakeSoon();
   }
-  active_.emplace_back(id, member);
+  if (member != nullptr) active_.emplace_back(id, member);
 
   if (watched()) {
     RoomEvent event;
@@ -67,8 +71,11 @@ void Room::SendJoinSequence(RoomMember* member, uint8_t id) {
     if (records_[i]) ids[count++] = static_cast<uint8_t>(i);
   }
   AppendUserListFrame(frames, ids, count);
-  for (const auto& [other_id, other] : active_) {
-    const Record& r = *records_[other_id];
+  // Every other member, local or remote, in id order.
+  for (size_t i = 0; i < records_.size(); ++i) {
+    if (i == id || !records_[i]) continue;
+    const Record& r = *records_[i];
+    const uint8_t other_id = static_cast<uint8_t>(i);
     if (r.has_position) {
       AppendCursorFrame(frames, other_id, positions_[other_id].x, positions_[other_id].y);
     }
@@ -80,10 +87,11 @@ void Room::SendJoinSequence(RoomMember* member, uint8_t id) {
 
 void Room::Leave(uint8_t id, absl::Time now) {
   if (id >= records_.size() || !records_[id]) return;
-  RoomMember* leaving = records_[id]->member;
-  leaving->outbox.DropAllCursors();
-  active_.erase(std::find_if(active_.begin(), active_.end(),
-                             [id](const auto& entry) { return entry.first == id; }));
+  if (RoomMember* leaving = records_[id]->member) {
+    leaving->outbox.DropAllCursors();
+    active_.erase(std::find_if(active_.begin(), active_.end(),
+                               [id](const auto& entry) { return entry.first == id; }));
+  }
   records_[id].reset();
   ids_.Release(id);
   // Keep the tables no longer than the highest id in use.
@@ -200,7 +208,7 @@ RoomSnapshot Room::Snapshot() const {
 }
 
 RoomSummary Room::Summary() const {
-  return RoomSummary{id_, static_cast<uint32_t>(active_.size()), created_at_};
+  return RoomSummary{id_, static_cast<uint32_t>(member_count()), created_at_};
 }
 
 }  // namespace cursord::core

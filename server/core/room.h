@@ -78,8 +78,12 @@ class Room {
 
   const std::string& id() const { return id_; }
   absl::Time created_at() const { return created_at_; }
+  // Members connected here (the fan-out's receivers).
   size_t size() const { return active_.size(); }
+  // No member is connected here (remote members may remain).
   bool empty() const { return active_.empty(); }
+  // Members in all, remote ones (on other instances) included.
+  size_t member_count() const { return static_cast<size_t>(ids_.size()); }
   bool full() const { return ids_.size() >= ids_.capacity(); }
 
   // Adds `member`. It is sent `01 id`, `02 ids`, then `05` (and `06` when
@@ -92,6 +96,12 @@ class Room {
   // ids across instances). Returns false, changing nothing, when `id` is
   // taken here or the room is full.
   bool JoinAs(uint8_t id, RoomMember* member, MemberIdentity identity, absl::Time now);
+
+  // A member connected to another instance (a backplane's join): in every
+  // roster and late joiner's sequence, announced with `03 id`, its moves
+  // and clicks (Cursor, Click with its id) relayed to the members here,
+  // removed with Leave. It has no outbox here. False when `id` is taken.
+  bool JoinRemote(uint8_t id, MemberIdentity identity, absl::Time now);
 
   // Removes member `id`: the others drop its pending position and are sent
   // `04 id` (WakeSoon). The id is free for the next join. The member's own outbox

@@ -73,7 +73,7 @@ void WsSession::Start(std::string_view response_head,
   if (!id) {
     CURSORD_CLIENT_LOG(shard_, kInfo) << "room full: room=" << request_.room
                                       << " peer=" << remote_address_;
-    Close(core::kCloseTryAgainLater, "room full (" + std::to_string(room->size()) + " members)",
+    Close(core::kCloseTryAgainLater, "room full (" + std::to_string(room->member_count()) + " members)",
           counters_.closes_full);
     // Nobody joined: a room created for this join goes again.
     shard_.ReleaseRoomIfEmpty(*room);

@@ -80,6 +80,31 @@ TEST_F(RoomTest, AnIdDecidedElsewhereJoinsLikeAnyOther) {
   EXPECT_TRUE(room_.JoinAs(5, &c, {}, absl::Now()));
 }
 
+TEST_F(RoomTest, RemoteMembersAreInTheRosterAndRelayedButHaveNoOutbox) {
+  TestMember a;
+  room_.Join(&a, {}, absl::Now());
+  a.Take(&room_);
+  // Member 1 lives on another instance.
+  ASSERT_TRUE(room_.JoinRemote(1, MemberIdentity{"u-remote", "", "", ""}, absl::Now()));
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserJoined, 1));
+  EXPECT_EQ(room_.size(), 1u);  // one connected here
+  EXPECT_EQ(room_.member_count(), 2u);
+  EXPECT_EQ(room_.member(1), nullptr);
+  room_.Cursor(1, 10, 20, absl::Now());
+  room_.Click(1, true, absl::Now());
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kStartedClicking, 1).insert(0, Cursor(1, 10, 20)));
+  // A late joiner here sees the remote member's position and press.
+  TestMember late;
+  EXPECT_EQ(room_.Join(&late, {}, absl::Now()), 2);
+  EXPECT_EQ(late.Take(&room_), Id(MessageType::kInitialConnection, 2) + List({0, 1, 2}) +
+                                   Cursor(1, 10, 20) + Id(MessageType::kStartedClicking, 1));
+  a.Take(&room_);
+  room_.Leave(1, absl::Now());
+  EXPECT_EQ(a.Take(&room_), Id(MessageType::kUserLeft, 1));
+  EXPECT_EQ(room_.member_count(), 2u);
+  EXPECT_EQ(room_.Summary().member_count, 2u);
+}
+
 TEST_F(RoomTest, RelayNeverEchoesAndCoalescesPerRecipient) {
   TestMember a, b;
   room_.Join(&a, {}, absl::Now());
