@@ -179,6 +179,20 @@ int main(int argc, char** argv) {
   app.add_option("--control-token", control.token,
                  "require 'authorization: Bearer TOKEN' on control calls")
       ->envname("CURSORD_CONTROL_TOKEN");
+  app.add_option("--control-tls-cert", control.tls.cert_file,
+                 "PEM certificate (chain) for TLS on the control plane, with --control-tls-key; "
+                 "read at start")
+      ->envname("CURSORD_CONTROL_TLS_CERT")
+      ->type_name("FILE");
+  app.add_option("--control-tls-key", control.tls.key_file,
+                 "the certificate's PEM private key (unencrypted)")
+      ->envname("CURSORD_CONTROL_TLS_KEY")
+      ->type_name("FILE");
+  app.add_option("--control-tls-client-ca", control.tls.client_ca_file,
+                 "PEM CA certificate(s): control clients must present a certificate one of "
+                 "them signed (mutual TLS)")
+      ->envname("CURSORD_CONTROL_TLS_CLIENT_CA")
+      ->type_name("FILE");
   app.add_option("--control-max-watchers", control.max_watchers,
                  "open WatchRoom streams on the server; the next is refused "
                  "(RESOURCE_EXHAUSTED)")
@@ -218,6 +232,13 @@ int main(int argc, char** argv) {
   cursord::LogLevel level;
   cursord::ParseLogLevel(log_level, &level);
   cursord::SetLogLevel(level);
+  // Before anything binds: a token sent in clear off loopback, or a TLS
+  // file that cannot be used, stops cursord before it serves anyone.
+  if (absl::Status status = cursord::control::ControlServer::CheckOptions(control);
+      !status.ok()) {
+    CURSORD_LOG(kError) << "control plane: " << status.message();
+    return 1;
+  }
 
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;
@@ -240,6 +261,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   CURSORD_LOG(kInfo) << "control plane (gRPC) on " << (*control_server)->address()
+                     << (control.tls.mutual()    ? " over mutual TLS"
+                         : control.tls.enabled() ? " over TLS"
+                                                 : "")
                      << (control.token.empty() ? "" : " (token required)");
 
   int signal_number = 0;

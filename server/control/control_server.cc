@@ -16,7 +16,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "server/control/control_service.h"
+#include "server/control/control_tls.h"
 
 namespace cursord::control {
 namespace {
@@ -71,16 +73,33 @@ void SetConnectionManagement(const ControlServerOptions& options,
                              Millis(options.max_connection_age_grace));
 }
 
+// The checks of CheckOptions; the listener's host and credentials.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Prepare(
+    const ControlServerOptions& options, std::string* host) {
+  int port = 0;
+  if (absl::Status status = SplitHostPort(options.listen, host, &port); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = CheckControlTransport(options.listen, options.token, options.tls);
+      !status.ok()) {
+    return status;
+  }
+  return ControlServerCredentials(options.tls, absl::Now());
+}
+
 }  // namespace
+
+absl::Status ControlServer::CheckOptions(const ControlServerOptions& options) {
+  std::string host;
+  return Prepare(options, &host).status();
+}
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     const ControlServerOptions& options, core::ControlPlane& plane) {
   std::string host;
-  int requested_port = 0;
-  if (absl::Status status = SplitHostPort(options.listen, &host, &requested_port);
-      !status.ok()) {
-    return status;
-  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      Prepare(options, &host);
+  if (!credentials.ok()) return credentials.status();
 
   ControlServiceOptions service_options;
   service_options.token = options.token;
@@ -98,8 +117,9 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
 
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &bound_port);
+  // One port, one set of credentials: health checks and reflection are
+  // served over the same TLS (and need the same client certificate).
+  builder.AddListeningPort(options.listen, *credentials, &bound_port);
   // gRPC sets SO_REUSEPORT by default, which would let a second cursord
   // "bind" a port already in use and split the traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/control/control_tls.h"
 #include "server/core/presence.h"
 
 namespace grpc {
@@ -39,8 +40,11 @@ struct ControlServerOptions {
   std::string listen = "127.0.0.1:50051";
   // When set, every control call needs `authorization: Bearer <token>`.
   // Health checks and reflection stay open (reflection only describes the
-  // public API). Empty: no authentication.
+  // public API). Empty: no authentication. On an address that is not
+  // loopback, only with TLS (see CheckControlTransport).
   std::string token;
+  // TLS (or mutual TLS) for the listener, all three services; none: plaintext.
+  ControlTlsOptions tls;
   // Per WatchRoom stream: messages that may wait for a slow client before
   // the stream is dropped with RESOURCE_EXHAUSTED.
   size_t watch_buffer = 1024;
@@ -77,9 +81,17 @@ class ControlServer {
  public:
   // Starts the gRPC server (control service, grpc.health.v1.Health,
   // reflection) and returns once it listens. INVALID_ARGUMENT for a
-  // malformed address, UNAVAILABLE when it cannot be bound.
+  // malformed address, a transport the rules refuse (CheckControlTransport:
+  // a token in clear off loopback) or a TLS file that cannot be used
+  // (ControlServerCredentials); UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<ControlServer>> Start(
       const ControlServerOptions& options, core::ControlPlane& plane);
+
+  // What Start refuses before binding anything, with the same status: a
+  // malformed address, a transport the rules refuse, a TLS file that cannot
+  // be used. main asks before the edge starts, so such a mistake stops
+  // cursord before it serves anyone.
+  static absl::Status CheckOptions(const ControlServerOptions& options);
 
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
