@@ -23,6 +23,13 @@ enum ExitCode : int {
 struct GlobalOptions {
   std::string server = "127.0.0.1:50051";
   std::string token;
+  // TLS: --tls, implied by any of the files or the name (see
+  // ResolveChannelSecurity, which also keeps a token out of plaintext).
+  bool tls = false;
+  std::string ca_file;          // roots to trust instead of the system's
+  std::string cert_file;        // client certificate (mutual TLS), with key_file
+  std::string key_file;
+  std::string tls_server_name;  // the name the server's certificate must carry
   std::string output = "table";  // "table" or "json"
   double timeout_seconds = 10;
 
@@ -35,7 +42,8 @@ struct Context {
   int exit_code = kExitOk;
 };
 
-// --server, --token, -o/--output, --timeout on the top-level app.
+// --server, --token, --tls, --ca, --cert, --key, --tls-server-name,
+// -o/--output, --timeout on the top-level app.
 void SetupGlobalOptions(CLI::App& app, GlobalOptions& options);
 
 // `rooms` groups list, show and close.

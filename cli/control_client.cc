@@ -1,17 +1,21 @@
 #include "cli/control_client.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 #include <grpc/grpc.h>
+#include <grpc/support/log.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cli/channel_security.h"
 #include "cli/format.h"
 #include "google/protobuf/util/json_util.h"
+#include "server/common/escape.h"
 
 namespace cursord::cli {
 
@@ -40,15 +44,31 @@ grpc::ChannelArguments ChannelArguments() {
 
 }  // namespace
 
-ControlClient::ControlClient(const GlobalOptions& options)
-    : options_(options),
-      channel_(grpc::CreateCustomChannel(options.server,
-                                         grpc::InsecureChannelCredentials(),
-                                         ChannelArguments())),
-      control_(v1::ControlService::NewStub(channel_)),
-      health_(grpc::health::v1::Health::NewStub(channel_)) {}
+ControlClient::ControlClient(const GlobalOptions& options) : options_(options) {}
 
 int ControlClient::Connect() {
+  // First, so that a refusal never opens a connection.
+  absl::StatusOr<ChannelSecurity> security =
+      ResolveChannelSecurity(options_, absl::Now());
+  if (!security.ok()) {
+    PrintError(std::string(security.status().message()));
+    return kExitUsage;
+  }
+  tls_ = security->tls;
+  // gRPC logs a failed connection (a TLS handshake, say) on stderr in its
+  // own format; cursorctl reports it once, in its own words, with gRPC's
+  // reason. GRPC_VERBOSITY brings gRPC's lines back for debugging.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
+  grpc::ChannelArguments args = ChannelArguments();
+  if (!security->server_name.empty()) {
+    args.SetSslTargetNameOverride(security->server_name);
+  }
+  channel_ = grpc::CreateCustomChannel(options_.server, security->credentials, args);
+  control_ = v1::ControlService::NewStub(channel_);
+  health_ = grpc::health::v1::Health::NewStub(channel_);
+
   const auto deadline = absl::ToChronoTime(absl::Now() + options_.timeout());
   grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
   // Each turn waits for a state change or the deadline, so the loop ends.
@@ -56,7 +76,8 @@ int ControlClient::Connect() {
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
         state == GRPC_CHANNEL_SHUTDOWN) {
       PrintError(absl::StrCat("cannot reach the control API at ",
-                              options_.server, " (connection failed)"));
+                              options_.server, tls_ ? " over TLS" : "",
+                              " (connection failed", FailureDetail(), ")"));
       return kExitUnreachable;
     }
     if (!channel_->WaitForStateChange(state, deadline)) {
@@ -68,6 +89,20 @@ int ControlClient::Connect() {
     state = channel_->GetState(/*try_to_connect=*/true);
   }
   return kExitOk;
+}
+
+std::string ControlClient::FailureDetail() {
+  // The channel's state carries no reason; a call on a failed channel
+  // fails at once (it does not wait for readiness) with gRPC's last
+  // connection error, e.g. a certificate that did not verify.
+  grpc::ClientContext call;
+  call.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status =
+      health_->Check(&call, grpc::health::v1::HealthCheckRequest(), &response);
+  if (status.ok() || status.error_message().empty()) return "";
+  return absl::StrCat(": ", EscapeControl(status.error_message()),
+                      ConnectionHint(tls_, status.error_message()));
 }
 
 void ControlClient::Prepare(grpc::ClientContext* context, bool streaming) const {

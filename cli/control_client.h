@@ -24,8 +24,12 @@ class ControlClient {
  public:
   explicit ControlClient(const GlobalOptions& options);
 
-  // Connects within the timeout. kExitOk, or kExitUnreachable after saying
-  // why on stderr. A refused connection fails at once, not at the timeout.
+  // Decides how to connect (ResolveChannelSecurity: kExitUsage, before any
+  // channel exists, for a token that would go in clear or a bad TLS file),
+  // creates the channel and the stubs, and connects within the timeout.
+  // kExitOk, or kExitUnreachable after saying why on stderr; a refused
+  // connection or a failed TLS handshake fails at once, not at the
+  // timeout. The stubs exist only after it returned kExitOk.
   int Connect();
 
   // Sets up a call: the bearer token if any, and the deadline unless the
@@ -40,7 +44,11 @@ class ControlClient {
   int Report(const grpc::Status& status) const;
 
  private:
+  // Why the channel could not connect, as gRPC tells a call on it.
+  std::string FailureDetail();
+
   const GlobalOptions options_;
+  bool tls_ = false;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ControlService::Stub> control_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
