@@ -40,6 +40,7 @@ void ControlTest::RestartControl(Config config) {
   options.watch_finish_grace = config_.watch_finish_grace;
   options.keepalive_time = config_.keepalive_time;
   options.keepalive_timeout = config_.keepalive_timeout;
+  options.tls = config_.tls;
   auto started = control::ControlServer::Start(options, edge_->control_plane());
   ASSERT_TRUE(started.ok()) << started.status();
   control_ = std::move(*started);

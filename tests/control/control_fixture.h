@@ -33,6 +33,9 @@ class ControlTest : public ::testing::Test {
     absl::Duration watch_finish_grace = control::ControlServerOptions().watch_finish_grace;
     absl::Duration keepalive_time = control::ControlServerOptions().keepalive_time;
     absl::Duration keepalive_timeout = control::ControlServerOptions().keepalive_timeout;
+    // TLS files (tests/control/test_pki.h); none: plaintext. channel_ and
+    // stub() stay plaintext: TLS tests make their own channels.
+    control::ControlTlsOptions tls = {};
   };
 
   void SetUp() override;

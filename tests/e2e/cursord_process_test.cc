@@ -90,6 +90,7 @@ TEST(CursordProcessTest, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
         "--presence-batch", "--socket-send-buffer", "--control-listen", "--control-token",
         "--control-max-watchers", "--control-max-watchers-per-room", "--control-keepalive",
         "--control-max-connection-age", "--control-max-connection-age-grace",
+        "--control-tls-cert", "--control-tls-key", "--control-tls-client-ca",
         "--log-level"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
   }
@@ -108,6 +109,36 @@ TEST(CursordProcessTest, BadFlagsAreRefused) {
       {CURSORD_PATH, "--listen", "127.0.0.1:notaport", "--control-listen", "127.0.0.1:0"});
   EXPECT_EQ(bad_listen.exit_code, 1);
   EXPECT_NE(bad_listen.err.find("bad port"), std::string::npos) << bad_listen.err;
+}
+
+// A token on a control listener off loopback would cross the network in
+// clear: cursord refuses to start, before it binds anything (no "listening
+// on" line), and says how to fix it. So does an unusable TLS file.
+TEST(CursordProcessTest, ATokenOffLoopbackWithoutTlsIsRefusedAtStart) {
+  for (const auto& [flags, env] :
+       std::vector<std::pair<std::vector<std::string>, std::map<std::string, std::string>>>{
+           {{"--control-listen", "0.0.0.0:0", "--control-token", "t"}, {}},
+           {{"--control-listen", "[::]:0"}, {{"CURSORD_CONTROL_TOKEN", "t"}}},
+       }) {
+    std::vector<std::string> argv = {CURSORD_PATH, "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    const RunResult result = RunProcess(argv, env, absl::Seconds(10));
+    EXPECT_EQ(result.exit_code, 1) << result.err;
+    EXPECT_NE(result.err.find("would cross the network in clear: add --control-tls-cert and "
+                              "--control-tls-key, or listen on loopback"),
+              std::string::npos)
+        << result.err;
+    EXPECT_EQ(result.err.find("listening on"), std::string::npos) << result.err;
+  }
+  const RunResult missing = RunProcess(
+      {CURSORD_PATH, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0",
+       "--control-tls-cert", "/nonexistent/cert.pem", "--control-tls-key", "/nonexistent/key.pem"},
+      {}, absl::Seconds(10));
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("--control-tls-cert: cannot read \"/nonexistent/cert.pem\""),
+            std::string::npos)
+      << missing.err;
+  EXPECT_EQ(missing.err.find("listening on"), std::string::npos) << missing.err;
 }
 
 // --help says 0 means "at once"; the flag must take it, from the command
