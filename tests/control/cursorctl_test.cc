@@ -404,11 +404,18 @@ TEST_F(CursorctlTest, ControlCharactersInReasonsAndErrorsAreShownEscaped) {
     EXPECT_NE(line.rfind("x", 0), 0u) << "a line began inside the reason:\n" << process.out();
   }
 
-  // The server's error message quotes the user id it was given.
-  RunResult missing = Ctl({"kick", "--user", "eve\x1b]0;pwned\x07\r"});
+  // A user id no client can join with is refused by the server's rule
+  // (server/core's), and nothing of it reaches the terminal raw.
+  RunResult refused = Ctl({"kick", "--user", "eve\x1b]0;pwned\x07\r"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("INVALID_ARGUMENT: user_id: printable ASCII without spaces"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(refused.err.find('\x1b'), std::string::npos) << refused.err;
+  // A valid user id the server does not know is quoted back, escaped.
+  RunResult missing = Ctl({"kick", "--user", "eve\\"});
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_EQ(missing.err,
-            "cursorctl: NOT_FOUND: no connection of user \"eve\\x1b]0;pwned\\x07\\r\"\n");
+  EXPECT_EQ(missing.err, "cursorctl: NOT_FOUND: no connection of user \"eve\\\\\"\n");
 }
 
 // -------------------------------------------------------------------- status

@@ -108,7 +108,7 @@ TEST(CursordProcessTest, BadFlagsAreRefused) {
   RunResult bad_listen = RunProcess(
       {CURSORD_PATH, "--listen", "127.0.0.1:notaport", "--control-listen", "127.0.0.1:0"});
   EXPECT_EQ(bad_listen.exit_code, 1);
-  EXPECT_NE(bad_listen.err.find("bad port"), std::string::npos) << bad_listen.err;
+  EXPECT_NE(bad_listen.err.find("port 0 to 65535 expected"), std::string::npos) << bad_listen.err;
 }
 
 // A token on a control listener off loopback would cross the network in
