@@ -17,30 +17,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "server/common/status_macros.h"
 #include "server/control/control_service.h"
 #include "server/control/control_tls.h"
+#include "server/core/host_port.h"
 
 namespace cursord::control {
 namespace {
 
 constexpr absl::string_view kServiceName = "cursord.v1.ControlService";
 constexpr std::chrono::seconds kShutdownGrace{2};
-
-// Splits "host:port" at the last colon; IPv6 hosts come in brackets.
-absl::Status SplitHostPort(absl::string_view address, std::string* host,
-                           int* port) {
-  const size_t colon = address.rfind(':');
-  int value = 0;
-  if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &value) || value < 0 ||
-      value > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "control listen address \"", address, "\" is not host:port"));
-  }
-  *host = std::string(address.substr(0, colon));
-  *port = value;
-  return absl::OkStatus();
-}
 
 // A channel argument in milliseconds; gRPC takes INT_MAX as "unlimited".
 int Millis(absl::Duration duration) {
@@ -76,14 +62,10 @@ void SetConnectionManagement(const ControlServerOptions& options,
 // The checks of CheckOptions; the listener's host and credentials.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Prepare(
     const ControlServerOptions& options, std::string* host) {
-  int port = 0;
-  if (absl::Status status = SplitHostPort(options.listen, host, &port); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = CheckControlTransport(options.listen, options.token, options.tls);
-      !status.ok()) {
-    return status;
-  }
+  CURSORD_ASSIGN_OR_RETURN(const core::HostPort listen,
+                           core::SplitHostPort(options.listen, "control listen address"));
+  *host = listen.host;
+  CURSORD_RETURN_IF_ERROR(CheckControlTransport(options.listen, options.token, options.tls));
   return ControlServerCredentials(options.tls, absl::Now());
 }
 
@@ -131,7 +113,7 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
         absl::StrCat("cannot listen on ", options.listen,
                      " for the control API (in use, or not a local address?)"));
   }
-  std::string address = absl::StrCat(host, ":", bound_port);
+  std::string address = core::JoinHostPort(host, static_cast<uint16_t>(bound_port));
   service->set_control_address(address);
   if (grpc::HealthCheckServiceInterface* health =
           server->GetHealthCheckService()) {
