@@ -60,20 +60,9 @@ CLI::Option* AddDurationOption(CLI::App& app, const std::string& name,
       ->default_str(absl::FormatDuration(*value));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  cursord::edge::ServerOptions options;
-  cursord::control::ControlServerOptions control;
-  std::string log_level = "info";
-
-  CLI::App app{
-      "cursord: live multiplayer cursors over WebSocket.\n"
-      "Clients join ws://HOST:PORT/rooms/{room}; GET / serves the demo page.\n"
-      "Every flag can also be set as CURSORD_<FLAG> (e.g. CURSORD_LISTEN).",
-      "cursord"};
-  app.set_version_flag("--version", std::string(cursord::edge::Version()));
-  app.get_formatter()->column_width(34);
+// The WebSocket edge's flags: where it listens, and what one connection
+// may cost.
+void AddEdgeFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
   app.add_option("--listen", options.listen, "WebSocket/HTTP listen address host:port")
       ->envname("CURSORD_LISTEN")
       ->capture_default_str();
@@ -132,7 +121,10 @@ int main(int argc, char** argv) {
       ->envname("CURSORD_MESSAGE_BURST")
       ->check(CLI::Range(1.0, 1e6))
       ->capture_default_str();
-  // Who may join (see docs/OPERATIONS.md, Security).
+}
+
+// Who may join: origins, proxies, limits, join tokens.
+void AddJoinFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
   app.add_option("--allowed-origins", options.allowed_origins,
                  "browser origins allowed to join, comma-separated: https://app.example.com, "
                  "https://*.example.com (default: any); others get 403")
@@ -172,6 +164,10 @@ int main(int argc, char** argv) {
   AddDurationOption(app, "--join-token-skew", &options.join_token_skew,
                     "clock difference allowed when checking exp, nbf and iat", kZeroOrMore)
       ->envname("CURSORD_JOIN_TOKEN_SKEW");
+}
+
+// The gRPC control plane's flags.
+void AddControlFlags(CLI::App& app, cursord::control::ControlServerOptions& control) {
   app.add_option("--control-listen", control.listen,
                  "gRPC control plane address host:port (not public by default)")
       ->envname("CURSORD_CONTROL_LISTEN")
@@ -219,27 +215,11 @@ int main(int argc, char** argv) {
                     "the connection is closed",
                     kZeroOrMore)
       ->envname("CURSORD_CONTROL_MAX_CONNECTION_AGE_GRACE");
-  app.add_option("--log-level", log_level, "debug, info, warning, error or off")
-      ->envname("CURSORD_LOG_LEVEL")
-      ->check(CLI::IsMember({"debug", "info", "warning", "error", "off"}))
-      ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+}
 
-  cursord::LogLevel level;
-  cursord::ParseLogLevel(log_level, &level);
-  cursord::SetLogLevel(level);
-  // Before anything binds: a token sent in clear off loopback, or a TLS
-  // file that cannot be used, stops cursord before it serves anyone.
-  if (absl::Status status = cursord::control::ControlServer::CheckOptions(control);
-      !status.ok()) {
-    CURSORD_LOG(kError) << "control plane: " << status.message();
-    return 1;
-  }
-
+// Runs the edge and the control plane until SIGINT or SIGTERM; the exit code.
+int Serve(const cursord::edge::ServerOptions& options,
+          const cursord::control::ControlServerOptions& control) {
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -272,4 +252,45 @@ int main(int argc, char** argv) {
   (*control_server)->Shutdown();
   server.Shutdown();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cursord::edge::ServerOptions options;
+  cursord::control::ControlServerOptions control;
+  std::string log_level = "info";
+
+  CLI::App app{
+      "cursord: live multiplayer cursors over WebSocket.\n"
+      "Clients join ws://HOST:PORT/rooms/{room}; GET / serves the demo page.\n"
+      "Every flag can also be set as CURSORD_<FLAG> (e.g. CURSORD_LISTEN).",
+      "cursord"};
+  app.set_version_flag("--version", std::string(cursord::edge::Version()));
+  app.get_formatter()->column_width(34);
+  AddEdgeFlags(app, options);
+  AddJoinFlags(app, options);
+  AddControlFlags(app, control);
+  app.add_option("--log-level", log_level, "debug, info, warning, error or off")
+      ->envname("CURSORD_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error", "off"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  cursord::LogLevel level;
+  cursord::ParseLogLevel(log_level, &level);
+  cursord::SetLogLevel(level);
+  // Before anything binds: a token sent in clear off loopback, or a TLS
+  // file that cannot be used, stops cursord before it serves anyone.
+  if (absl::Status status = cursord::control::ControlServer::CheckOptions(control);
+      !status.ok()) {
+    CURSORD_LOG(kError) << "control plane: " << status.message();
+    return 1;
+  }
+
+  return Serve(options, control);
 }
