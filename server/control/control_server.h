@@ -24,7 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/control/control_tls.h"
-#include "server/core/presence.h"
+#include "server/core/control_plane.h"
 
 namespace grpc {
 class Server;

@@ -17,7 +17,7 @@
 #include "cursord/v1/control.grpc.pb.h"
 #include "server/control/watch_session.h"
 #include "server/control/watcher_registry.h"
-#include "server/core/presence.h"
+#include "server/core/control_plane.h"
 
 namespace cursord::control {
 

@@ -1,6 +1,6 @@
-// Presence data and the control operations the edge offers to the control
-// plane. Pure types and one abstract interface: the gRPC service depends on
-// this header only, never on the edge's I/O classes.
+// Presence data: snapshots of rooms and members, room events, and the sink
+// a watch delivers them to. Pure types, shared by the edge and the control
+// plane (the operations are in control_plane.h).
 #ifndef CURSORD_CORE_PRESENCE_H_
 #define CURSORD_CORE_PRESENCE_H_
 
@@ -102,43 +102,6 @@ class WatchSink {
   // No call follows. A watch outlives the room's members: if the room
   // empties and fills again, the watcher sees the new joins.
   virtual void OnDetached(const absl::Status& status) = 0;
-};
-
-// The operations of the control plane. Every `done` callback runs on one of
-// the server's threads and must not block; it runs exactly once.
-class ControlPlane {
- public:
-  virtual ~ControlPlane() = default;
-
-  virtual void ListRooms(ListRoomsQuery query,
-                         std::function<void(ListRoomsResult)> done) = 0;
-  // NOT_FOUND when the room has no members.
-  virtual void GetRoom(std::string room_id,
-                       std::function<void(absl::StatusOr<RoomSnapshot>)> done) = 0;
-  // Closes one member with kCloseKicked and `reason`; the others see it
-  // leave. NOT_FOUND for an unknown room or member.
-  virtual void KickMember(std::string room_id, uint8_t member_id, std::string reason,
-                          std::function<void(absl::Status)> done) = 0;
-  // Kicks every connection that joined with `user=user_id`, in every room.
-  // Returns how many were kicked; NOT_FOUND when none.
-  virtual void KickUser(std::string user_id, std::string reason,
-                        std::function<void(absl::StatusOr<int>)> done) = 0;
-  // Closes every member of the room with kCloseRoomClosed and `reason`.
-  // Returns how many were closed; NOT_FOUND for an unknown room.
-  virtual void CloseRoom(std::string room_id, std::string reason,
-                         std::function<void(absl::StatusOr<int>)> done) = 0;
-  // Attaches `sink` to a room: OnSnapshot, then events. `started` gets OK
-  // once attached, or NOT_FOUND (unknown room; the sink is not called).
-  // With `cursor_moves`, kCursorMoved events are delivered too (every move:
-  // rate limiting is the sink's business).
-  virtual void Watch(std::string room_id, bool cursor_moves,
-                     std::shared_ptr<WatchSink> sink,
-                     std::function<void(absl::Status)> started) = 0;
-  // Detaches a sink; no call reaches it after `done`. Safe if already gone.
-  virtual void Unwatch(std::string room_id, WatchSink* sink,
-                       std::function<void()> done) = 0;
-  // Reads shared counters; callable from any thread, never blocks on a room.
-  virtual ServerInfo GetServerInfo() = 0;
 };
 
 }  // namespace cursord::core

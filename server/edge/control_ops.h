@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "server/core/presence.h"
+#include "server/core/control_plane.h"
 
 namespace cursord::edge {
 
