@@ -20,6 +20,10 @@ build_packages=(
 # nginx_tls_test runs deploy/nginx/cursord.conf in nginx with a certificate
 # it makes with openssl.
 test_packages=(chromium nodejs npm nginx openssl redis-server)
+# The sanitizer and fuzzing pass (tests/sanitize.sh): gcc's sanitizer
+# runtimes come with build-essential; the fuzz targets need clang, and
+# libFuzzer is in libclang-rt-14-dev, which clang only recommends.
+sanitizer_packages=(clang libclang-rt-14-dev)
 
 missing_packages() {
   local pkg

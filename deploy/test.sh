@@ -8,3 +8,8 @@ build_cursord
 (cd "$CURSORD_ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
 cd "$CURSORD_BUILD"
 ctest --output-on-failure -j 2 --timeout 300
+# Then the suite under ASan+UBSan and TSan, and the fuzz targets (CI runs
+# them: about 12 minutes on 2 cores). CURSORD_SKIP_SANITIZERS=1 skips them.
+if [ "${CURSORD_SKIP_SANITIZERS:-0}" != 1 ]; then
+  bash "$CURSORD_ROOT/tests/sanitize.sh"
+fi
