@@ -52,7 +52,10 @@ install_packages() {
 
 # Builds the given targets (default: everything, tests included).
 build_cursord() {
-  cmake -S "$CURSORD_ROOT" -B "$CURSORD_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # CURSORD_WERROR=ON (deploy/test.sh) builds with -Werror; unset, the
+  # build keeps what it was configured with.
+  cmake -S "$CURSORD_ROOT" -B "$CURSORD_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    ${CURSORD_WERROR:+-DCURSORD_WERROR="$CURSORD_WERROR"} >/dev/null
   if [ $# -gt 0 ]; then
     cmake --build "$CURSORD_BUILD" -j "$(nproc)" --target "$@"
   else

@@ -3,7 +3,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 install_packages "${build_packages[@]}" "${test_packages[@]}"
-build_cursord
+# The test build treats warnings as errors: a warning fails CI.
+CURSORD_WERROR=ON build_cursord
 # The browser test's npm packages (lock file pinned; npm registry only).
 (cd "$CURSORD_ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
 cd "$CURSORD_BUILD"

@@ -133,6 +133,12 @@ void AddJoinFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
                  "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For/Forwarded "
                  "names the client (default: none)")
       ->envname("CURSORD_TRUSTED_PROXIES");
+  app.add_option("--trusted-proxy-header", options.trusted_proxy_header,
+                 "the header those proxies write: x-forwarded-for or forwarded (RFC 7239); "
+                 "only that one is read")
+      ->envname("CURSORD_TRUSTED_PROXY_HEADER")
+      ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}, CLI::ignore_case))
+      ->capture_default_str();
   app.add_option("--max-connections", options.max_connections,
                  "WebSocket sessions in all; more get 503 (0: no limit)")
       ->envname("CURSORD_MAX_CONNECTIONS")

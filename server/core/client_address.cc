@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -138,16 +139,25 @@ bool AddressRanges::Contains(const IpAddress& address) const {
   return false;
 }
 
-std::string ClientAddress(const IpAddress& peer, std::string_view std_x_forwarded_for,
-                          std::string_view std_forwarded, const AddressRanges& trusted) {
-  const absl::string_view x_forwarded_for(std_x_forwarded_for.data(), std_x_forwarded_for.size());
-  const absl::string_view forwarded(std_forwarded.data(), std_forwarded.size());
+absl::StatusOr<ForwardedHeader> ParseForwardedHeader(std::string_view name) {
+  const absl::string_view n(name.data(), name.size());
+  if (absl::EqualsIgnoreCase(n, "x-forwarded-for")) return ForwardedHeader::kXForwardedFor;
+  if (absl::EqualsIgnoreCase(n, "forwarded")) return ForwardedHeader::kForwarded;
+  return absl::InvalidArgumentError(
+      absl::StrCat("forwarded header \"", n, "\": x-forwarded-for or forwarded expected"));
+}
+
+std::string ClientAddress(const IpAddress& peer, std::string_view std_header,
+                          ForwardedHeader kind, const AddressRanges& trusted) {
+  const absl::string_view header(std_header.data(), std_header.size());
   if (trusted.empty() || !trusted.Contains(peer)) return peer.ToString();
   std::vector<absl::string_view> hops;
-  if (!x_forwarded_for.empty()) {
-    hops = absl::StrSplit(x_forwarded_for, ',');
-  } else if (!forwarded.empty()) {
-    hops = ForwardedFor(forwarded);
+  if (!header.empty()) {
+    if (kind == ForwardedHeader::kXForwardedFor) {
+      hops = absl::StrSplit(header, ',');
+    } else {
+      hops = ForwardedFor(header);
+    }
   }
   // From the right: while the address we have is a trusted proxy, believe
   // what it says about the hop before it.

@@ -47,13 +47,22 @@ class AddressRanges {
   std::vector<Range> ranges_;
 };
 
+// Which header the trusted proxies write. Only that one is read: a proxy
+// that writes one passes the other through from the client unchanged.
+enum class ForwardedHeader {
+  kXForwardedFor,  // X-Forwarded-For: 203.0.113.7, 10.0.0.2
+  kForwarded,      // RFC 7239 Forwarded: for=203.0.113.7, for="[2001:db8::1]"
+};
+
+// Parses "x-forwarded-for" or "forwarded" (any case).
+absl::StatusOr<ForwardedHeader> ParseForwardedHeader(std::string_view name);
+
 // The address to use for the client of a connection from `peer` (limits,
-// logs, the control plane). `x_forwarded_for` and `forwarded` are the
-// headers' values (empty when absent); X-Forwarded-For is preferred when
-// both are present. Returns `peer`'s text when it is not trusted or the
-// headers name no usable address.
-std::string ClientAddress(const IpAddress& peer, std::string_view x_forwarded_for,
-                          std::string_view forwarded, const AddressRanges& trusted);
+// logs, the control plane). `header` is the value of the `kind` header, its
+// lines joined with "," in order (empty when absent). Returns `peer`'s text
+// when it is not trusted or the header names no usable address.
+std::string ClientAddress(const IpAddress& peer, std::string_view header, ForwardedHeader kind,
+                          const AddressRanges& trusted);
 
 }  // namespace cursord::core
 

@@ -35,20 +35,34 @@ InputLimiter::Verdict InputLimiter::Admit(Clock::time_point now) {
 
 InputLimiter::Verdict InputLimiter::OnMove(Clock::time_point now, uint16_t x, uint16_t y) {
   const Verdict verdict = Admit(now);
-  // Admitted or not, this is the newest position: an older deferred one is
-  // of no use any more.
-  deferred_.has_move = verdict == Verdict::kDeferred;
+  const Deferred::Move move{x, y};
   if (verdict == Verdict::kDeferred) {
-    deferred_.x = x;
-    deferred_.y = y;
+    // The newest position after the last click change.
+    (deferred_.click ? deferred_.move_after : deferred_.move_before) = move;
+  } else if (verdict == Verdict::kApply) {
+    // This move supersedes the deferred ones: only a click change (and
+    // where it happened) is still to be shown first.
+    deferred_.move_after.reset();
+    if (!deferred_.click) deferred_.move_before.reset();
+    if (deferred_.click) applied_down_ = *deferred_.click;  // applied before this move
   }
   return verdict;
 }
 
 InputLimiter::Verdict InputLimiter::OnClick(Clock::time_point now, bool down) {
   const Verdict verdict = Admit(now);
-  deferred_.has_click = verdict == Verdict::kDeferred;
-  if (verdict == Verdict::kDeferred) deferred_.down = down;
+  if (verdict == Verdict::kDeferred) {
+    // Where the member is now is where this click happened.
+    if (deferred_.move_after) deferred_.move_before = deferred_.move_after;
+    deferred_.move_after.reset();
+    if (down == applied_down_) {
+      deferred_.click.reset();  // a press and a release cancel out
+    } else {
+      deferred_.click = down;
+    }
+  } else if (verdict == Verdict::kApply) {
+    applied_down_ = down;
+  }
   return verdict;
 }
 
@@ -62,6 +76,7 @@ InputLimiter::Deferred InputLimiter::TakeDeferred() {
 
 bool InputLimiter::TakeDeferredIfAllowed(Clock::time_point now, Deferred* out) {
   if (deferred_.empty() || !allowance_.TryTake(now)) return false;
+  if (deferred_.click) applied_down_ = *deferred_.click;
   *out = TakeDeferred();
   return true;
 }

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 namespace cursord::core {
 
@@ -64,29 +65,35 @@ class InputLimiter {
     kAbuse,     // far over the limit for too long: close the connection
   };
 
-  // What was kept aside, to be applied in this order: the move, then the
-  // click state.
+  // What was kept aside, in the order it happened, compressed: the member's
+  // position when its click state last changed (`move_before`), that net
+  // click change (`click`, absent when presses and releases cancelled
+  // out), and its newest position since (`move_after`). Applied in this
+  // order, it shows the room the press where it happened and the member
+  // where it is now.
   struct Deferred {
-    bool has_move = false;
-    uint16_t x = 0;
-    uint16_t y = 0;
-    bool has_click = false;
-    bool down = false;
-    bool empty() const { return !has_move && !has_click; }
+    struct Move {
+      uint16_t x = 0;
+      uint16_t y = 0;
+    };
+    std::optional<Move> move_before;
+    std::optional<bool> click;  // pressed (true) or released
+    std::optional<Move> move_after;
+    bool empty() const { return !move_before && !click && !move_after; }
   };
 
   InputLimiter(const Options& options, Clock::time_point now);
 
-  // A cursor move to (x, y). On kApply a deferred move is superseded (gone
-  // from TakeDeferred); a deferred click state stays, to go first.
+  // A cursor move to (x, y). On kApply, TakeDeferred then returns what came
+  // before it, minus the moves it supersedes.
   Verdict OnMove(Clock::time_point now, uint16_t x, uint16_t y);
-  // A click (`down`: pressed). On kApply a deferred click state is
-  // superseded; a deferred move stays, to go first.
+  // A click (`down`: pressed). On kApply, TakeDeferred then returns
+  // everything that came before it, in order.
   Verdict OnClick(Clock::time_point now, bool down);
   // A message that changes no state (ignored ones still cost parsing).
   Verdict OnOther(Clock::time_point now);
 
-  // Takes what was kept aside (after kApply, before applying the message).
+  // Takes what was kept aside (after kApply, to apply before the message).
   Deferred TakeDeferred();
   // On a tick: takes what was kept aside if a token is free for it now.
   bool TakeDeferredIfAllowed(Clock::time_point now, Deferred* out);
@@ -101,6 +108,8 @@ class InputLimiter {
   TokenBucket allowance_;
   TokenBucket excess_;
   Deferred deferred_;
+  // The click state the room has from this member (what was applied).
+  bool applied_down_ = false;
 };
 
 }  // namespace cursord::core

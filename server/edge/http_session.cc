@@ -45,6 +45,19 @@ std::string_view HeaderValue(const http::request<http::string_body>& request, Na
   return std::string_view(value.data(), value.size());
 }
 
+// Every line of a list-valued field joined with "," in order (RFC 9110
+// 5.3): a proxy may add its own line instead of appending to the client's.
+template <typename Name>
+std::string HeaderValues(const http::request<http::string_body>& request, Name name) {
+  std::string joined;
+  const auto lines = request.equal_range(name);
+  for (auto it = lines.first; it != lines.second; ++it) {
+    if (!joined.empty()) joined.push_back(',');
+    joined.append(it->value().data(), it->value().size());
+  }
+  return joined;
+}
+
 unsigned HttpStatusFor(const absl::Status& status) {
   return status.code() == absl::StatusCode::kNotFound ? 404 : 400;
 }
@@ -167,9 +180,10 @@ std::optional<AdmittedJoin> HttpSession::Admit(const Request& request, core::Joi
   handshake.query = question == std::string_view::npos ? std::string_view()
                                                        : target.substr(question + 1);
   handshake.origin = HeaderValue(request, http::field::origin);
-  handshake.subprotocols = HeaderValue(request, http::field::sec_websocket_protocol);
-  handshake.x_forwarded_for = HeaderValue(request, "X-Forwarded-For");
-  handshake.forwarded = HeaderValue(request, http::field::forwarded);
+  const std::string subprotocols = HeaderValues(request, http::field::sec_websocket_protocol);
+  const std::string forwarded_for = HeaderValues(request, server_.gate().forwarded_header());
+  handshake.subprotocols = subprotocols;
+  handshake.forwarded_for = forwarded_for;
   JoinGate::Decision decision = server_.gate().Check(handshake, peer_ip_, &join, absl::Now());
   switch (decision.refusal) {
     case JoinGate::Refusal::kNone: break;
@@ -229,8 +243,12 @@ void HttpSession::HandOver(AdmittedJoin join) {
 void HttpSession::RefuseUpgrade(unsigned status, std::string_view why, const Request& request) {
   shard_.counters().http_rejected.Add();
   const std::string_view target(request.target().data(), request.target().size());
+  // The path only: the query may carry a join token.
+  const std::string_view path = target.substr(0, target.find('?'));
   CURSORD_CLIENT_LOG(shard_, kInfo) << "refused upgrade from " << remote_address_ << " to \""
-                                    << target.substr(0, 200) << "\": " << status << " " << why;
+                                    << path.substr(0, 200)
+                                    << (path.size() < target.size() ? "?…" : "") << "\": "
+                                    << status << " " << why;
   Response response = MakeResponse(status, "text/plain", std::string(why) + "\n", request);
   // RFC 6455 section 4.4: name the version the client may retry with.
   if (status == 426) response.set(http::field::sec_websocket_version, "13");

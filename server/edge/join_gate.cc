@@ -38,6 +38,8 @@ absl::StatusOr<std::unique_ptr<JoinGate>> JoinGate::Create(const ServerOptions& 
     return absl::InvalidArgumentError(
         absl::StrCat("trusted proxies: ", proxies.status().message()));
   }
+  CURSORD_ASSIGN_OR_RETURN(const core::ForwardedHeader proxy_header,
+                           core::ParseForwardedHeader(options.trusted_proxy_header));
   std::optional<core::JoinTokenVerifier> verifier;
   if (!options.join_secret.empty() || !options.join_public_key_file.empty()) {
     core::JoinTokenVerifierOptions token_options;
@@ -56,25 +58,26 @@ absl::StatusOr<std::unique_ptr<JoinGate>> JoinGate::Create(const ServerOptions& 
     CURSORD_ASSIGN_OR_RETURN(verifier, core::JoinTokenVerifier::Create(std::move(token_options)));
   }
   return std::unique_ptr<JoinGate>(new JoinGate(
-      std::move(origins), std::move(*proxies),
+      std::move(origins), std::move(*proxies), proxy_header,
       core::Admission::Options{options.max_connections, options.max_connections_per_ip,
                                options.max_rooms},
       std::move(verifier)));
 }
 
 JoinGate::JoinGate(core::OriginPolicy origins, core::AddressRanges trusted_proxies,
-                   core::Admission::Options limits,
+                   core::ForwardedHeader proxy_header, core::Admission::Options limits,
                    std::optional<core::JoinTokenVerifier> verifier)
     : origins_(std::move(origins)),
       trusted_proxies_(std::move(trusted_proxies)),
+      proxy_header_(proxy_header),
       admission_(limits),
       verifier_(std::move(verifier)) {}
 
 JoinGate::Decision JoinGate::Check(const Handshake& handshake, const core::IpAddress& peer,
                                    core::JoinRequest* join, absl::Time now) {
   Decision decision;
-  decision.client_address = core::ClientAddress(peer, handshake.x_forwarded_for,
-                                                handshake.forwarded, trusted_proxies_);
+  decision.client_address =
+      core::ClientAddress(peer, handshake.forwarded_for, proxy_header_, trusted_proxies_);
   if (!origins_.Allows(handshake.origin)) {
     decision.refusal = Refusal::kOrigin;
     decision.http_status = 403;
@@ -118,6 +121,10 @@ JoinGate::Decision JoinGate::Check(const Handshake& handshake, const core::IpAdd
   join->name = token->name;
   join->color = token->color;
   return decision;
+}
+
+std::string_view JoinGate::forwarded_header() const {
+  return proxy_header_ == core::ForwardedHeader::kForwarded ? "Forwarded" : "X-Forwarded-For";
 }
 
 }  // namespace cursord::edge

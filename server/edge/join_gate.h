@@ -52,8 +52,9 @@ class JoinGate {
     std::string_view query;        // the target after '?'
     std::string_view origin;       // Origin
     std::string_view subprotocols; // Sec-WebSocket-Protocol
-    std::string_view x_forwarded_for;
-    std::string_view forwarded;
+    // The trusted proxies' header (forwarded_header()), every line of it
+    // joined with "," in order.
+    std::string_view forwarded_for;
   };
 
   enum class Refusal {
@@ -89,14 +90,19 @@ class JoinGate {
   // Whether joins need a token.
   bool tokens_required() const { return verifier_.has_value(); }
   bool origins_restricted() const { return origins_.restricted(); }
+  // The header name the trusted proxies write ("X-Forwarded-For" or
+  // "Forwarded").
+  std::string_view forwarded_header() const;
   core::Admission& admission() { return admission_; }
 
  private:
   JoinGate(core::OriginPolicy origins, core::AddressRanges trusted_proxies,
-           core::Admission::Options limits, std::optional<core::JoinTokenVerifier> verifier);
+           core::ForwardedHeader proxy_header, core::Admission::Options limits,
+           std::optional<core::JoinTokenVerifier> verifier);
 
   const core::OriginPolicy origins_;
   const core::AddressRanges trusted_proxies_;
+  const core::ForwardedHeader proxy_header_;
   core::Admission admission_;
   const std::optional<core::JoinTokenVerifier> verifier_;
 };

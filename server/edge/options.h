@@ -49,6 +49,9 @@ struct ServerOptions {
   // Comma-separated CIDRs of reverse proxies whose X-Forwarded-For /
   // Forwarded headers name the client ("" = trust none).
   std::string trusted_proxies;
+  // The header those proxies write: "x-forwarded-for" or "forwarded"
+  // (RFC 7239). Only that one is read.
+  std::string trusted_proxy_header = "x-forwarded-for";
   // WebSocket sessions in all, per client address, and rooms; 0: no limit.
   int max_connections = 0;
   int max_connections_per_ip = 0;

@@ -73,9 +73,11 @@ class Server final {
  private:
   ServerOptions options_;
   absl::Time started_at_;
+  // Before the shards: sessions still held by a shard's io_context when it
+  // is destroyed give their Admission slots back to the gate's Admission.
+  std::unique_ptr<JoinGate> gate_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::shared_ptr<Listener> listener_;
-  std::unique_ptr<JoinGate> gate_;
   std::unique_ptr<ControlOps> control_ops_;
   std::atomic<unsigned> next_shard_{0};
   std::atomic<bool> started_{false};

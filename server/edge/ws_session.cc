@@ -213,12 +213,17 @@ void WsSession::HandleMessage(const core::ClientMessage& message, bool decoded) 
 }
 
 void WsSession::ApplyDeferred(const core::InputLimiter::Deferred& deferred) {
+  // In the order they happened: where the click was, the click, where the
+  // member is now.
   const absl::Time time = absl::Now();
-  if (deferred.has_move) room_->Cursor(member_id_, deferred.x, deferred.y, time);
-  // A press and release that both waited cancel out: only a change of the
-  // room's state is sent.
-  if (deferred.has_click && room_->clicking(member_id_) != deferred.down) {
-    room_->Click(member_id_, deferred.down, time);
+  if (deferred.move_before) {
+    room_->Cursor(member_id_, deferred.move_before->x, deferred.move_before->y, time);
+  }
+  if (deferred.click && room_->clicking(member_id_) != *deferred.click) {
+    room_->Click(member_id_, *deferred.click, time);
+  }
+  if (deferred.move_after) {
+    room_->Cursor(member_id_, deferred.move_after->x, deferred.move_after->y, time);
   }
 }
 

@@ -99,8 +99,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
 
   // A decoded client message, through the rate limit into the room.
   void HandleMessage(const core::ClientMessage& message, bool decoded);
-  // Applies what the rate limit kept aside: the newest move, then the
-  // click state if it differs from the room's.
+  // Applies what the rate limit kept aside, in the order it happened.
   void ApplyDeferred(const core::InputLimiter::Deferred& deferred);
 
   Shard& shard_;

@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/backplane/redis_url.h"
-#include "tests/e2e/subprocess.h"
+#include "tests/testing/subprocess.h"
 
 namespace cursord::testing {
 

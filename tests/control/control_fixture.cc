@@ -76,14 +76,4 @@ std::shared_ptr<grpc::Channel> ControlTest::NewChannel(
                                    grpc::InsecureChannelCredentials(), args);
 }
 
-bool ControlTest::Eventually(const std::function<bool()>& predicate,
-                             absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (predicate()) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return predicate();
-}
-
 }  // namespace cursord::testing

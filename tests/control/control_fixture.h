@@ -1,7 +1,7 @@
 // The fixture of the control plane's end-to-end tests: the real edge
 // server and the real ControlServer in-process, each on an ephemeral
 // loopback port, a gRPC channel to the control API, and real WebSocket
-// clients (tests/e2e's WsTestClient) for the rooms.
+// clients (tests/testing's WsTestClient) for the rooms.
 #ifndef CURSORD_TESTS_CONTROL_CONTROL_FIXTURE_H_
 #define CURSORD_TESTS_CONTROL_CONTROL_FIXTURE_H_
 
@@ -18,7 +18,8 @@
 #include "gtest/gtest.h"
 #include "server/control/control_server.h"
 #include "server/edge/server.h"
-#include "tests/e2e/ws_test_client.h"
+#include "tests/testing/eventually.h"
+#include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
 
@@ -58,10 +59,6 @@ class ControlTest : public ::testing::Test {
   // A fresh channel, e.g. with other channel arguments.
   std::shared_ptr<grpc::Channel> NewChannel(
       const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
-
-  // Polls `predicate` every 5 ms until it holds or `timeout` passes.
-  static bool Eventually(const std::function<bool()>& predicate,
-                         absl::Duration timeout = absl::Seconds(5));
 
   std::unique_ptr<edge::Server> edge_;
   std::unique_ptr<control::ControlServer> control_;

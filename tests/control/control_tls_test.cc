@@ -23,7 +23,7 @@
 #include "server/core/loopback.h"
 #include "tests/control/control_fixture.h"
 #include "tests/control/test_pki.h"
-#include "tests/e2e/subprocess.h"
+#include "tests/testing/subprocess.h"
 
 #ifndef CURSORCTL_PATH
 #error "CURSORCTL_PATH must name the cursorctl binary under test"

@@ -1,7 +1,7 @@
 // A blocking WebSocket client for tests, on Beast, with a deadline on every
 // call. Real sockets, real framing: tests talk to the real server with it.
-#ifndef CURSORD_TESTS_E2E_WS_TEST_CLIENT_H_
-#define CURSORD_TESTS_E2E_WS_TEST_CLIENT_H_
+#ifndef CURSORD_TESTS_TESTING_WS_TEST_CLIENT_H_
+#define CURSORD_TESTS_TESTING_WS_TEST_CLIENT_H_
 
 #include <cstdint>
 #include <map>
@@ -110,9 +110,11 @@ absl::StatusOr<HttpResult> HttpGet(
 // Blocking, with a 10 s deadline on every call.
 class RawWsConnection {
  public:
-  // Connects and upgrades to ws://127.0.0.1:port + target; reads the 101.
-  static absl::StatusOr<std::unique_ptr<RawWsConnection>> Open(int port,
-                                                               const std::string& target);
+  // Connects and upgrades to ws://127.0.0.1:port + target, with
+  // `extra_headers` ("Name: value\r\n" lines, sent as given, repeats
+  // allowed); reads the 101.
+  static absl::StatusOr<std::unique_ptr<RawWsConnection>> Open(
+      int port, const std::string& target, const std::string& extra_headers = "");
   ~RawWsConnection();
   // Writes `bytes` in one write.
   void Write(const std::string& bytes);
@@ -140,4 +142,4 @@ size_t ResidentBytes();
 
 }  // namespace cursord::testing
 
-#endif  // CURSORD_TESTS_E2E_WS_TEST_CLIENT_H_
+#endif  // CURSORD_TESTS_TESTING_WS_TEST_CLIENT_H_

@@ -36,9 +36,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/edge_fixture.h"
-#include "tests/e2e/subprocess.h"
-#include "tests/e2e/ws_test_client.h"
+#include "tests/edge/edge_fixture.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
 namespace {

@@ -1,5 +1,7 @@
 #include "server/core/input_limiter.h"
 
+#include <optional>
+
 #include "gtest/gtest.h"
 #include "server/core/log_throttle.h"
 
@@ -50,6 +52,12 @@ TEST(InputLimiterTest, ARateOfZeroLimitsNothing) {
   for (int i = 0; i < 100000; ++i) ASSERT_EQ(limiter.OnClick(kStart, i & 1), Verdict::kApply);
 }
 
+using Move = InputLimiter::Deferred::Move;
+
+bool Same(const std::optional<Move>& a, std::optional<Move> b) {
+  return a.has_value() == b.has_value() && (!a || (a->x == b->x && a->y == b->y));
+}
+
 TEST(InputLimiterTest, OverTheLimitTheNewestMoveIsKeptAndAppliedLater) {
   InputLimiter limiter = SpentLimiter();
   EXPECT_EQ(limiter.OnMove(kStart, 2, 2), Verdict::kDeferred);
@@ -58,44 +66,73 @@ TEST(InputLimiterTest, OverTheLimitTheNewestMoveIsKeptAndAppliedLater) {
   // No token yet: it waits.
   EXPECT_FALSE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(50), &deferred));
   ASSERT_TRUE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(100), &deferred));
-  EXPECT_TRUE(deferred.has_move);
-  EXPECT_EQ(deferred.x, 3);
-  EXPECT_EQ(deferred.y, 4);
-  EXPECT_FALSE(deferred.has_click);
+  EXPECT_TRUE(Same(deferred.move_before, Move{3, 4}));
+  EXPECT_FALSE(deferred.click);
+  EXPECT_FALSE(deferred.move_after);
   EXPECT_FALSE(limiter.has_deferred());
 }
 
-TEST(InputLimiterTest, AnAdmittedMoveSupersedesTheDeferredOneButNotTheClick) {
+TEST(InputLimiterTest, APressIsShownWhereItHappenedAndTheMemberWhereItIs) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnMove(kStart, 1, 1), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnMove(kStart, 2, 2), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  // Only two of the three excess tokens were spent: a tick frees one.
+  InputLimiter::Deferred deferred;
+  ASSERT_TRUE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(100), &deferred));
+  EXPECT_TRUE(Same(deferred.move_before, Move{2, 2}));
+  EXPECT_EQ(deferred.click, true);
+  EXPECT_FALSE(deferred.move_after);
+}
+
+TEST(InputLimiterTest, AMoveAfterADeferredPressStaysAfterIt) {
   InputLimiter limiter = SpentLimiter();
   EXPECT_EQ(limiter.OnMove(kStart, 2, 2), Verdict::kDeferred);
   EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnMove(kStart, 9, 9), Verdict::kDeferred);
+  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
+  EXPECT_TRUE(Same(deferred.move_before, Move{2, 2}));
+  EXPECT_EQ(deferred.click, true);
+  EXPECT_TRUE(Same(deferred.move_after, Move{9, 9}));
+}
+
+TEST(InputLimiterTest, AnAdmittedMoveSupersedesDeferredMovesButNotAPress) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnMove(kStart, 2, 2), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnMove(kStart, 3, 3), Verdict::kDeferred);
   EXPECT_EQ(limiter.OnMove(kStart + milliseconds(100), 5, 5), Verdict::kApply);
   const InputLimiter::Deferred deferred = limiter.TakeDeferred();
-  EXPECT_FALSE(deferred.has_move);  // (5, 5) is newer
-  EXPECT_TRUE(deferred.has_click);  // the press goes before (5, 5)
-  EXPECT_TRUE(deferred.down);
+  EXPECT_TRUE(Same(deferred.move_before, Move{2, 2}));  // where the press was
+  EXPECT_EQ(deferred.click, true);
+  EXPECT_FALSE(deferred.move_after);  // (5, 5) is newer
 }
 
 TEST(InputLimiterTest, DeferredPressAndReleaseCancelOut) {
   InputLimiter limiter = SpentLimiter();
-  EXPECT_EQ(limiter.OnClick(kStart, false), Verdict::kDeferred);
   EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
   EXPECT_EQ(limiter.OnClick(kStart, false), Verdict::kDeferred);
-  // Only the newest click state is kept: released.
-  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
-  EXPECT_TRUE(deferred.has_click);
-  EXPECT_FALSE(deferred.down);
+  EXPECT_FALSE(limiter.TakeDeferred().click);
+  // Against the applied state: released, so a deferred release is no change.
+  EXPECT_EQ(limiter.OnClick(kStart, false), Verdict::kDeferred);
+  EXPECT_FALSE(limiter.has_deferred());
 }
 
-TEST(InputLimiterTest, AnAdmittedClickSupersedesTheDeferredClickButNotTheMove) {
+TEST(InputLimiterTest, ADeferredPressGoesBeforeAnAdmittedRelease) {
+  // The release is admitted while the press waits: both reach the room, in
+  // order (a release is never relayed without its press).
   InputLimiter limiter = SpentLimiter();
-  EXPECT_EQ(limiter.OnMove(kStart, 7, 8), Verdict::kDeferred);
-  EXPECT_EQ(limiter.OnClick(kStart, false), Verdict::kDeferred);
-  EXPECT_EQ(limiter.OnClick(kStart + milliseconds(100), true), Verdict::kApply);
-  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
-  EXPECT_TRUE(deferred.has_move);
-  EXPECT_EQ(deferred.x, 7);
-  EXPECT_FALSE(deferred.has_click);
+  EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart + milliseconds(150), false), Verdict::kApply);
+  EXPECT_EQ(limiter.TakeDeferred().click, true);
+  // The release was applied: a later deferred press is a change again.
+  InputLimiter spent = SpentLimiter();
+  EXPECT_EQ(spent.OnClick(kStart, true), Verdict::kDeferred);
+  InputLimiter::Deferred deferred;
+  ASSERT_TRUE(spent.TakeDeferredIfAllowed(kStart + milliseconds(100), &deferred));
+  EXPECT_EQ(deferred.click, true);
+  EXPECT_EQ(spent.OnClick(kStart + milliseconds(100), true), Verdict::kDeferred);
+  EXPECT_FALSE(spent.has_deferred());  // already pressed: no change
 }
 
 TEST(InputLimiterTest, TwiceTheRateForLongIsAbuse) {

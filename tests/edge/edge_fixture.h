@@ -1,7 +1,7 @@
 // The fixture of the edge's end-to-end tests: the real server in-process
 // on an ephemeral loopback port, with helpers to join and read counters.
-#ifndef CURSORD_TESTS_E2E_EDGE_FIXTURE_H_
-#define CURSORD_TESTS_E2E_EDGE_FIXTURE_H_
+#ifndef CURSORD_TESTS_EDGE_EDGE_FIXTURE_H_
+#define CURSORD_TESTS_EDGE_EDGE_FIXTURE_H_
 
 #include <cstdint>
 #include <functional>
@@ -13,7 +13,8 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/edge/server.h"
-#include "tests/e2e/ws_test_client.h"
+#include "tests/testing/eventually.h"
+#include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
 
@@ -53,17 +54,6 @@ class EdgeTest : public ::testing::Test {
     return answer.get_future().get();
   }
 
-  // Polls `predicate` (bounded) until it holds.
-  static bool Eventually(const std::function<bool()>& predicate,
-                         absl::Duration timeout = absl::Seconds(5)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      if (predicate()) return true;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    return predicate();
-  }
-
   std::unique_ptr<edge::Server> server_;
   int port_ = 0;
 };
@@ -72,4 +62,4 @@ inline Bytes B(std::initializer_list<uint8_t> bytes) { return Bytes(bytes); }
 
 }  // namespace cursord::testing
 
-#endif  // CURSORD_TESTS_E2E_EDGE_FIXTURE_H_
+#endif  // CURSORD_TESTS_EDGE_EDGE_FIXTURE_H_

@@ -7,8 +7,8 @@
 
 #include "gtest/gtest.h"
 #include "server/edge/server.h"
-#include "tests/e2e/edge_fixture.h"
-#include "tests/e2e/ws_test_client.h"
+#include "tests/edge/edge_fixture.h"
+#include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
 namespace {
@@ -523,6 +523,34 @@ TEST_F(EdgeTest, AClickFloodClosesTheSenderAndNeverTheRoom) {
     EXPECT_LE(clicks, allowed);
   }
   EXPECT_EQ(Counter("closes_1008_slow_consumer"), 0u);
+}
+
+// Over the rate, what waits keeps its order: a press shows where it
+// happened, then the member where it is now; a release admitted while its
+// press waits comes after the press.
+TEST_F(EdgeTest, ClicksOverTheRateLimitKeepTheirOrderAndPosition) {
+  edge::ServerOptions options;
+  options.max_message_rate = 10;
+  options.message_burst = 3;
+  StartServer(options);
+  uint8_t reader_id, mover_id;
+  auto reader = Join("/rooms/order-limit", &reader_id);
+  auto mover = Join("/rooms/order-limit", &mover_id);
+  ASSERT_TRUE(reader && mover);
+  ASSERT_EQ(reader->Read(), B({0x03, mover_id}));
+  for (int i = 0; i < 3; ++i) mover->SendBinary(CursorMessage(1, 1));  // the burst
+  mover->SendBinary(CursorMessage(2, 2));  // these three wait
+  mover->SendBinary(B({0x06}));
+  mover->SendBinary(CursorMessage(9, 9));
+  std::vector<Bytes> seen;
+  std::optional<Bytes> frame;
+  while ((frame = reader->Read()) && *frame != B({0x05, mover_id, 0, 9, 0, 9})) {
+    seen.push_back(*frame);
+  }
+  ASSERT_TRUE(frame) << "the newest position never arrived";
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen[seen.size() - 2], B({0x05, mover_id, 0, 2, 0, 2}));
+  EXPECT_EQ(seen.back(), B({0x06, mover_id}));
 }
 
 // Over the rate, moves wait as the newest position: when the burst is over

@@ -25,7 +25,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "server/core/join_token.h"
 #include "tests/control/control_fixture.h"
-#include "tests/e2e/subprocess.h"
+#include "tests/testing/subprocess.h"
 
 #ifndef CURSORCTL_PATH
 #error "CURSORCTL_PATH must name the cursorctl binary under test"

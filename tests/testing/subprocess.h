@@ -1,7 +1,7 @@
 // Runs a program (cursord, cursorctl) as a child process with its stdout and stderr
 // captured, its environment controlled, and every wait bounded.
-#ifndef CURSORD_TESTS_E2E_SUBPROCESS_H_
-#define CURSORD_TESTS_E2E_SUBPROCESS_H_
+#ifndef CURSORD_TESTS_TESTING_SUBPROCESS_H_
+#define CURSORD_TESTS_TESTING_SUBPROCESS_H_
 
 #include <sys/types.h>
 
@@ -68,4 +68,4 @@ RunResult RunProcess(const std::vector<std::string>& argv,
 
 }  // namespace cursord::testing
 
-#endif  // CURSORD_TESTS_E2E_SUBPROCESS_H_
+#endif  // CURSORD_TESTS_TESTING_SUBPROCESS_H_

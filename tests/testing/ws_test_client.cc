@@ -1,4 +1,4 @@
-#include "tests/e2e/ws_test_client.h"
+#include "tests/testing/ws_test_client.h"
 
 #include <fstream>
 
@@ -237,8 +237,8 @@ struct RawWsConnection::Impl {
 RawWsConnection::RawWsConnection() : impl_(std::make_unique<Impl>()) {}
 RawWsConnection::~RawWsConnection() = default;
 
-absl::StatusOr<std::unique_ptr<RawWsConnection>> RawWsConnection::Open(int port,
-                                                                       const std::string& target) {
+absl::StatusOr<std::unique_ptr<RawWsConnection>> RawWsConnection::Open(
+    int port, const std::string& target, const std::string& extra_headers) {
   std::unique_ptr<RawWsConnection> connection(new RawWsConnection());
   beast::tcp_stream& stream = connection->impl_->stream;
   beast::error_code ec = ConnectLoopback(port, stream);
@@ -247,7 +247,7 @@ absl::StatusOr<std::unique_ptr<RawWsConnection>> RawWsConnection::Open(int port,
   const std::string request = absl::StrCat(
       "GET ", target, " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n",
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
-      "Sec-WebSocket-Version: 13\r\n\r\n");
+      "Sec-WebSocket-Version: 13\r\n", extra_headers, "\r\n");
   net::write(stream, net::buffer(request), ec);
   if (ec) return absl::UnavailableError(ec.message());
   // Byte by byte up to the blank line, so that no frame is read with it.

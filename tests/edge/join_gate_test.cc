@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/core/join_token.h"
-#include "tests/e2e/edge_fixture.h"
-#include "tests/e2e/ws_test_client.h"
+#include "tests/edge/edge_fixture.h"
+#include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
 namespace {
@@ -109,6 +109,37 @@ TEST_F(EdgeTest, AForwardedAddressIsHonouredOnlyFromATrustedProxy) {
   EXPECT_EQ(room->members[1].remote_address, "198.51.100.8");
 }
 
+// A proxy may add a line of its own instead of appending to the client's:
+// every line counts, in order, read from the right.
+TEST_F(EdgeTest, AForgedFirstForwardedLineDoesNotNameTheClient) {
+  edge::ServerOptions options;
+  options.trusted_proxies = "127.0.0.1";
+  StartServer(options);
+  absl::StatusOr<std::unique_ptr<RawWsConnection>> raw = RawWsConnection::Open(
+      port_, "/rooms/lines",
+      "X-Forwarded-For: 6.6.6.1\r\nX-Forwarded-For: 203.0.113.7\r\n");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<core::RoomSnapshot> room = Snapshot("lines");
+    return room.ok() && room->members.size() == 1;
+  }));
+  EXPECT_EQ(Snapshot("lines")->members[0].remote_address, "203.0.113.7");
+}
+
+// Behind proxies that write Forwarded, a client's own X-Forwarded-For
+// (passed through) is never read.
+TEST_F(EdgeTest, OnlyTheConfiguredForwardedHeaderIsRead) {
+  edge::ServerOptions options;
+  options.trusted_proxies = "127.0.0.1";
+  options.trusted_proxy_header = "forwarded";
+  StartServer(options);
+  uint8_t id;
+  auto a = Join("/rooms/fwd", &id,
+                WithHeaders({{"X-Forwarded-For", "6.6.6.1"}, {"Forwarded", "for=203.0.113.8"}}));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(Snapshot("fwd")->members[0].remote_address, "203.0.113.8");
+}
+
 TEST_F(EdgeTest, AForwardedAddressFromAnUntrustedPeerIsIgnored) {
   edge::ServerOptions options;
   options.max_connections_per_ip = 1;
@@ -125,6 +156,24 @@ TEST_F(EdgeTest, AForwardedAddressFromAnUntrustedPeerIsIgnored) {
   ASSERT_TRUE(room.ok());
   EXPECT_EQ(room->members[0].remote_address.rfind("127.0.0.1:", 0), 0u)
       << room->members[0].remote_address;
+}
+
+// A session still open when the server is destroyed (its client never
+// answered the close) gives its connection slot back to a gate that is
+// still there (AddressSanitizer, in CI, sees the use after free this was).
+TEST_F(EdgeTest, ASessionOutlivingShutdownReleasesItsSlotSafely) {
+  edge::ServerOptions options;
+  options.max_connections = 10;
+  options.max_connections_per_ip = 10;
+  options.shutdown_grace = absl::Milliseconds(10);
+  StartServer(options);
+  absl::StatusOr<std::unique_ptr<RawWsConnection>> raw = RawWsConnection::Open(port_, "/rooms/z");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  server_->Shutdown();  // the client never answers the 1001
+  server_.reset();
+  absl::StatusOr<std::string> rest = (*raw)->ReadToEnd();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_NE(rest->find("server shutting down"), std::string::npos);
 }
 
 class JoinTokenTest : public EdgeTest {

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/core/join_token.h"
-#include "tests/e2e/subprocess.h"
-#include "tests/e2e/ws_test_client.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
 namespace {
@@ -215,6 +215,15 @@ TEST(CursordProcessTest, OpenJoinsAreAnnouncedAndAJoinSecretFromTheEnvironmentRe
   auto member = WsTestClient::Connect(port, "/rooms/doc?token=" + *token);
   ASSERT_TRUE(member.ok());
   EXPECT_TRUE((*member)->ReadJoin().ok());
+  // Refused for another reason (a bad handshake header), the token still
+  // never reaches the log.
+  absl::StatusOr<std::string> refused = RawExchange(
+      port, "GET /rooms/doc?token=" + *token + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 12\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->rfind("HTTP/1.1 426 ", 0), 0u) << *refused;
+  ASSERT_TRUE(cursord->WaitForStderr("refused upgrade", absl::Seconds(5)));
   cursord->Signal(SIGTERM);
   EXPECT_TRUE((*member)->WaitClosed());
   EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0);
