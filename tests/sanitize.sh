@@ -9,7 +9,8 @@
 #         abseil are not built for TSan, so anything that runs gRPC (the
 #         control plane, cursorctl, and cursord as a process, which always
 #         starts its control plane) would report races TSan cannot see
-#         the synchronization of;
+#         the synchronization of; so would backplane_test, whose fixture
+#         waits on an absl::Mutex (TSan cannot see abseil's locks either);
 #   fuzz  every libFuzzer target in tests/fuzz (build-fuzz/) for
 #         CURSORD_FUZZ_SECONDS (30) each, on a copy of its seed corpus.
 #
