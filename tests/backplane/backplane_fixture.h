@@ -21,6 +21,7 @@
 #include "server/backplane/redis_subscriber.h"
 #include "tests/backplane/io_thread.h"
 #include "tests/backplane/redis_server.h"
+#include "tests/testing/eventually.h"
 
 namespace cursord::testing {
 
@@ -143,12 +144,7 @@ class BackplaneTest : public ::testing::Test {
   // Polls `predicate` on the io thread until it holds (bounded).
   bool Eventually(const std::function<bool()>& predicate,
                   absl::Duration timeout = absl::Seconds(5)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!io_.Run(predicate)) {
-      if (absl::Now() > deadline) return false;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    return true;
+    return testing::Eventually([&] { return io_.Run(predicate); }, timeout);
   }
 
   std::unique_ptr<RedisServer> redis_;
