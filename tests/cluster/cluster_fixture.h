@@ -1,0 +1,74 @@
+// The cluster tests' fixture: one redis-server (no persistence) and N
+// cursord processes sharing it, each started with --redis and waited on
+// until its /healthz says ok; members joined through the fixture are
+// owned by it, and every one of them is checked at the end for breaches of
+// the protocol (Member::violations). Processes are ended by pid in the
+// destructors, members first, then cursord, then Redis.
+#ifndef CURSORD_TESTS_CLUSTER_CLUSTER_FIXTURE_H_
+#define CURSORD_TESTS_CLUSTER_CLUSTER_FIXTURE_H_
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/backplane/redis_server.h"
+#include "tests/cluster/cursord_instance.h"
+#include "tests/cluster/member.h"
+
+namespace cursord::testing {
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void TearDown() override;
+
+  // Starts Redis and `instances` cursord processes ("i0", "i1", ...) with
+  // `flags` added, and waits until each says /healthz ok.
+  void StartCluster(int instances, const std::vector<std::string>& flags = {});
+
+  RedisServer& redis() { return *redis_; }
+  CursordInstance& instance(int i) { return *instances_.at(i); }
+  int instance_count() const { return static_cast<int>(instances_.size()); }
+
+  // Joins `room` on instance `i`; the member is owned by the fixture and
+  // labelled `label@i`. Fails the test (fatally) if the join fails.
+  void Join(int i, const std::string& room, const std::string& label, Member** out);
+  // Takes ownership of a member joined elsewhere (e.g. on another thread).
+  Member* Adopt(std::unique_ptr<Member> member);
+  // Connects to `room` on instance `i` and expects the server to close
+  // the connection without a join: the close code and reason.
+  void ExpectRefused(int i, const std::string& room, uint16_t code,
+                     const std::string& reason_prefix);
+
+  // True when every instance's /healthz says `prefix` within `timeout`.
+  bool AllHealth(const std::string& prefix, absl::Duration timeout = absl::Seconds(5));
+  // The sum of the metric over all running instances.
+  double MetricSum(const std::string& name);
+
+  // `member` sees exactly `ids` within `timeout`.
+  static ::testing::AssertionResult SeesExactly(Member& member, const std::set<uint8_t>& ids,
+                                                absl::Duration timeout = absl::Seconds(5));
+
+  std::string log_dir_;
+
+ private:
+  std::unique_ptr<RedisServer> redis_;
+  std::vector<std::unique_ptr<CursordInstance>> instances_;
+  std::vector<std::unique_ptr<Member>> members_;
+};
+
+// Declares `Member* var` and joins it to `room` on instance `i`, fatally
+// failing the test if the join fails.
+#define JOIN(var, i, room)  \
+  Member* var = nullptr;    \
+  ASSERT_NO_FATAL_FAILURE(Join(i, room, #var, &var))
+
+// A set of ids, for SeesExactly and roster comparisons.
+std::set<uint8_t> Ids(std::initializer_list<int> ids);
+std::set<uint8_t> Ids(const std::vector<uint8_t>& ids);
+
+}  // namespace cursord::testing
+
+#endif  // CURSORD_TESTS_CLUSTER_CLUSTER_FIXTURE_H_

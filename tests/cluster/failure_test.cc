@@ -1,0 +1,212 @@
+// Failures of a cluster (docs/BACKPLANE.md, "Failures"): an instance killed
+// with -9, an instance paused past its lease, Redis down and Redis back
+// empty. The bounds are the design's: 04 everywhere within 5 s of a kill,
+// full rosters within 5 s of Redis' return.
+#include <signal.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/cluster/cluster_fixture.h"
+
+namespace cursord::testing {
+namespace {
+
+using ClusterFailureTest = ClusterTest;
+
+TEST_F(ClusterFailureTest, AKilledInstancesMembersLeaveEverywhereWithinFiveSeconds) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(3));
+  JOIN(a, 0, "k");
+  JOIN(b, 1, "k");
+  JOIN(c, 1, "k");
+  JOIN(d, 2, "k");
+  for (Member* m : {a, d}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1, 2, 3})));
+  // b dies pressed: a stale press must not outlive it.
+  b->Press();
+  for (Member* m : {a, d}) ASSERT_TRUE(m->WaitForMessage(Pressed(1))) << m->Describe();
+
+  const absl::Time killed = absl::Now();
+  instance(1).Kill();
+  for (Member* m : {a, d}) {
+    EXPECT_TRUE(m->WaitUntil([&] { return !m->Sees(1) && !m->Sees(2); }, killed + absl::Seconds(5)))
+        << "04 1 and 04 2 not within 5 s of kill -9 (" << absl::FormatDuration(absl::Now() - killed)
+        << "): " << m->Describe();
+  }
+  // One reaper freed each of the two (the reap is idempotent: racing
+  // reapers do not count a member twice).
+  EXPECT_EQ(MetricSum("cursord_backplane_reaped_members_total"), 2);
+
+  // Their ids are free again, lowest first, on any instance.
+  JOIN(e, 0, "k");
+  EXPECT_EQ(e->id(), 1);
+  EXPECT_EQ(Ids(e->roster()), Ids({0, 1, 3}));
+  JOIN(f, 2, "k");
+  EXPECT_EQ(f->id(), 2);
+  EXPECT_EQ(Ids(f->roster()), Ids({0, 1, 2, 3}));
+  // The new owner of id 1 presses: the observers take it as a press of a
+  // member that is not pressing (Member flags a second 06 without a 07).
+  e->Press();
+  for (Member* m : {a, d, f}) EXPECT_TRUE(m->WaitForMessage(Pressed(1))) << m->Describe();
+  for (Member* m : {a, d, e, f}) EXPECT_TRUE(SeesExactly(*m, Ids({0, 1, 2, 3})));
+}
+
+// Paused (SIGSTOP) until the others have reaped it, the instance must not
+// come back as if nothing happened: on SIGCONT it closes its sessions with
+// 1012, registers anew, and no member of its old life remains anywhere.
+// What its clients sent while it was stopped is read after the resume and
+// must reach nobody.
+TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeavesNoGhosts) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(a, 0, "p");
+  JOIN(b, 1, "p");
+  JOIN(c, 1, "p");
+  ASSERT_TRUE(SeesExactly(*a, Ids({0, 1, 2})));
+
+  const absl::Time paused = absl::Now();
+  instance(1).Pause();
+  b->Move(777, 777);  // taken by the kernel, read by cursord after SIGCONT
+  b->Press();
+  // Lease 3 s, reaper every second: gone from a's room within 5 s.
+  ASSERT_TRUE(a->WaitUntil([&] { return !a->Sees(1) && !a->Sees(2); }, paused + absl::Seconds(5)))
+      << "the paused instance's members were not reaped within 5 s: " << a->Describe();
+  instance(1).Resume();
+
+  for (Member* m : {b, c}) {
+    ASSERT_TRUE(m->WaitClosed()) << m->Describe();
+    EXPECT_EQ(m->close_code(), 1012) << m->Describe();
+    EXPECT_TRUE(absl::StrContains(m->close_reason(), "lease")) << m->Describe();
+  }
+  ASSERT_TRUE(AllHealth("ok")) << "the resumed instance did not register again";
+
+  JOIN(d, 1, "p");
+  EXPECT_EQ(d->id(), 1);
+  EXPECT_EQ(Ids(d->roster()), Ids({0, 1}));
+  JOIN(e, 0, "p");
+  EXPECT_EQ(e->id(), 2);
+  EXPECT_EQ(Ids(e->roster()), Ids({0, 1, 2}));
+  d->Move(1234, 4321);
+  d->Press();
+  for (Member* m : {a, e}) {
+    ASSERT_TRUE(m->WaitForMessage(Pressed(1))) << m->Describe();
+    EXPECT_EQ(m->Position(1), std::make_pair(uint16_t{1234}, uint16_t{4321})) << m->Describe();
+  }
+  // Under id 1's second owner (a's second 03 1), only d's position.
+  for (const Member::Received& r : a->About(1)) {
+    if (r.bytes[0] == 0x05 && r.epoch == 2) {
+      EXPECT_EQ(r.bytes, PositionOf(1, 1234, 4321)) << a->Describe();
+    }
+  }
+  for (Member* m : {a, d, e}) EXPECT_TRUE(SeesExactly(*m, Ids({0, 1, 2})));
+  // Only instance 0 was there to reap the two.
+  EXPECT_EQ(instance(0).Metric("cursord_backplane_reaped_members_total"), 2);
+}
+
+TEST_F(ClusterFailureTest, WithRedisDownRoomsGoOnLocallyAndNewJoinsAreRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  for (int i : {0, 1}) {
+    EXPECT_EQ(instance(i).Metric("cursord_backplane_connected"), 1) << instance(i).instance_id();
+    EXPECT_EQ(instance(i).Metric("cursord_joins_refused_backplane_total"), 0);
+  }
+  JOIN(a1, 0, "down");
+  JOIN(a2, 0, "down");
+  JOIN(b, 1, "down");
+  for (Member* m : {a1, a2, b}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1, 2})));
+
+  redis().Stop(SIGKILL);
+  ASSERT_TRUE(AllHealth("degraded")) << "/healthz does not say degraded without Redis";
+  for (int i : {0, 1}) {
+    EXPECT_EQ(instance(i).Metric("cursord_backplane_connected"), 0) << instance(i).instance_id();
+  }
+
+  // Members of one instance go on with each other.
+  a1->Move(11, 22);
+  a1->Press();
+  ASSERT_TRUE(a2->WaitForMessage(Pressed(0))) << a2->Describe();
+  EXPECT_EQ(a2->Position(0), std::make_pair(uint16_t{11}, uint16_t{22})) << a2->Describe();
+
+  // New joins are refused, in a room with members here and in a new one.
+  ASSERT_NO_FATAL_FAILURE(ExpectRefused(0, "down", 1013, "backplane unavailable"));
+  ASSERT_NO_FATAL_FAILURE(ExpectRefused(1, "fresh", 1013, "backplane unavailable"));
+  EXPECT_EQ(instance(0).Metric("cursord_joins_refused_backplane_total"), 1);
+  EXPECT_EQ(instance(1).Metric("cursord_joins_refused_backplane_total"), 1);
+
+  // And the room still works after the refusals.
+  a2->Move(33, 44);
+  a1->Release();
+  ASSERT_TRUE(a2->WaitForMessage(Released(0))) << a2->Describe();
+  EXPECT_TRUE(a1->WaitFor([&] {
+    return a1->Position(1) == std::make_pair(uint16_t{33}, uint16_t{44});
+  })) << a1->Describe();
+}
+
+// Joins `room` on instance `i`, retrying a join refused with 1013 while
+// the backplane recovers, until `deadline`.
+absl::StatusOr<std::unique_ptr<Member>> JoinOnceReady(int port, const std::string& room,
+                                                      const std::string& label,
+                                                      absl::Time deadline) {
+  while (true) {
+    absl::StatusOr<std::unique_ptr<Member>> member = Member::Join(port, room, label);
+    if (member.ok() || absl::Now() >= deadline ||
+        !absl::StrContains(member.status().message(), "closed 1013")) {
+      return member;
+    }
+    absl::SleepFor(absl::Milliseconds(20));  // a retry's pace, not a proof
+  }
+}
+
+// Redis comes back empty (no persistence): each instance reasserts its
+// members, so within 5 s everyone sees the whole room again and a new
+// joiner gets a fresh id and a roster of every connected member, including
+// none that left while Redis was away.
+TEST_F(ClusterFailureTest, AfterRedisRestartsEmptyEveryMemberSeesTheWholeRoomAgain) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(a1, 0, "back");
+  JOIN(a2, 0, "back");
+  JOIN(b1, 1, "back");
+  JOIN(b2, 1, "back");
+  JOIN(b3, 1, "back");
+  for (Member* m : {a1, a2, b1, b2, b3}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1, 2, 3, 4})));
+
+  redis().Stop(SIGKILL);
+  ASSERT_TRUE(AllHealth("degraded")) << "/healthz does not say degraded without Redis";
+  // b3 leaves while Redis is away; its id must not come back as a ghost.
+  b3->Leave();
+  ASSERT_TRUE(b2->WaitForMessage(Left(4))) << b2->Describe();
+  ASSERT_TRUE(redis().Restart().ok());
+  const absl::Time restarted = absl::Now();
+  const absl::Time deadline = restarted + absl::Seconds(5);
+
+  for (Member* m : {a1, a2, b1, b2}) {
+    EXPECT_TRUE(m->WaitUntil([&] { return m->view() == Ids({0, 1, 2, 3}); }, deadline))
+        << "not the whole room within 5 s of Redis' return: " << m->Describe();
+  }
+  absl::StatusOr<std::unique_ptr<Member>> n =
+      JoinOnceReady(instance(1).port(), "back", "n@1", deadline);
+  ASSERT_TRUE(n.ok()) << "no join within 5 s of Redis' return: " << n.status();
+  Member* joiner = Adopt(*std::move(n));
+  EXPECT_EQ(joiner->id(), 4) << "an id held by a connected member handed out again";
+  EXPECT_EQ(Ids(joiner->roster()), Ids({0, 1, 2, 3, 4})) << joiner->Describe();
+  absl::StatusOr<std::unique_ptr<Member>> m =
+      JoinOnceReady(instance(0).port(), "back", "m@0", deadline);
+  ASSERT_TRUE(m.ok()) << "no join within 5 s of Redis' return: " << m.status();
+  Member* joiner0 = Adopt(*std::move(m));
+  EXPECT_EQ(joiner0->id(), 5);
+  EXPECT_EQ(Ids(joiner0->roster()), Ids({0, 1, 2, 3, 4, 5})) << joiner0->Describe();
+  EXPECT_LE(absl::Now() - restarted, absl::Seconds(5));
+
+  // Traffic crosses instances again, both ways.
+  a1->Press();
+  for (Member* x : {b1, b2, joiner}) EXPECT_TRUE(x->WaitForMessage(Pressed(0))) << x->Describe();
+  b2->Press();
+  for (Member* x : {a1, a2, joiner0}) EXPECT_TRUE(x->WaitForMessage(Pressed(3))) << x->Describe();
+  for (Member* x : {a1, a2, b1, b2, joiner, joiner0}) {
+    EXPECT_TRUE(SeesExactly(*x, Ids({0, 1, 2, 3, 4, 5})));
+  }
+  EXPECT_EQ(instance(0).Metric("cursord_backplane_connected"), 1);
+}
+
+}  // namespace
+}  // namespace cursord::testing
