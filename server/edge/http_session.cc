@@ -141,6 +141,22 @@ void HttpSession::Serve(const Request& request) {
                       RenderMetrics(server_.GetServerInfo(), absl::Now()), request));
     return;
   }
+  if (path.substr(0, 5) == "/sdk/") {
+    // The browser SDK, looked up by exact name (no file system, so no path
+    // tricks). Pages on any origin may import it, and browsers fetch module
+    // scripts with CORS.
+    const web::Asset* asset = web::FindAsset(path.substr(1));
+    if (asset == nullptr) {
+      shard_.counters().http_rejected.Add();
+      Send(MakeResponse(404, "text/plain", "not found\n", request));
+      return;
+    }
+    Response response = MakeResponse(200, std::string(asset->content_type),
+                                     std::string(asset->body), request);
+    response.set(http::field::access_control_allow_origin, "*");
+    Send(std::move(response));
+    return;
+  }
   absl::StatusOr<std::string> room = core::RoomFromPath(path);
   if (!room.ok()) {
     shard_.counters().http_rejected.Add();
