@@ -170,6 +170,22 @@ void AddJoinFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
   AddDurationOption(app, "--join-token-skew", &options.join_token_skew,
                     "clock difference allowed when checking exp, nbf and iat", kZeroOrMore)
       ->envname("CURSORD_JOIN_TOKEN_SKEW");
+
+  // Several instances: the Redis backplane.
+  app.add_option("--redis", options.redis,
+                 "redis://HOST:PORT[/DB], or a ,-separated list of independent Redis servers: "
+                 "rooms span every cursord instance that uses the same list (docs/BACKPLANE.md); "
+                 "unset runs alone, in memory")
+      ->envname("CURSORD_REDIS");
+  app.add_option("--instance-id", options.instance_id,
+                 "this instance's id in the cluster (A-Z a-z 0-9 . _ -, at most 56); default: "
+                 "host name and a random suffix")
+      ->envname("CURSORD_INSTANCE_ID");
+  AddDurationOption(app, "--redis-flush-interval", &options.redis_flush_interval,
+                    "how often positions are published to the other instances, per room "
+                    "(at most one message per room per interval)",
+                    kPositive)
+      ->envname("CURSORD_REDIS_FLUSH_INTERVAL");
 }
 
 // The gRPC control plane's flags.

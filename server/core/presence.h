@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,24 @@ struct ListRoomsResult {
 };
 
 // Server-wide figures. Counters are monotonic since start.
+// An instance of a cluster (--redis): who it is, and its backplane's
+// figures (docs/BACKPLANE.md).
+struct ClusterInfo {
+  std::string instance_id;
+  bool backplane_connected = false;  // every Redis server reachable, lease held
+  uint64_t publishes = 0;            // clicks and position batches published
+  uint64_t publish_failures = 0;
+  uint64_t messages_received = 0;  // from other instances, on room channels
+  uint64_t bad_messages = 0;
+  uint64_t reconnects = 0;
+  uint64_t reaped_members = 0;  // members of dead instances freed by this one
+  uint64_t fences = 0;          // times this instance found its lease expired
+  uint64_t reasserted_members = 0;
+  uint64_t publish_latency_us_sum = 0;  // over `publishes`
+  uint64_t publish_latency_us_max = 0;
+  uint64_t rooms_followed = 0;
+};
+
 struct ServerInfo {
   std::string version;
   absl::Time started_at;
@@ -68,6 +87,8 @@ struct ServerInfo {
   // "messages_ignored", "closes_1009", "closes_slow_consumer". Stable names,
   // listed in docs/OPERATIONS.md.
   std::map<std::string, uint64_t> counters;
+  // Set when the server is an instance of a cluster (--redis).
+  std::optional<ClusterInfo> cluster;
 };
 
 enum class RoomEventKind {

@@ -35,6 +35,8 @@ inline constexpr uint16_t kCloseInvalidPayload = 1007;
 inline constexpr uint16_t kClosePolicyViolation = 1008;
 inline constexpr uint16_t kCloseTooBig = 1009;
 inline constexpr uint16_t kCloseInternalError = 1011;
+// The instance lost its place in the cluster (docs/BACKPLANE.md): reconnect.
+inline constexpr uint16_t kCloseServiceRestart = 1012;
 inline constexpr uint16_t kCloseTryAgainLater = 1013;
 // The 4000 range is the application's (RFC 6455 7.4.2); documented in
 // docs/PROTOCOL.md. The join tokens' 44xx codes come from

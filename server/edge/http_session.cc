@@ -133,7 +133,8 @@ void HttpSession::Serve(const Request& request) {
   const std::string_view target(request.target().data(), request.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/healthz") {
-    Send(MakeResponse(200, "text/plain", "ok\n", request));
+    // Alive either way: degraded still serves the rooms among local members.
+    Send(MakeResponse(200, "text/plain", server_.Health() + "\n", request));
     return;
   }
   if (path == "/metrics") {

@@ -70,6 +70,15 @@ struct ServerOptions {
   // A small buffer keeps a stalled reader's backlog in the kernel small,
   // so it sees fresh positions sooner when it resumes.
   int socket_send_buffer = 32 * 1024;
+  // The backplane (docs/BACKPLANE.md): "" runs alone, in memory; else
+  // redis://HOST:PORT[/DB], or a ","-separated list of independent Redis
+  // servers that rooms are spread over.
+  std::string redis;
+  // This instance's id in the cluster ("" = host name and a random suffix).
+  std::string instance_id;
+  // How often an instance publishes its members' newest positions, per
+  // room (at most one message per room per interval).
+  absl::Duration redis_flush_interval = absl::Milliseconds(10);
 };
 
 }  // namespace cursord::edge

@@ -45,6 +45,16 @@ absl::Status Server::Start() {
   CURSORD_ASSIGN_OR_RETURN(const core::HostPort listen,
                            core::SplitHostPort(options_.listen, "listen address"));
   CURSORD_ASSIGN_OR_RETURN(gate_, JoinGate::Create(options_));
+  if (!options_.redis.empty()) {
+    backplane::BackplaneOptions backplane_options;
+    CURSORD_ASSIGN_OR_RETURN(backplane_options.servers,
+                             backplane::ParseRedisUrlList(options_.redis));
+    backplane_options.instance_id = options_.instance_id;
+    backplane_events_ = std::make_unique<BackplaneEvents>(*this);
+    CURSORD_ASSIGN_OR_RETURN(backplane_, backplane::Backplane::Create(std::move(backplane_options),
+                                                                      backplane_events_.get()));
+    for (auto& shard : shards_) shard->AttachBackplane(*backplane_, options_.redis_flush_interval);
+  }
   listener_ = std::make_shared<Listener>(*this, *shards_[0]);
   const boost::system::error_code ec = listener_->Open(listen.host, listen.port);
   if (ec) {
@@ -52,6 +62,7 @@ absl::Status Server::Start() {
         absl::StrCat("cannot listen on ", options_.listen, ": ", ec.message()));
   }
   started_at_ = absl::Now();
+  if (backplane_) backplane_->Start();
   for (auto& shard : shards_) shard->Start(&gate_->admission());
   listener_->Run();
   started_ = true;
@@ -79,6 +90,8 @@ void Server::Shutdown() {
     absl::SleepFor(absl::Milliseconds(10));
   }
   for (auto& shard : shards_) shard->Stop();
+  // The leaves of the sessions just closed reach Redis before it stops.
+  if (backplane_) backplane_->Stop();
   CURSORD_LOG(kInfo) << "stopped";
 }
 
@@ -111,7 +124,30 @@ core::ServerInfo Server::GetServerInfo() {
     CURSORD_SHARD_COUNTERS(CURSORD_SUM_COUNTER)
 #undef CURSORD_SUM_COUNTER
   }
+  if (backplane_) {
+    const backplane::Backplane::Stats stats = backplane_->stats();
+    core::ClusterInfo cluster;
+    cluster.instance_id = stats.instance_id;
+    cluster.backplane_connected = stats.connected;
+    cluster.publishes = stats.publishes;
+    cluster.publish_failures = stats.publish_failures;
+    cluster.messages_received = stats.messages_received;
+    cluster.bad_messages = stats.bad_messages;
+    cluster.reconnects = stats.reconnects;
+    cluster.reaped_members = stats.reaped_members;
+    cluster.fences = stats.fences;
+    cluster.reasserted_members = stats.reasserted_members;
+    cluster.publish_latency_us_sum = stats.publish_latency_us_sum;
+    cluster.publish_latency_us_max = stats.publish_latency_us_max;
+    cluster.rooms_followed = stats.rooms_followed;
+    info.cluster = std::move(cluster);
+  }
   return info;
+}
+
+std::string Server::Health() const {
+  if (backplane_ && !backplane_->connected()) return "degraded: backplane unavailable";
+  return "ok";
 }
 
 }  // namespace cursord::edge

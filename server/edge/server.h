@@ -17,7 +17,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/backplane/backplane.h"
 #include "server/core/presence.h"
+#include "server/edge/cluster_relay.h"
 #include "server/edge/control_ops.h"
 #include "server/edge/join_gate.h"
 #include "server/edge/options.h"
@@ -67,8 +69,13 @@ class Server final {
   core::ControlPlane& control_plane() { return *control_ops_; }
 
   // Version, start time, addresses, connections, rooms and the counters of
-  // every shard, summed.
+  // every shard, summed; with --redis, the backplane's figures too.
   core::ServerInfo GetServerInfo();
+
+  // The backplane, or null without --redis.
+  backplane::Backplane* backplane() { return backplane_.get(); }
+  // "ok", or why the server is degraded ("degraded: backplane unavailable").
+  std::string Health() const;
 
  private:
   ServerOptions options_;
@@ -79,6 +86,10 @@ class Server final {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::shared_ptr<Listener> listener_;
   std::unique_ptr<ControlOps> control_ops_;
+  // With --redis. After the shards: destroyed (stopped) first, as it posts
+  // into them.
+  std::unique_ptr<BackplaneEvents> backplane_events_;
+  std::unique_ptr<backplane::Backplane> backplane_;
   std::atomic<unsigned> next_shard_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> shut_down_{false};

@@ -4,6 +4,7 @@
 
 #include "server/common/logging.h"
 #include "server/core/ws_handshake.h"
+#include "server/edge/cluster_relay.h"
 #include "server/edge/ws_session.h"
 
 namespace cursord::edge {
@@ -32,6 +33,10 @@ Shard::Shard(int index, const ServerOptions& options)
       tick_timer_(ioc_) {}
 
 Shard::~Shard() { Stop(); }
+
+void Shard::AttachBackplane(backplane::Backplane& backplane, absl::Duration flush_interval) {
+  relay_ = std::make_unique<ClusterRelay>(*this, backplane, flush_interval);
+}
 
 void Shard::Start(core::Admission* admission) {
   admission_ = admission;
@@ -88,11 +93,14 @@ core::Room* Shard::FindRoom(const std::string& id) {
 
 void Shard::ReleaseRoomIfEmpty(core::Room& room) {
   if (!room.empty()) return;
+  // Not while a join waits for Redis: its answer needs the room.
+  if (relay_ != nullptr && !relay_->CanRelease(room.id())) return;
   // A copy: erasing destroys the room, and with it room.id().
   const std::string id = room.id();
   rooms_.erase(id);
   counters_.rooms.Sub();
   if (admission_ != nullptr) admission_->ReleaseRoom();
+  if (relay_ != nullptr) relay_->OnRoomReleased(id);
 }
 
 void Shard::ScheduleFlush(std::shared_ptr<WsSession> session) {

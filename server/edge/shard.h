@@ -24,6 +24,7 @@
 #include "server/common/logging.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "server/backplane/backplane.h"
 #include "server/core/flush_scheduler.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
@@ -45,6 +46,7 @@
 
 namespace cursord::edge {
 
+class ClusterRelay;
 class WsSession;
 
 class Shard {
@@ -58,6 +60,12 @@ class Shard {
   boost::asio::io_context& io_context() { return ioc_; }
   const ServerOptions& options() const { return options_; }
   ShardCounters& counters() { return counters_; }
+
+  // With --redis: rooms span instances through `backplane` (see
+  // ClusterRelay). Before Start.
+  void AttachBackplane(backplane::Backplane& backplane, absl::Duration flush_interval);
+  // The relay of rooms that span instances, or null without --redis.
+  ClusterRelay* relay() { return relay_.get(); }
 
   // Starts the shard's thread. `admission` counts rooms across shards.
   void Start(core::Admission* admission);
@@ -143,6 +151,7 @@ class Shard {
   core::LogThrottle client_log_;
   std::vector<uint8_t> read_buffer_;
   boost::asio::steady_timer tick_timer_;
+  std::unique_ptr<ClusterRelay> relay_;  // with --redis only
 };
 
 }  // namespace cursord::edge

@@ -50,6 +50,10 @@ namespace cursord::edge {
   X(refused_address_limit, "upgrades_refused_address_limit",                           \
     "upgrades refused (503): --max-connections-per-ip reached")                         \
   X(closes_room_limit, "closes_1013_room_limit", "joins refused (1013): --max-rooms reached") \
+  X(closes_backplane, "joins_refused_backplane",                                       \
+    "joins refused (1013): the backplane (Redis) was unavailable")                     \
+  X(closes_fenced, "closes_1012_fenced",                                               \
+    "closed (1012): this instance lost its lease, or its member's id after a Redis restart") \
   X(tokens_accepted, "join_tokens_accepted", "joins with a valid token")               \
   X(token_missing, "join_tokens_refused_missing", "joins refused (4401): no token")    \
   X(token_malformed, "join_tokens_refused_malformed", "joins refused (4400): malformed token") \

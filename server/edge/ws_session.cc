@@ -8,6 +8,7 @@
 
 #include "server/common/logging.h"
 #include "server/core/wire.h"
+#include "server/edge/cluster_relay.h"
 #include "server/edge/shard.h"
 
 namespace cursord::edge {
@@ -46,8 +47,8 @@ void WsSession::Start(std::string_view response_head,
   // The 101 goes first, in the same write as the join frames behind it.
   outbox.PushRaw(response_head);
   Wake();
-  DoRead();
   if (shard_.stopping()) {
+    DoRead();
     Close(core::kCloseGoingAway, "server shutting down", counters_.closes_shutdown);
     return;
   }
@@ -57,19 +58,27 @@ void WsSession::Start(std::string_view response_head,
     CURSORD_CLIENT_LOG(shard_, kInfo)
         << "join token refused: " << core::JoinTokenCloseReason(*token_refusal)
         << " room=" << request_.room << " peer=" << remote_address_;
+    DoRead();
     Close(static_cast<uint16_t>(core::JoinTokenCloseCode(*token_refusal)),
           core::JoinTokenCloseReason(*token_refusal), counters_.TokenRefused(*token_refusal));
     return;
   }
   core::Room* room = shard_.FindOrCreateRoom(request_.room);
   if (room == nullptr) {
+    DoRead();
     Close(core::kCloseTryAgainLater, "too many rooms on this server", counters_.closes_room_limit);
     return;
   }
-  std::optional<uint8_t> id = room->Join(
-      this,
-      core::MemberIdentity{request_.user_id, request_.name, request_.color, remote_address_},
-      absl::Now());
+  core::MemberIdentity identity{request_.user_id, request_.name, request_.color, remote_address_};
+  if (ClusterRelay* relay = shard_.relay()) {
+    // The id comes from Redis. Reading starts once it is known, so that
+    // the client's first messages find it a member (they wait in the
+    // socket meanwhile).
+    relay->BeginJoin(shared_from_this(), *room, std::move(identity));
+    return;
+  }
+  DoRead();
+  std::optional<uint8_t> id = room->Join(this, std::move(identity), absl::Now());
   if (!id) {
     CURSORD_CLIENT_LOG(shard_, kInfo) << "room full: room=" << request_.room
                                       << " peer=" << remote_address_;
@@ -83,6 +92,20 @@ void WsSession::Start(std::string_view response_head,
   member_id_ = *id;
   CURSORD_LOG(kDebug) << "join room=" << request_.room << " id="
                       << int{member_id_} << " peer=" << remote_address_;
+}
+
+void WsSession::JoinedCluster(core::Room& room, core::ClusterRoom& cluster, uint8_t id) {
+  room_ = &room;
+  cluster_ = &cluster;
+  member_id_ = id;
+  CURSORD_LOG(kDebug) << "join room=" << request_.room << " id=" << int{member_id_}
+                      << " peer=" << remote_address_ << " (cluster)";
+  DoRead();
+}
+
+void WsSession::JoinRefused(uint16_t code, std::string_view reason, core::Counter& counter) {
+  DoRead();
+  Close(code, reason, counter);
 }
 
 void WsSession::DoRead() {
@@ -201,13 +224,13 @@ void WsSession::HandleMessage(const core::ClientMessage& message, bool decoded) 
   const absl::Time time = absl::Now();
   switch (message.kind) {
     case core::ClientMessage::Kind::kCursor:
-      room_->Cursor(member_id_, message.x, message.y, time);
+      MoveTo(message.x, message.y, time);
       break;
     case core::ClientMessage::Kind::kClickStart:
-      room_->Click(member_id_, true, time);
+      SetClick(true, time);
       break;
     case core::ClientMessage::Kind::kClickStop:
-      room_->Click(member_id_, false, time);
+      SetClick(false, time);
       break;
   }
 }
@@ -216,15 +239,21 @@ void WsSession::ApplyDeferred(const core::InputLimiter::Deferred& deferred) {
   // In the order they happened: where the click was, the click, where the
   // member is now.
   const absl::Time time = absl::Now();
-  if (deferred.move_before) {
-    room_->Cursor(member_id_, deferred.move_before->x, deferred.move_before->y, time);
-  }
+  if (deferred.move_before) MoveTo(deferred.move_before->x, deferred.move_before->y, time);
   if (deferred.click && room_->clicking(member_id_) != *deferred.click) {
-    room_->Click(member_id_, *deferred.click, time);
+    SetClick(*deferred.click, time);
   }
-  if (deferred.move_after) {
-    room_->Cursor(member_id_, deferred.move_after->x, deferred.move_after->y, time);
-  }
+  if (deferred.move_after) MoveTo(deferred.move_after->x, deferred.move_after->y, time);
+}
+
+void WsSession::MoveTo(uint16_t x, uint16_t y, absl::Time time) {
+  room_->Cursor(member_id_, x, y, time);
+  if (cluster_ != nullptr) shard_.relay()->OnLocalMove(*cluster_, request_.room, member_id_);
+}
+
+void WsSession::SetClick(bool down, absl::Time time) {
+  room_->Click(member_id_, down, time);
+  if (cluster_ != nullptr) shard_.relay()->OnLocalClick(*cluster_, request_.room, member_id_, down);
 }
 
 void WsSession::OnPing(const uint8_t* data, size_t size) {
@@ -270,6 +299,7 @@ void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& cou
 void WsSession::ScheduleFlush() { shard_.ScheduleFlush(shared_from_this()); }
 
 void WsSession::Kick(uint16_t code, std::string_view reason) {
+  kicked_ = true;
   Close(code, reason,
         code == core::kCloseRoomClosed ? counters_.closes_room_closed : counters_.closes_kicked);
 }
@@ -409,7 +439,14 @@ void WsSession::LeaveRoom() {
   if (room_ == nullptr) return;
   core::Room* room = room_;
   room_ = nullptr;
+  left_ = true;
   room->Leave(member_id_, absl::Now());
+  if (cluster_ != nullptr) {
+    shard_.relay()->OnLocalLeave(
+        *cluster_, request_.room, member_id_,
+        kicked_ ? backplane::LeaveReason::kKicked : backplane::LeaveReason::kClosed);
+    cluster_ = nullptr;
+  }
   shard_.ReleaseRoomIfEmpty(*room);
 }
 

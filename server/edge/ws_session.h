@@ -18,6 +18,7 @@
 
 #include "server/core/admission.h"
 #include "server/core/close_handshake.h"
+#include "server/core/cluster_room.h"
 #include "server/core/input_limiter.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
@@ -60,6 +61,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   // unfinished close handshakes.
   void Tick(Clock::time_point now);
 
+  // The cluster's answer to a join (ClusterRelay): the session is member
+  // `id` of `room` and starts reading; or it is refused and closed.
+  void JoinedCluster(core::Room& room, core::ClusterRoom& cluster, uint8_t id);
+  void JoinRefused(uint16_t code, std::string_view reason, core::Counter& counter);
+  // Open, and its join not answered yet.
+  bool awaiting_join() const { return close_.open() && room_ == nullptr && !left_; }
+
   // core::RoomMember
   void ScheduleFlush() override;
   void ScheduleBatchedFlush() override;
@@ -97,6 +105,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void OnPong() override;
   void OnClose(uint16_t code, std::string_view reason) override;
 
+  // This member's move and press, into the room and, when the room spans
+  // instances, to the relay.
+  void MoveTo(uint16_t x, uint16_t y, absl::Time time);
+  void SetClick(bool down, absl::Time time);
+
   // A decoded client message, through the rate limit into the room.
   void HandleMessage(const core::ClientMessage& message, bool decoded);
   // Applies what the rate limit kept aside, in the order it happened.
@@ -111,7 +124,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   core::Admission::Slot slot_;
 
   core::Room* room_ = nullptr;  // null before joining and after leaving
+  // Beside room_ when the room spans instances (--redis); else null.
+  core::ClusterRoom* cluster_ = nullptr;
   uint8_t member_id_ = 0;
+  bool left_ = false;    // was in a room, and left it
+  bool kicked_ = false;  // closed by the control plane (the leave's reason)
   core::FrameParser parser_;
   core::InputLimiter limiter_;
   std::string inflight_;  // the bytes of the write in flight

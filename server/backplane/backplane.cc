@@ -1,0 +1,628 @@
+#include "server/backplane/backplane.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "boost/asio/post.hpp"
+#include "server/backplane/redis_connection.h"
+#include "server/backplane/redis_subscriber.h"
+#include "server/backplane/room_keys.h"
+#include "server/common/logging.h"
+
+namespace cursord::backplane {
+namespace {
+
+namespace net = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+absl::Status Unavailable() { return absl::UnavailableError("backplane unavailable"); }
+
+// The run_id line of INFO server: a new one means a new Redis process.
+std::string RunIdOf(const std::string& info) {
+  constexpr std::string_view kKey = "run_id:";
+  const size_t at = info.find(kKey);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + kKey.size();
+  const size_t end = info.find_first_of("\r\n", begin);
+  return info.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+}  // namespace
+
+// A local member, as this instance registered it (for Reassert).
+struct LocalMember {
+  uint64_t generation = 0;
+  MemberRecord record;
+};
+
+struct Backplane::Server {
+  int index = 0;
+  RedisEndpoint endpoint;
+  std::unique_ptr<RedisConnection> redis;
+  std::unique_ptr<RedisSubscriber> subscriber;
+  std::unique_ptr<RoomStore> store;
+  // The Redis process last connected to ("" before the first connect).
+  std::string run_id;
+  bool lease_held = false;      // registered or refreshed since the last connect
+  bool subscriber_up = false;
+  bool ever_connected = false;  // the command connection, for the reconnect count
+  // Leaves that could not be sent: sent again once the lease is held.
+  struct PendingLeave {
+    std::string room;
+    uint8_t id;
+    uint64_t generation;
+    LeaveReason reason;
+  };
+  std::vector<PendingLeave> leaves_to_retry;
+};
+
+struct Backplane::FollowedRoom {
+  std::string id;
+  std::string channel;
+  Server* server = nullptr;
+  bool subscribed = false;  // confirmed since the subscriber's last gap
+  bool ready = false;       // roster passed on since then
+  uint64_t roster_epoch = 0;
+  bool roster_in_flight = false;
+  std::vector<RoomMessage> buffered;  // arrived while subscribed and not ready
+  struct PendingJoin {
+    MemberRecord record;
+    int max_members;
+    JoinDone done;
+  };
+  std::vector<PendingJoin> joins;  // waiting for the first roster
+  std::map<uint8_t, LocalMember> locals;
+};
+
+std::string DefaultInstanceId() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+  std::string name;
+  for (const char* p = host; *p && name.size() < 40; ++p) {
+    const char c = *p;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    name.push_back(ok ? c : '-');
+  }
+  if (name.empty()) name = "cursord";
+  absl::BitGen gen;
+  return absl::StrFormat("%s-%08x", name, absl::Uniform<uint32_t>(gen));
+}
+
+absl::StatusOr<std::unique_ptr<Backplane>> Backplane::Create(BackplaneOptions options,
+                                                             BackplaneListener* listener) {
+  if (options.servers.empty()) return absl::InvalidArgumentError("no Redis server given");
+  if (options.instance_id.empty()) options.instance_id = DefaultInstanceId();
+  // Room for the ".<n>" of a fenced instance's new ids.
+  if (!IsValidInstanceId(options.instance_id) ||
+      options.instance_id.size() > kMaxInstanceIdLength - 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instance id \"", options.instance_id,
+                     "\" must be 1 to 56 characters of A-Z a-z 0-9 . _ -"));
+  }
+  if (options.heartbeat <= absl::ZeroDuration() || options.lease <= options.heartbeat) {
+    return absl::InvalidArgumentError("the lease must be longer than the heartbeat");
+  }
+  return std::unique_ptr<Backplane>(new Backplane(std::move(options), listener));
+}
+
+Backplane::Backplane(BackplaneOptions options, BackplaneListener* listener)
+    : options_(std::move(options)), listener_(listener) {
+  base_instance_id_ = options_.instance_id;
+  instance_id_ = base_instance_id_;
+  stats_.instance_id = instance_id_;
+}
+
+Backplane::~Backplane() { Stop(); }
+
+void Backplane::Start() {
+  net::post(io_, [this] {
+    for (size_t i = 0; i < options_.servers.size(); ++i) {
+      auto server = std::make_unique<Server>();
+      Server* s = server.get();
+      s->index = static_cast<int>(i);
+      s->endpoint = options_.servers[i];
+      ConnectionCallbacks command_callbacks;
+      command_callbacks.on_connected = [this, s] { OnCommandConnected(*s); };
+      command_callbacks.on_disconnected = [this, s](const absl::Status& reason) {
+        s->lease_held = false;
+        CURSORD_LOG(kWarning) << "backplane: lost Redis " << s->endpoint.HostPort() << ": "
+                              << reason.message();
+        UpdateConnected();
+      };
+      s->redis = std::make_unique<RedisConnection>(io_, s->endpoint, options_.connection,
+                                                   std::move(command_callbacks));
+      SubscriberCallbacks sub_callbacks;
+      sub_callbacks.on_message = [this, s](std::string_view channel, std::string_view payload) {
+        OnMessage(*s, channel, payload);
+      };
+      sub_callbacks.on_subscribed = [this, s](std::string_view channel) {
+        OnSubscribed(*s, channel);
+      };
+      sub_callbacks.on_connected = [this, s] {
+        s->subscriber_up = true;
+        UpdateConnected();
+      };
+      sub_callbacks.on_disconnected = [this, s](const absl::Status&) { OnSubscriberLost(*s); };
+      s->subscriber = std::make_unique<RedisSubscriber>(io_, s->endpoint, options_.connection,
+                                                        std::move(sub_callbacks));
+      s->store = std::make_unique<RoomStore>(io_, s->redis.get());
+      servers_.push_back(std::move(server));
+    }
+    for (auto& s : servers_) {
+      s->redis->Start();
+      s->subscriber->Start();
+    }
+    tick_timer_ = std::make_unique<net::steady_timer>(io_);
+    Tick();
+  });
+  thread_ = std::thread([this] {
+    auto work = net::make_work_guard(io_);
+    io_.run();
+  });
+  CURSORD_LOG(kInfo) << "backplane: instance " << instance_id_ << " on " << options_.servers.size()
+                     << " Redis server(s)";
+}
+
+void Backplane::Stop(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  if (!thread_.joinable()) return;
+  // A PING behind every command sent so far on each connection: its answer
+  // means they all reached Redis.
+  auto remaining = std::make_shared<int>(0);
+  auto finish = [this] {
+    tick_timer_.reset();
+    rooms_.clear();
+    rooms_by_channel_.clear();
+    for (auto& s : servers_) {
+      s->store.reset();
+      s->subscriber.reset();
+      s->redis.reset();
+    }
+    servers_.clear();
+    io_.stop();
+  };
+  auto deadline = std::make_shared<net::steady_timer>(io_);
+  net::post(io_, [this, remaining, finish, deadline, grace] {
+    for (auto& s : servers_) {
+      if (!s->redis->connected()) continue;
+      ++*remaining;
+      s->redis->Command({"PING"}, [remaining, finish, deadline](absl::StatusOr<Reply>) {
+        if (--*remaining == 0) deadline->cancel();
+      });
+    }
+    if (*remaining == 0) {
+      finish();
+      return;
+    }
+    deadline->expires_after(absl::ToChronoNanoseconds(grace));
+    deadline->async_wait([finish](const boost::system::error_code&) { finish(); });
+  });
+  thread_.join();
+}
+
+Backplane::Server& Backplane::ServerOf(std::string_view room) {
+  return *servers_[ServerFor(room, static_cast<int>(servers_.size()))];
+}
+
+Backplane::FollowedRoom* Backplane::FindRoom(const std::string& room) {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+void Backplane::UpdateConnected() {
+  bool all = !servers_.empty();
+  for (auto& s : servers_) {
+    all = all && s->redis->connected() && s->subscriber_up && s->lease_held;
+  }
+  if (connected_.exchange(all) != all) {
+    if (all) {
+      CURSORD_LOG(kInfo) << "backplane: connected";
+    } else {
+      CURSORD_LOG(kWarning) << "backplane: degraded (joins refused until Redis is back)";
+    }
+  }
+  absl::MutexLock lock(&stats_mu_);
+  stats_.connected = all;
+}
+
+// --- Connections and the lease ---
+
+void Backplane::OnCommandConnected(Server& server) {
+  if (server.ever_connected) {
+    absl::MutexLock lock(&stats_mu_);
+    ++stats_.reconnects;
+  }
+  server.ever_connected = true;
+  server.redis->Command({"INFO", "server"}, [this, &server](absl::StatusOr<Reply> reply) {
+    if (!reply.ok() || !reply->is_string()) return;  // the connection reconnects and asks again
+    OnRunId(server, RunIdOf(reply->str()));
+  });
+}
+
+void Backplane::OnRunId(Server& server, std::string run_id) {
+  const bool restarted = !server.run_id.empty() && run_id != server.run_id;
+  const bool first = server.run_id.empty();
+  server.run_id = std::move(run_id);
+  if (first || restarted) {
+    // A new Redis process (or our first contact): our lease and members
+    // there are whatever it kept, so register, then claim our members again.
+    if (restarted) {
+      CURSORD_LOG(kWarning) << "backplane: Redis " << server.endpoint.HostPort()
+                            << " restarted; re-asserting this instance's members";
+    }
+    server.store->Register(instance_id_, options_.lease,
+                           [this, &server, restarted](absl::StatusOr<bool> registered) {
+                             if (!registered.ok()) return;  // lost again: next connect retries
+                             OnLeaseHeld(server);
+                             if (restarted) ReassertAll(server);
+                           });
+    return;
+  }
+  // The same Redis: if our lease expired while we could not reach it, the
+  // others have reaped our members.
+  server.store->Heartbeat(instance_id_, options_.lease, [this, &server](absl::StatusOr<bool> alive) {
+    if (!alive.ok()) return;
+    if (!*alive) {
+      Fence();
+      return;
+    }
+    OnLeaseHeld(server);
+  });
+}
+
+void Backplane::OnLeaseHeld(Server& server) {
+  server.lease_held = true;
+  UpdateConnected();
+  std::vector<Server::PendingLeave> leaves;
+  leaves.swap(server.leaves_to_retry);
+  for (auto& leave : leaves) {
+    SendLeave(server, std::move(leave.room), leave.id, leave.generation, leave.reason);
+  }
+  // Rosters that could not be read while the connection was down.
+  for (auto& [id, room] : rooms_) {
+    if (room->server == &server && room->subscribed && !room->ready) ReadRoster(*room);
+  }
+}
+
+void Backplane::ReassertAll(Server& server) {
+  for (auto& [room_id, room] : rooms_) {
+    if (room->server != &server) continue;
+    for (auto& [id, member] : room->locals) {
+      const std::string room_name = room_id;
+      const uint8_t member_id = id;
+      const uint64_t generation = member.generation;
+      server.store->Reassert(
+          room_name, instance_id_, member_id, generation, member.record,
+          [this, room_name, member_id, generation](absl::StatusOr<bool> kept) {
+            if (!kept.ok()) return;  // the next reconnect reasserts again
+            if (*kept) {
+              absl::MutexLock lock(&stats_mu_);
+              ++stats_.reasserted_members;
+              return;
+            }
+            if (FollowedRoom* room = FindRoom(room_name)) room->locals.erase(member_id);
+            listener_->OnMemberLost(room_name, member_id, generation);
+          });
+    }
+  }
+}
+
+void Backplane::Fence() {
+  ++fences_;
+  const std::string old_id = instance_id_;
+  instance_id_ = absl::StrCat(base_instance_id_, ".", fences_);
+  CURSORD_LOG(kWarning) << "backplane: the lease of instance " << old_id
+                        << " expired (this process was paused or cut off from Redis); its "
+                           "members were freed by the others: closing every session (1012) "
+                           "and registering as "
+                        << instance_id_;
+  {
+    absl::MutexLock lock(&stats_mu_);
+    ++stats_.fences;
+    stats_.instance_id = instance_id_;
+  }
+  for (auto& [id, room] : rooms_) room->locals.clear();
+  for (auto& s : servers_) {
+    s->lease_held = false;
+    s->leaves_to_retry.clear();  // freed already, by the reaper
+  }
+  UpdateConnected();
+  listener_->OnFenced();
+  for (auto& s : servers_) {
+    Server* server = s.get();
+    if (!server->redis->connected()) continue;  // registers at its next connect
+    server->store->Register(instance_id_, options_.lease, [this, server](absl::StatusOr<bool> r) {
+      if (r.ok()) OnLeaseHeld(*server);
+    });
+  }
+}
+
+void Backplane::Tick() {
+  tick_timer_->expires_after(absl::ToChronoNanoseconds(options_.heartbeat));
+  tick_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (auto& s : servers_) {
+      Server* server = s.get();
+      if (!server->redis->connected()) continue;
+      if (server->lease_held) {
+        const std::string sent_as = instance_id_;
+        server->store->Heartbeat(instance_id_, options_.lease,
+                                 [this, sent_as](absl::StatusOr<bool> alive) {
+                                   // A heartbeat of an id already fenced says nothing new.
+                                   if (alive.ok() && !*alive && sent_as == instance_id_) Fence();
+                                 });
+      }
+      server->store->ReapDead([this](absl::StatusOr<int> reaped) {
+        if (!reaped.ok() || *reaped == 0) return;
+        CURSORD_LOG(kInfo) << "backplane: freed " << *reaped << " member(s) of dead instances";
+        absl::MutexLock lock(&stats_mu_);
+        stats_.reaped_members += static_cast<uint64_t>(*reaped);
+      });
+    }
+    for (auto& [id, room] : rooms_) {
+      if (room->subscribed && !room->ready) ReadRoster(*room);
+    }
+    Tick();
+  });
+}
+
+// --- Rooms ---
+
+void Backplane::Follow(std::string room) {
+  net::post(io_, [this, room = std::move(room)]() mutable {
+    if (servers_.empty() || rooms_.contains(room)) return;
+    auto followed = std::make_unique<FollowedRoom>();
+    followed->id = room;
+    followed->channel = RoomChannel(room);
+    followed->server = &ServerOf(room);
+    rooms_by_channel_[followed->channel] = followed.get();
+    followed->server->subscriber->Subscribe(followed->channel);
+    rooms_.emplace(std::move(room), std::move(followed));
+    absl::MutexLock lock(&stats_mu_);
+    stats_.rooms_followed = rooms_.size();
+  });
+}
+
+void Backplane::Unfollow(std::string room) {
+  net::post(io_, [this, room = std::move(room)] {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr) return;
+    followed->server->subscriber->Unsubscribe(followed->channel);
+    for (auto& join : followed->joins) join.done(Unavailable());
+    rooms_by_channel_.erase(followed->channel);
+    rooms_.erase(room);
+    absl::MutexLock lock(&stats_mu_);
+    stats_.rooms_followed = rooms_.size();
+  });
+}
+
+void Backplane::OnSubscribed(Server& server, std::string_view channel) {
+  auto it = rooms_by_channel_.find(absl::string_view(channel.data(), channel.size()));
+  if (it == rooms_by_channel_.end()) return;  // the liveness channel, or unfollowed
+  FollowedRoom& room = *it->second;
+  room.subscribed = true;
+  room.ready = false;
+  ReadRoster(room);
+}
+
+void Backplane::OnSubscriberLost(Server& server) {
+  server.subscriber_up = false;
+  UpdateConnected();
+  for (auto& [id, room] : rooms_) {
+    if (room->server != &server) continue;
+    room->subscribed = false;
+    room->ready = false;
+    room->buffered.clear();
+  }
+}
+
+void Backplane::ReadRoster(FollowedRoom& room) {
+  if (room.roster_in_flight || !room.server->redis->connected()) return;
+  room.roster_in_flight = true;
+  const uint64_t epoch = ++room.roster_epoch;
+  const std::string room_id = room.id;
+  room.server->store->Roster(room_id, [this, room_id, epoch](
+                                          absl::StatusOr<RoomStore::Members> members) {
+    FollowedRoom* room = FindRoom(room_id);
+    if (room == nullptr || room->roster_epoch != epoch) return;  // unfollowed meanwhile
+    room->roster_in_flight = false;
+    if (!room->subscribed) return;  // a gap opened meanwhile: read again after it
+    if (!members.ok()) {
+      // Retried by the tick; the joins waiting for it give up now.
+      std::vector<FollowedRoom::PendingJoin> joins;
+      joins.swap(room->joins);
+      for (auto& join : joins) join.done(Unavailable());
+      return;
+    }
+    std::vector<std::pair<uint8_t, MemberRecord>> remote;
+    for (auto& [id, record] : *members) {
+      if (record.instance != instance_id_) remote.emplace_back(id, std::move(record));
+    }
+    listener_->OnRoster(room_id, std::move(remote));
+    std::vector<RoomMessage> buffered;
+    buffered.swap(room->buffered);
+    for (auto& message : buffered) listener_->OnRoomMessage(room_id, std::move(message));
+    room->ready = true;
+    std::vector<FollowedRoom::PendingJoin> joins;
+    joins.swap(room->joins);
+    for (auto& join : joins) {
+      RunJoin(*room, std::move(join.record), join.max_members, std::move(join.done));
+    }
+  });
+}
+
+void Backplane::OnMessage(Server& server, std::string_view channel, std::string_view payload) {
+  auto it = rooms_by_channel_.find(absl::string_view(channel.data(), channel.size()));
+  if (it == rooms_by_channel_.end()) return;
+  FollowedRoom& room = *it->second;
+  absl::StatusOr<RoomMessage> message = DecodeRoomMessage(payload);
+  {
+    absl::MutexLock lock(&stats_mu_);
+    ++stats_.messages_received;
+    if (!message.ok()) ++stats_.bad_messages;
+  }
+  if (!message.ok()) return;  // a newer instance's message, or garbage: nothing to apply
+  // Our own joins are applied when their reply comes, our positions when
+  // they happened.
+  if (const auto* join = std::get_if<JoinMessage>(&*message);
+      join != nullptr && join->record.instance == instance_id_) {
+    return;
+  }
+  if (const auto* positions = std::get_if<PositionsMessage>(&*message);
+      positions != nullptr && positions->instance == instance_id_) {
+    return;
+  }
+  if (!room.ready) {
+    if (room.subscribed) room.buffered.push_back(std::move(*message));
+    return;
+  }
+  listener_->OnRoomMessage(room.id, std::move(*message));
+}
+
+// --- Members ---
+
+void Backplane::Join(std::string room, MemberRecord record, int max_members, JoinDone done) {
+  net::post(io_, [this, room = std::move(room), record = std::move(record), max_members,
+                  done = std::move(done)]() mutable {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr) {
+      done(absl::FailedPreconditionError("room not followed"));
+      return;
+    }
+    Server& server = *followed->server;
+    if (!server.redis->connected() || !server.lease_held) {
+      done(Unavailable());
+      return;
+    }
+    if (!followed->ready) {
+      followed->joins.push_back({std::move(record), max_members, std::move(done)});
+      if (followed->subscribed) ReadRoster(*followed);
+      return;
+    }
+    RunJoin(*followed, std::move(record), max_members, std::move(done));
+  });
+}
+
+void Backplane::RunJoin(FollowedRoom& room, MemberRecord record, int max_members, JoinDone done) {
+  const std::string room_id = room.id;
+  const std::string sent_as = instance_id_;
+  Server* server = room.server;
+  room.server->store->Join(
+      room_id, instance_id_, max_members, record,
+      [this, room_id, sent_as, server, record, done = std::move(done)](
+          absl::StatusOr<RoomStore::Joined> joined) mutable {
+        if (!joined.ok()) {
+          // A join refused for want of a lease, or not answered: the
+          // connection or the lease is being recovered.
+          if (absl::IsFailedPrecondition(joined.status()) || absl::IsUnavailable(joined.status()) ||
+              absl::IsDeadlineExceeded(joined.status()) || absl::IsCancelled(joined.status())) {
+            done(Unavailable());
+          } else {
+            done(joined.status());
+          }
+          return;
+        }
+        FollowedRoom* room = FindRoom(room_id);
+        if (sent_as != instance_id_ || room == nullptr) {
+          // Fenced (or no longer following) while it ran: the member is not ours to keep.
+          SendLeave(*server, room_id, joined->id, joined->generation, LeaveReason::kClosed);
+          done(Unavailable());
+          return;
+        }
+        record.instance = sent_as;
+        record.generation = joined->generation;
+        room->locals[joined->id] = LocalMember{joined->generation, std::move(record)};
+        done(*joined);
+      });
+}
+
+void Backplane::Leave(std::string room, uint8_t id, uint64_t generation, LeaveReason reason) {
+  net::post(io_, [this, room = std::move(room), id, generation, reason]() mutable {
+    if (servers_.empty()) return;
+    if (FollowedRoom* followed = FindRoom(room)) {
+      auto it = followed->locals.find(id);
+      if (it == followed->locals.end() || it->second.generation != generation) return;  // fenced
+      followed->locals.erase(it);
+    }
+    SendLeave(ServerOf(room), std::move(room), id, generation, reason);
+  });
+}
+
+void Backplane::SendLeave(Server& server, std::string room, uint8_t id, uint64_t generation,
+                          LeaveReason reason) {
+  if (!server.redis->connected() || !server.lease_held) {
+    server.leaves_to_retry.push_back({std::move(room), id, generation, reason});
+    return;
+  }
+  Server* s = &server;
+  const std::string room_id = room;
+  server.store->Leave(room_id, instance_id_, id, generation, reason,
+                      [s, room_id, id, generation, reason](absl::StatusOr<bool> freed) {
+                        if (freed.ok()) return;
+                        if (absl::IsInvalidArgument(freed.status())) return;
+                        // Not answered: it may not have run; the retry is harmless
+                        // (the script frees only the member of that generation).
+                        s->leaves_to_retry.push_back({room_id, id, generation, reason});
+                      });
+}
+
+// --- Traffic ---
+
+void Backplane::PublishClick(std::string room, ClickMessage click) {
+  net::post(io_, [this, room = std::move(room), click] {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr) return;
+    Publish(*followed->server, followed->channel, EncodeClick(click));
+  });
+}
+
+void Backplane::PublishPositions(std::string room, std::vector<PositionEntry> entries) {
+  net::post(io_, [this, room = std::move(room), entries = std::move(entries)]() mutable {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr) return;
+    PositionsMessage message{instance_id_, std::move(entries)};
+    Publish(*followed->server, followed->channel, EncodePositions(message));
+  });
+}
+
+void Backplane::Publish(Server& server, const std::string& channel, std::string bytes) {
+  if (!server.redis->connected()) {
+    absl::MutexLock lock(&stats_mu_);
+    ++stats_.publish_failures;
+    return;
+  }
+  const SteadyClock::time_point sent = SteadyClock::now();
+  server.redis->Command({"PUBLISH", channel, std::move(bytes)},
+                        [this, sent](absl::StatusOr<Reply> reply) {
+                          const uint64_t us = static_cast<uint64_t>(
+                              std::chrono::duration_cast<std::chrono::microseconds>(
+                                  SteadyClock::now() - sent)
+                                  .count());
+                          absl::MutexLock lock(&stats_mu_);
+                          if (!reply.ok() || reply->is_error()) {
+                            ++stats_.publish_failures;
+                            return;
+                          }
+                          ++stats_.publishes;
+                          stats_.publish_latency_us_sum += us;
+                          stats_.publish_latency_us_max = std::max(stats_.publish_latency_us_max, us);
+                        });
+}
+
+Backplane::Stats Backplane::stats() const {
+  absl::MutexLock lock(&stats_mu_);
+  return stats_;
+}
+
+}  // namespace cursord::backplane

@@ -1,0 +1,200 @@
+// The backplane of one cursord instance (docs/BACKPLANE.md): its Redis
+// servers, its lease on each, the rooms it follows, and the traffic of those
+// rooms between this instance and the others. One owner for the cluster side
+// of a room: the edge asks it to join, leave, follow and publish, and hears
+// from it (BackplaneListener) what the other instances did.
+//
+// Per Redis server it keeps one command connection (RedisConnection, with
+// the RoomStore's scripts on it) and one subscriber (RedisSubscriber); a
+// room lives on the server ServerFor(room) picks, keys and channel alike.
+//
+// Following a room: subscribe first, then read the roster, then apply what
+// arrived meanwhile (buffered here until the roster is out). The same after
+// every gap the subscriber reports. Joins of a room wait for its first
+// roster, so that a member's `02` holds every member that joined before it.
+//
+// Leases: registered on every server at its first connect, refreshed every
+// `heartbeat`, reaped by the others when missing (every instance runs the
+// reaper every `heartbeat`). On reconnect, the Redis process' run_id tells
+// a restart (the lease and members may be gone: register again and
+// reassert every local member) from a cut (the lease may have expired while
+// this instance could not reach Redis: Heartbeat, and if it is gone the
+// others reaped our members, so fence: OnFenced, new instance id).
+//
+// Threading: its own io_context and thread. The public methods may be
+// called from any thread (they post); the listener is called on the
+// backplane's thread and must not block (the edge posts to its shards).
+#ifndef CURSORD_BACKPLANE_BACKPLANE_H_
+#define CURSORD_BACKPLANE_BACKPLANE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/backplane/connection_options.h"
+#include "server/backplane/member_record.h"
+#include "server/backplane/redis_url.h"
+#include "server/backplane/room_message.h"
+#include "server/backplane/room_store.h"
+
+namespace cursord::backplane {
+
+struct BackplaneOptions {
+  // The --redis list (room_keys.h: ServerFor spreads rooms over it).
+  std::vector<RedisEndpoint> servers;
+  // This instance's id, or "" for "<host name>-<8 random hex digits>". After
+  // fencing, the instance registers as "<id>.<n>".
+  std::string instance_id;
+  // The lease expires this long after the last heartbeat; the heartbeat
+  // (and the reaper) run every `heartbeat`. Dead instances' members are
+  // freed within lease + heartbeat.
+  absl::Duration lease = absl::Seconds(3);
+  absl::Duration heartbeat = absl::Seconds(1);
+  ConnectionOptions connection;
+};
+
+// What the backplane tells the edge; called on the backplane's thread.
+class BackplaneListener {
+ public:
+  virtual ~BackplaneListener() = default;
+  // The members of `room` on other instances, read after (re)subscribing:
+  // they replace what the room knew of other instances' members. The
+  // messages that arrived meanwhile follow (OnRoomMessage).
+  virtual void OnRoster(const std::string& room,
+                        std::vector<std::pair<uint8_t, MemberRecord>> remote) = 0;
+  // A message on the room's channel that another instance caused (this
+  // instance's own joins and positions are not passed on; clicks, leaves
+  // and kicks carry no instance: they are the edge's to tell apart by
+  // generation).
+  virtual void OnRoomMessage(const std::string& room, RoomMessage message) = 0;
+  // After Redis came back empty, local member (id, generation) of `room`
+  // could not keep its id (another instance holds it now): close it so
+  // that it rejoins.
+  virtual void OnMemberLost(const std::string& room, uint8_t id, uint64_t generation) = 0;
+  // This instance's lease expired while it could not renew it (it was
+  // paused, or cut off from Redis): the others have freed its members. Close
+  // every session so that clients reconnect; the instance registers anew.
+  virtual void OnFenced() = 0;
+};
+
+class Backplane {
+ public:
+  // Figures for /metrics and GetServerInfo. Any thread.
+  struct Stats {
+    bool connected = false;  // every server reachable and the lease held
+    std::string instance_id;
+    uint64_t publishes = 0;          // PUBLISHes answered (clicks, positions)
+    uint64_t publish_failures = 0;   // not sent or not answered
+    uint64_t messages_received = 0;  // on subscribed room channels
+    uint64_t bad_messages = 0;       // that did not decode (dropped)
+    uint64_t reconnects = 0;         // connects after the first, all connections
+    uint64_t reaped_members = 0;     // members of dead instances this one freed
+    uint64_t fences = 0;             // times this instance found its lease gone
+    uint64_t reasserted_members = 0;
+    uint64_t publish_latency_us_sum = 0;  // PUBLISH sent to answered
+    uint64_t publish_latency_us_max = 0;
+    uint64_t rooms_followed = 0;
+  };
+
+  using JoinDone = std::function<void(absl::StatusOr<RoomStore::Joined>)>;
+
+  // INVALID_ARGUMENT for an empty server list or a bad instance id.
+  static absl::StatusOr<std::unique_ptr<Backplane>> Create(BackplaneOptions options,
+                                                           BackplaneListener* listener);
+  ~Backplane();  // Stop()
+  Backplane(const Backplane&) = delete;
+  Backplane& operator=(const Backplane&) = delete;
+
+  // Starts the thread and the connections.
+  void Start();
+  // Lets what was sent before it (leaves of closed sessions) reach Redis,
+  // bounded by `grace`, then closes the connections and joins the thread.
+  // The listener is not called afterwards. Idempotent.
+  void Stop(absl::Duration grace = absl::Seconds(1));
+
+  // Starts following `room` (subscribe, roster). Before its first Join.
+  void Follow(std::string room);
+  // Stops following `room` (no member of this instance is left in it).
+  void Unfollow(std::string room);
+  // Gives a member of this instance an id in `room` (RoomStore::Join);
+  // `done` runs on the backplane's thread. UNAVAILABLE "backplane
+  // unavailable" when the room's server is not reachable or the lease is
+  // not held; RESOURCE_EXHAUSTED "room full".
+  void Join(std::string room, MemberRecord record, int max_members, JoinDone done);
+  // Frees local member (id, generation) of `room`; retried after a
+  // reconnect if Redis cannot be reached now.
+  void Leave(std::string room, uint8_t id, uint64_t generation, LeaveReason reason);
+  // Publishes on the room's channel, in the order of the calls (one
+  // connection per server), nothing when the server is not reachable.
+  void PublishClick(std::string room, ClickMessage click);
+  void PublishPositions(std::string room, std::vector<PositionEntry> entries);
+
+  Stats stats() const;
+  bool connected() const { return connected_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Server;
+  struct FollowedRoom;
+
+  Backplane(BackplaneOptions options, BackplaneListener* listener);
+
+  // Everything below runs on the backplane's thread.
+  void OnCommandConnected(Server& server);
+  void OnRunId(Server& server, std::string run_id);
+  void OnLeaseHeld(Server& server);
+  void ReassertAll(Server& server);
+  void OnMessage(Server& server, std::string_view channel, std::string_view payload);
+  void OnSubscribed(Server& server, std::string_view channel);
+  void OnSubscriberLost(Server& server);
+  void ReadRoster(FollowedRoom& room);
+  void RunJoin(FollowedRoom& room, MemberRecord record, int max_members, JoinDone done);
+  void SendLeave(Server& server, std::string room, uint8_t id, uint64_t generation,
+                 LeaveReason reason);
+  void Publish(Server& server, const std::string& channel, std::string bytes);
+  void Fence();
+  void Tick();
+  void UpdateConnected();
+  FollowedRoom* FindRoom(const std::string& room);
+  Server& ServerOf(std::string_view room);
+
+  const BackplaneOptions options_;
+  BackplaneListener* const listener_;
+  std::string base_instance_id_;
+
+  boost::asio::io_context io_{1};
+  std::thread thread_;
+  std::unique_ptr<boost::asio::steady_timer> tick_timer_;
+  std::atomic<bool> connected_{false};
+  bool stopped_ = false;  // guarded by stop_mu_
+  absl::Mutex stop_mu_;
+
+  // Backplane thread only.
+  std::vector<std::unique_ptr<Server>> servers_;
+  absl::flat_hash_map<std::string, std::unique_ptr<FollowedRoom>> rooms_;
+  absl::flat_hash_map<std::string, FollowedRoom*> rooms_by_channel_;
+  std::string instance_id_;
+  int fences_ = 0;
+
+  mutable absl::Mutex stats_mu_;
+  Stats stats_ ABSL_GUARDED_BY(stats_mu_);
+};
+
+// "<host name, reduced to instance-id characters>-<8 random hex digits>".
+std::string DefaultInstanceId();
+
+}  // namespace cursord::backplane
+
+#endif  // CURSORD_BACKPLANE_BACKPLANE_H_

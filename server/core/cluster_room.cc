@@ -1,0 +1,68 @@
+#include "server/core/cluster_room.h"
+
+#include <algorithm>
+
+namespace cursord::core {
+
+void ClusterRoom::AddLocal(uint8_t id, uint64_t generation) {
+  Remove(id);
+  Member& m = members_[id];
+  m.generation = generation;
+  m.local = true;
+}
+
+bool ClusterRoom::AddRemote(uint8_t id, uint64_t generation, std::string_view instance) {
+  Remove(id);
+  Member& m = members_[id];
+  m.generation = generation;
+  m.local = false;
+  m.instance = std::string(instance);
+  ++remote_count_;
+  return ++members_per_instance_[m.instance] == 1;
+}
+
+void ClusterRoom::Remove(uint8_t id) {
+  auto found = members_.find(id);
+  if (found == members_.end()) return;
+  const Member& m = found->second;
+  if (m.moved) --moved_count_;
+  if (!m.local) {
+    --remote_count_;
+    auto it = members_per_instance_.find(m.instance);
+    if (it != members_per_instance_.end() && --it->second == 0) members_per_instance_.erase(it);
+  }
+  members_.erase(found);
+}
+
+std::vector<uint8_t> ClusterRoom::RemoteIds() const {
+  std::vector<uint8_t> ids;
+  for (const auto& [id, m] : members_) {
+    if (!m.local) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+bool ClusterRoom::MarkMoved(uint8_t id) {
+  auto it = members_.find(id);
+  if (it == members_.end() || it->second.moved || !it->second.local) return false;
+  it->second.moved = true;
+  return ++moved_count_ == 1;
+}
+
+std::vector<uint8_t> ClusterRoom::TakeMoved() {
+  std::vector<uint8_t> ids;
+  if (moved_count_ == 0) return ids;
+  ids.reserve(moved_count_);
+  for (auto& [id, m] : members_) {
+    if (m.moved) {
+      m.moved = false;
+      ids.push_back(id);
+    }
+  }
+  moved_count_ = 0;
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace cursord::core

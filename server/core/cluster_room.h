@@ -1,0 +1,104 @@
+// What an instance knows of a room that spans instances (docs/BACKPLANE.md,
+// "An instance's view of a room"), beside the room's core::Room: the owner
+// and generation of every member, which instances have members in the room,
+// the local members whose positions moved since the last positions batch,
+// and the joins still waiting for Redis. Pure logic, no I/O: the edge's
+// ClusterRelay feeds it and acts on its answers.
+//
+// The generation is the relay filter: an entry relayed from Redis names
+// (id, generation), and it is applied only when that is the member known
+// here, so a reused id is never confused with its previous owner and
+// nothing of a member arrives after its leave.
+//
+// Thread ownership: as the Room beside it (the room's shard thread).
+#ifndef CURSORD_CORE_CLUSTER_ROOM_H_
+#define CURSORD_CORE_CLUSTER_ROOM_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace cursord::core {
+
+class ClusterRoom {
+ public:
+  // Member `id` as known here: its generation (0: no member) and whether
+  // its connection is on this instance.
+  uint64_t generation(uint8_t id) const {
+    const Member* m = Find(id);
+    return m == nullptr ? 0 : m->generation;
+  }
+  bool known(uint8_t id) const { return Find(id) != nullptr; }
+  bool local(uint8_t id) const {
+    const Member* m = Find(id);
+    return m != nullptr && m->local;
+  }
+  // The relay filter: `id` is a member of another instance whose join
+  // made `generation`.
+  bool IsRemote(uint8_t id, uint64_t generation) const {
+    const Member* m = Find(id);
+    return m != nullptr && m->generation == generation && !m->local;
+  }
+  bool IsLocal(uint8_t id, uint64_t generation) const {
+    const Member* m = Find(id);
+    return m != nullptr && m->generation == generation && m->local;
+  }
+
+  // Records member `id` of this instance (generation >= 1), replacing
+  // whatever was known of `id`.
+  void AddLocal(uint8_t id, uint64_t generation);
+  // Records member `id` of `instance`, replacing whatever was known of
+  // `id`. True when `instance` had no member in the room before: the
+  // members here then publish their positions and presses for it (a new
+  // instance's members are late joiners that never saw them).
+  bool AddRemote(uint8_t id, uint64_t generation, std::string_view instance);
+  // Forgets member `id` (and its unpublished move). No-op when unknown.
+  void Remove(uint8_t id);
+
+  // Members of other instances: while there are none, nothing of this room
+  // is published (an instance alone in a room sends no cursor traffic).
+  int remote_count() const { return remote_count_; }
+  // The ids of every member of another instance.
+  std::vector<uint8_t> RemoteIds() const;
+
+  // Local member `id` moved. True when it is the first move since the
+  // last TakeMoved (the caller arms its batch timer then).
+  bool MarkMoved(uint8_t id);
+  bool has_moved() const { return moved_count_ != 0; }
+  // The local members that moved since the last call, in id order; clears
+  // the set.
+  std::vector<uint8_t> TakeMoved();
+
+  // Joins sent to Redis and not answered yet: the room stays while any is
+  // pending, as its answer has to find it.
+  int pending_joins() const { return pending_joins_; }
+  void AddPendingJoin() { ++pending_joins_; }
+  void RemovePendingJoin() { --pending_joins_; }
+
+ private:
+  struct Member {
+    uint64_t generation = 0;
+    bool local = false;
+    bool moved = false;
+    std::string instance;  // of a remote member
+  };
+
+  const Member* Find(uint8_t id) const {
+    auto it = members_.find(id);
+    return it == members_.end() ? nullptr : &it->second;
+  }
+
+  // Sparse: most rooms are small, and a server may follow many.
+  absl::flat_hash_map<uint8_t, Member> members_;
+  absl::flat_hash_map<std::string, int> members_per_instance_;  // remote instances
+  int remote_count_ = 0;
+  int moved_count_ = 0;
+  int pending_joins_ = 0;
+};
+
+}  // namespace cursord::core
+
+#endif  // CURSORD_CORE_CLUSTER_ROOM_H_

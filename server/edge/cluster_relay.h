@@ -1,0 +1,123 @@
+// Where a room's traffic goes when it spans instances (docs/BACKPLANE.md):
+// one ClusterRelay per shard, with --redis only. It joins local members
+// through Redis (the id comes from there), publishes their clicks and
+// batched positions while other instances have members in the room, and
+// applies what the other instances did (rosters, joins, leaves, clicks,
+// positions, kicks) to the shard's rooms, through the generation filter of
+// each room's core::ClusterRoom.
+//
+// Without --redis a shard has no relay, and nothing of this is on the
+// per-message path.
+//
+// Thread ownership: the shard's thread, except BackplaneEvents, which the
+// backplane calls on its thread and which posts to the room's shard.
+#ifndef CURSORD_EDGE_CLUSTER_RELAY_H_
+#define CURSORD_EDGE_CLUSTER_RELAY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/backplane/backplane.h"
+#include "server/core/cluster_room.h"
+#include "server/core/room.h"
+
+namespace cursord::edge {
+
+class Server;
+class Shard;
+class WsSession;
+
+class ClusterRelay {
+ public:
+  ClusterRelay(Shard& shard, backplane::Backplane& backplane, absl::Duration flush_interval);
+  ClusterRelay(const ClusterRelay&) = delete;
+  ClusterRelay& operator=(const ClusterRelay&) = delete;
+
+  // Asks Redis for an id for `session` in `room` (created by the shard for
+  // this join); the answer joins it (WsSession::JoinedCluster) or refuses
+  // it (WsSession::JoinRefused: 1013).
+  void BeginJoin(std::shared_ptr<WsSession> session, core::Room& room,
+                 core::MemberIdentity identity);
+
+  // Local member `id` of `room` moved / pressed or released / left.
+  void OnLocalMove(core::ClusterRoom& cluster, const std::string& room, uint8_t id) {
+    // Alone in the room: nothing to tell anyone.
+    if (cluster.remote_count() == 0) return;
+    if (cluster.MarkMoved(id)) ScheduleBatch(room);
+  }
+  void OnLocalClick(core::ClusterRoom& cluster, const std::string& room, uint8_t id, bool down);
+  void OnLocalLeave(core::ClusterRoom& cluster, const std::string& room, uint8_t id,
+                    backplane::LeaveReason reason);
+
+  // Whether the shard may destroy `room` now that no local member is in it
+  // (not while a join for it waits for Redis).
+  bool CanRelease(const std::string& room) const;
+  // The shard destroyed `room`: stop following it.
+  void OnRoomReleased(const std::string& room);
+
+  // From the backplane (posted to this shard).
+  void ApplyRoster(const std::string& room,
+                   const std::vector<std::pair<uint8_t, backplane::MemberRecord>>& remote);
+  void ApplyMessage(const std::string& room, const backplane::RoomMessage& message);
+  void CloseLostMember(const std::string& room, uint8_t id, uint64_t generation);
+  void Fence();
+
+ private:
+  void FinishJoin(uint64_t ticket, const std::string& room_id,
+                  core::MemberIdentity identity,
+                  const absl::StatusOr<backplane::RoomStore::Joined>& joined);
+  // Adds remote member `id` (evicting whoever held the id here).
+  void ApplyJoin(const std::string& room_id, uint8_t id, const backplane::MemberRecord& record);
+  // Closes local member `id` of `room` with 1012; the room may be gone
+  // afterwards.
+  void CloseLocal(core::Room& room, uint8_t id, std::string_view reason);
+  // Publishes `room`'s moved members' positions now.
+  void PublishMoved(const std::string& room);
+  // Every local member's position and press, for an instance new in the room.
+  void PublishState(const std::string& room);
+  void ScheduleBatch(const std::string& room);
+  core::ClusterRoom* Find(const std::string& room);
+
+  Shard& shard_;
+  backplane::Backplane& backplane_;
+  const absl::Duration flush_interval_;
+  // Beside each of the shard's rooms that spans instances. Node map: the
+  // sessions keep pointers to their room's ClusterRoom.
+  absl::node_hash_map<std::string, core::ClusterRoom> rooms_;
+  // Rooms with positions waiting for the batch timer.
+  absl::flat_hash_set<std::string> batch_;
+  boost::asio::steady_timer batch_timer_;
+  bool batch_armed_ = false;
+  // Sessions whose join waits for Redis, by ticket.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<WsSession>> waiting_;
+  uint64_t last_ticket_ = 0;
+};
+
+// The backplane's listener: routes each event to the shard that owns its
+// room (or to every shard), posting it there.
+class BackplaneEvents final : public backplane::BackplaneListener {
+ public:
+  explicit BackplaneEvents(Server& server) : server_(server) {}
+  void OnRoster(const std::string& room,
+                std::vector<std::pair<uint8_t, backplane::MemberRecord>> remote) override;
+  void OnRoomMessage(const std::string& room, backplane::RoomMessage message) override;
+  void OnMemberLost(const std::string& room, uint8_t id, uint64_t generation) override;
+  void OnFenced() override;
+
+ private:
+  Server& server_;
+};
+
+}  // namespace cursord::edge
+
+#endif  // CURSORD_EDGE_CLUSTER_RELAY_H_
