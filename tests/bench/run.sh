@@ -3,6 +3,14 @@
 # servers (Node.js/ws and Go/gorilla), runs every scenario against each
 # server in turn, and writes docs/BENCHMARKS.md with plots in docs/bench/.
 #
+# The backplane scenarios (local*, redis*, cluster*; not run by default)
+# compare cursord with the Node.js peer's Redis mode: each run starts its own
+# redis-server on a free loopback port, then one instance without Redis
+# (local), one with it (redis) or two sharing it (cluster), every room's
+# members spread over the instances. Their runs interleave across the three
+# shapes and both servers, so the cost of --redis is measured under the
+# same conditions.
+#
 # Every server runs alone on core 0 and cursor-bench on core 1 (taskset),
 # each server is started fresh for every run, and the whole run is bounded
 # (about 15 minutes with the defaults: 3 runs of 6 s per scenario and
@@ -13,8 +21,16 @@
 #   --repeat N        runs per scenario and server (default 3)
 #   --servers LIST    space-separated subset of "cursord go node"
 #   --scenarios LIST  space-separated subset of: noise rate10 rate50 rate200
-#                     rooms1000 saturate100 idle10k idlemax churn
+#                     rooms1000 saturate100 idle10k idlemax churn, and of the
+#                     backplane scenarios local50 redis50 cluster50 (a room
+#                     of 50 at 30 Hz) and localrooms redisrooms clusterrooms
+#                     (rooms of 10; "backplane" selects all six)
+#   --cluster-rooms N rooms in the *rooms scenarios (default 500)
+#   --redis-flush-interval D  passed to cursord in the backplane scenarios
+#                     (default: cursord's own, 10ms)
 #   --no-install      do not install packages (apt, npm)
+#   --no-build        use the cursord and cursor-bench already built in
+#                     CURSORD_BUILD (whatever its build type)
 #   --rt MODE         SCHED_RR for server and generator: auto (the light
 #                     latency scenarios only; default), on, off
 #   --perf            also record a perf profile of cursord per scenario
@@ -31,8 +47,12 @@ duration=6
 repeat=3
 servers="cursord go node"
 all_scenarios="noise rate10 rate50 rate200 rooms1000 saturate100 idle10k idlemax churn"
+backplane_scenarios="local50 redis50 cluster50 localrooms redisrooms clusterrooms"
 scenarios="$all_scenarios"
+cluster_rooms=500
+flush_interval=""
 install=1
+build_cursord_bench=1
 rt=auto
 perf=0
 out="$root/docs/BENCHMARKS.md"
@@ -44,7 +64,10 @@ while [[ $# -gt 0 ]]; do
     --repeat) repeat=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
     --scenarios) scenarios=$2; shift 2 ;;
+    --cluster-rooms) cluster_rooms=$2; shift 2 ;;
+    --redis-flush-interval) flush_interval=$2; shift 2 ;;
     --no-install) install=0; shift ;;
+    --no-build) build_cursord_bench=0; shift ;;
     --rt) rt=$2; shift 2 ;;
     --perf) perf=1; shift ;;
     --out) out=$2; shift 2 ;;
@@ -61,6 +84,21 @@ if ! [[ "$repeat" =~ ^[1-9][0-9]*$ ]]; then
   echo "run.sh: --repeat takes a positive count" >&2
   exit 2
 fi
+if ! [[ "$cluster_rooms" =~ ^[1-9][0-9]*$ ]]; then
+  echo "run.sh: --cluster-rooms takes a positive count" >&2
+  exit 2
+fi
+scenarios=${scenarios//backplane/$backplane_scenarios}
+# The backplane scenarios run in a loop of their own (below).
+plain_scenarios=""
+bp_scenarios=""
+for s in $scenarios; do
+  if [[ " $backplane_scenarios " == *" $s "* ]]; then
+    bp_scenarios+="$s "
+  else
+    plain_scenarios+="$s "
+  fi
+done
 
 # deploy/setup.sh gives install_packages and the package lists; it resolves
 # CURSORD_BUILD against the repository root.
@@ -78,13 +116,16 @@ log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 if [[ $install -eq 1 ]]; then
   install_packages "${build_packages[@]}" nodejs npm golang-go \
     golang-github-gorilla-websocket-dev gnuplot-nox util-linux
+  [[ -n "$bp_scenarios" ]] && install_packages redis-server redis-tools
   [[ $perf -eq 1 ]] && install_packages linux-perf
 fi
 
-log "building cursord and cursor-bench in $build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-# Only the two targets needed, and never more than two compile jobs.
-cmake --build "$build" -j 2 --target cursord cursor-bench >/dev/null
+if [[ $build_cursord_bench -eq 1 ]]; then
+  log "building cursord and cursor-bench in $build"
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # Only the two targets needed, and never more than two compile jobs.
+  cmake --build "$build" -j 2 --target cursord cursor-bench >/dev/null
+fi
 cursord_bin="$build/server/cursord"
 bench_bin="$build/tests/bench/cursor-bench"
 
@@ -147,27 +188,36 @@ log "raw results in $results"
 # --- Servers ---------------------------------------------------------------
 
 server_pid=""
+# Every server process of the current run (a cluster has two), and the
+# redis-server of a backplane run.
+server_pids=()
+redis_pid=""
+redis_port=""
 
+# The command of server $1; $2, if given, is the Redis URL it shares rooms
+# through.
 server_command() {
+  local redis=${2:-}
   case "$1" in
-    cursord) echo "$cursord_bin --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --threads 1 --max-message-rate 0" ;;
+    cursord) echo "$cursord_bin --listen 127.0.0.1:0 --control-listen 127.0.0.1:0 --threads 1 --max-message-rate 0${redis:+ --redis $redis}${redis:+${flush_interval:+ --redis-flush-interval $flush_interval}}" ;;
     go) echo "$go_bin -listen 127.0.0.1:0" ;;
-    node) echo "node $bench_dir/peers/node/server.js --listen 127.0.0.1:0" ;;
+    node) echo "node $bench_dir/peers/node/server.js --listen 127.0.0.1:0${redis:+ --redis $redis}" ;;
     *) echo "run.sh: unknown server $1" >&2; return 1 ;;
   esac
 }
 
-# Starts server $1 on core 0 with its log in $2; sets server_pid and
-# server_port.
+# Starts server $1 on core 0 with its log in $2 ($3: the Redis URL, if
+# any); sets server_pid and server_port and adds the pid to server_pids.
 start_server() {
   local name=$1 log_file=$2 cmd
-  cmd=$(server_command "$name")
+  cmd=$(server_command "$name" "${3:-}")
   # shellcheck disable=SC2086
   "${prio[@]}" taskset -c 0 $cmd >"$log_file" 2>&1 &
   server_pid=$!
+  server_pids+=("$server_pid")
   server_port=""
   for _ in $(seq 1 200); do
-    server_port=$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$log_file" | head -n1)
+    server_port=$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$log_file" 2>/dev/null | head -n1)
     [[ -n "$server_port" ]] && return 0
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.05
@@ -177,18 +227,70 @@ start_server() {
   return 1
 }
 
-stop_server() {
-  [[ -z "$server_pid" ]] && return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
+# Ends pid $1: TERM, then KILL after 5 s.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
   for _ in $(seq 1 100); do
-    kill -0 "$server_pid" 2>/dev/null || break
+    kill -0 "$1" 2>/dev/null || break
     sleep 0.05
   done
-  kill -KILL "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+stop_server() {
+  local pid
+  for pid in "${server_pids[@]}"; do stop_pid "$pid"; done
+  server_pids=()
   server_pid=""
 }
-trap stop_server EXIT
+
+# A fresh redis-server on a free loopback port, on core 0 with the servers
+# (the server side gets one core, as in every other scenario); nothing
+# persisted. Sets redis_pid and redis_port; log in $1.
+start_redis() {
+  local log_file=$1
+  for _ in 1 2 3; do
+    # Below Linux's ephemeral range (32768-60999), so that no client socket
+    # holds it; a port in use makes redis-server exit, and we try another.
+    redis_port=$((20000 + RANDOM % 12000))
+    "${prio[@]}" taskset -c 0 redis-server --bind 127.0.0.1 --port "$redis_port" \
+      --save "" --appendonly no --loglevel warning >"$log_file" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 1 100); do
+      # Ours, not another Redis already on that port.
+      if [[ "$(redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' |
+        sed -n 's/^process_id://p')" == "$redis_pid" ]]; then
+        return 0
+      fi
+      kill -0 "$redis_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    stop_pid "$redis_pid"
+  done
+  redis_pid=""
+  log "redis-server did not start; see $log_file"
+  return 1
+}
+
+stop_redis() {
+  [[ -z "$redis_pid" ]] && return 0
+  stop_pid "$redis_pid"
+  redis_pid=""
+}
+
+# Redis' own counters as one JSON object: commands processed, PUBLISH
+# calls, bytes in and out.
+redis_counters() {
+  redis-cli -p "$redis_port" info all 2>/dev/null | tr -d '\r' | awk -F'[:=,]' '
+    $1 == "total_commands_processed" { c = $2 }
+    $1 == "total_net_input_bytes" { i = $2 }
+    $1 == "total_net_output_bytes" { o = $2 }
+    $1 == "cmdstat_publish" { p = $3 }
+    $1 == "cmdstat_info" { n = $3 }
+    END { printf "{\"commands\":%d,\"publish\":%d,\"info\":%d,\"net_input_bytes\":%d,\"net_output_bytes\":%d}", c, p, n, i, o }'
+}
+trap 'stop_server; stop_redis' EXIT
 
 # --- Scenarios -------------------------------------------------------------
 
@@ -214,7 +316,7 @@ scenario_args() {
 
 # Runs of one scenario alternate between servers, so slow drifts in the
 # machine's state (other load, memory) spread over all of them alike.
-for scenario in $scenarios; do
+for scenario in $plain_scenarios; do
   # Rerunning a scenario into an existing results directory replaces it.
   rm -f "$results/$scenario".*
   prio=()
@@ -255,6 +357,82 @@ for scenario in $scenarios; do
   done
 done
 
+# --- Backplane scenarios ----------------------------------------------------
+
+# The cursor-bench arguments of backplane scenario $1 (after the URLs).
+bp_args() {
+  case "$1" in
+    *50) echo "rate --rooms 1 --members 50 --hz 30 --duration $duration" ;;
+    # Many quiet rooms, as rooms1000: one moving cursor per room at 10 Hz,
+    # so the cost per room (channels, flushes) shows rather than batching.
+    *rooms) echo "rate --rooms $cluster_rooms --members 10 --senders 1 --hz 10 --duration $duration" ;;
+  esac
+}
+
+# Runs go round the shapes and servers (run 1 of each, then run 2, ...), so
+# that the comparisons the section makes (with and without --redis, one
+# instance against two) see the same machine.
+for scenario in $bp_scenarios; do rm -f "$results/$scenario".*; done
+bp_servers=""
+for server in $servers; do
+  case "$server" in
+    cursord|node) bp_servers+="$server " ;;
+  esac
+done
+[[ -n "$bp_scenarios" && -z "$bp_servers" ]] && log "backplane scenarios: only cursord and node take part"
+prio=()
+for run in $(seq 1 "$repeat"); do
+for scenario in $bp_scenarios; do
+for server in $bp_servers; do
+  base="$results/$scenario.$server.$run"
+  redis_url=""
+  instances=1
+  case "$scenario" in
+    redis*) instances=1 ;;
+    cluster*) instances=2 ;;
+  esac
+  if [[ "$scenario" != local* ]]; then
+    start_redis "$base.redis.log" || continue
+    redis_url="redis://127.0.0.1:$redis_port"
+  fi
+  urls=""
+  watch=""
+  first_pid=""
+  failed=0
+  for i in $(seq 1 "$instances"); do
+    if ! start_server "$server" "$base.server$i.log" "$redis_url"; then failed=1; break; fi
+    urls+="${urls:+,}ws://127.0.0.1:$server_port"
+    if [[ -z "$first_pid" ]]; then first_pid=$server_pid; else watch+=" --watch instance$i=$server_pid"; fi
+  done
+  if [[ $failed -eq 1 ]]; then stop_server; stop_redis; continue; fi
+  [[ -n "$redis_pid" ]] && watch+=" --watch redis=$redis_pid"
+  bench_cmd="taskset -c 1 $bench_bin $(bp_args "$scenario") --url $urls --pid $first_pid$watch --label $server"
+  if [[ $run -eq 1 ]]; then
+    {
+      echo "# $scenario / $server"
+      [[ -n "$redis_pid" ]] && echo "taskset -c 0 redis-server --bind 127.0.0.1 --port $redis_port --save \"\" --appendonly no"
+      for i in $(seq 1 "$instances"); do echo "taskset -c 0 $(server_command "$server" "$redis_url")"; done
+      echo "$bench_cmd"
+    } >>"$results/$scenario.commands"
+  fi
+  log "$scenario: $server, run $run of $repeat ($urls, load $(cut -d' ' -f1 /proc/loadavg))"
+  [[ -n "$redis_pid" ]] && redis_before=$(redis_counters)
+  # shellcheck disable=SC2086
+  timeout 300 $bench_cmd >"$base.json" 2>"$base.log" || true
+  if [[ -n "$redis_pid" ]]; then
+    # Cursor traffic is only sent inside the measured window; the counters
+    # over the whole run add the joins and leaves (report.js divides by the
+    # window).
+    echo "{\"before\":$redis_before,\"after\":$(redis_counters)}" >"$base.redis.json"
+  fi
+  tail -n1 "$base.json" | cut -c1-300 >&2
+  stop_server
+  stop_redis
+  sleep 1
+done
+done
+done
+
 # --- Report ----------------------------------------------------------------
 
 {
@@ -280,6 +458,9 @@ done
   echo "  \"ws\": \"$(node -p "require('$bench_dir/peers/node/node_modules/ws/package.json').version")\","
   echo "  \"go\": \"$(go version | cut -d' ' -f3)\","
   echo "  \"gorilla\": \"$(dpkg-query -W -f='${Version}' golang-github-gorilla-websocket-dev 2>/dev/null || echo unknown)\","
+  echo "  \"flush_interval\": \"$flush_interval\","
+  echo "  \"redis\": \"$(redis-server --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p')\","
+  echo "  \"ioredis\": \"$(node -p "require('$bench_dir/peers/node/node_modules/ioredis/package.json').version" 2>/dev/null || echo unknown)\","
   echo "  \"gnuplot\": \"$(gnuplot --version)\""
   echo "}"
 } >"$results/meta.json"

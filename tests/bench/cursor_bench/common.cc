@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -28,7 +29,9 @@ void OnRunTimeBound(int) {
 }  // namespace
 
 void AddCommonOptions(CLI::App* cmd, CommonOptions* o) {
-  cmd->add_option("--url", o->url, "server base URL, ws://HOST:PORT[/PREFIX]")
+  cmd->add_option("--url", o->url,
+                  "server base URL, ws://HOST:PORT[/PREFIX]; rate and saturate "
+                  "take a comma-separated list (a room's members spread over them)")
       ->capture_default_str();
   cmd->add_option("--room-prefix", o->room_prefix,
                   "room id prefix (default cb<pid>, unique per run)");
@@ -54,6 +57,9 @@ void AddCommonOptions(CLI::App* cmd, CommonOptions* o) {
                   "handshakes in flight at once per thread")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  cmd->add_option("--watch", o->watch,
+                  "NAME=PID: also report this process's CPU over the measured "
+                  "window (repeatable; e.g. a second server, redis-server)");
   cmd->add_option("--label", o->label, "free text copied into the JSON");
   cmd->add_flag("--quiet", o->quiet, "only print the JSON line");
   cmd->add_flag("--busy-poll", o->busy_poll,
@@ -65,6 +71,20 @@ std::string RoomPath(const Target& target, const CommonOptions& options,
                      size_t index) {
   return absl::StrCat(target.path_prefix, "/rooms/", options.room_prefix, "-",
                       index);
+}
+
+absl::Status WatchProcesses(const CommonOptions& options, CpuMeter* meter) {
+  for (const std::string& spec : options.watch) {
+    const size_t eq = spec.find('=');
+    int pid = 0;
+    if (eq == std::string::npos || eq == 0 ||
+        !absl::SimpleAtoi(absl::string_view(spec).substr(eq + 1), &pid) || pid <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--watch takes NAME=PID, not \"", spec, "\""));
+    }
+    meter->Watch(spec.substr(0, eq), static_cast<pid_t>(pid));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<EventLoop::Options> MakeLoopOptions(const CommonOptions& options,
@@ -150,6 +170,18 @@ std::string AddCpu(JsonWriter* json, const CpuMeter& meter, int threads,
   }
   const double others = meter.OtherCores();
   if (others >= 0) json->Add("other_cores", others);
+  const auto watched = meter.WatchedCores();
+  if (!watched.empty()) {
+    json->BeginObject("watched");
+    for (const auto& [name, cores] : watched) {
+      if (cores >= 0) {
+        json->Add(name, cores);
+      } else {
+        json->AddNull(name);
+      }
+    }
+    json->EndObject();
+  }
   json->EndObject();
   // A generator thread near 100% cannot keep its schedule: what it reports
   // is then its own limit, not the server's. Busy-polling burns the whole

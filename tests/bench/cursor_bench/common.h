@@ -35,6 +35,9 @@ struct CommonOptions {
   std::string sources = "auto";
   int source_count = 0;  // for "auto"; 0 picks per mode
   int max_pending = 256;
+  // Further processes whose CPU to report over the measured window, as
+  // "NAME=PID" (a cluster's other instances, its Redis).
+  std::vector<std::string> watch;
   std::string label;  // echoed into the JSON, e.g. the server's name
   bool quiet = false;
   bool busy_poll = false;
@@ -46,6 +49,9 @@ void AddCommonOptions(CLI::App* cmd, CommonOptions* options);
 // The URL path of room `index`: "<prefix>/rooms/<room_prefix>-<index>".
 std::string RoomPath(const Target& target, const CommonOptions& options,
                      size_t index);
+
+// Adds the --watch processes to `meter`; fails on a malformed NAME=PID.
+absl::Status WatchProcesses(const CommonOptions& options, CpuMeter* meter);
 
 // Builds the loop options from the common ones (resolving the target).
 absl::StatusOr<EventLoop::Options> MakeLoopOptions(const CommonOptions& options,

@@ -197,8 +197,9 @@ void EventLoop::StartConnect(Connection* c, int64_t now) {
   // be the bottleneck. The kernel still acks on its own timer and rules.
   const int zero = 0;
   setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
-  const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&options_.target.address),
-                         sizeof options_.target.address);
+  const Target& target = c->target != nullptr ? *c->target : options_.target;
+  const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&target.address),
+                         sizeof target.address);
   if (rc != 0 && errno != EINPROGRESS) return fail();
   if (recycled) ++counters_.recycled;
   c->fd_ = fd;
@@ -253,7 +254,8 @@ void EventLoop::DropSpares() {
 void EventLoop::PrepareRequest(Connection* c, int64_t now) {
   const std::string key = ClientKeyFromNonce(rng_, NextMask() ^ uint64_t(now));
   c->accept_ = core::AcceptKeyFor(key);
-  c->out_ = BuildUpgradeRequest(options_.target.host_header, c->path, key);
+  const Target& target = c->target != nullptr ? *c->target : options_.target;
+  c->out_ = BuildUpgradeRequest(target.host_header, c->path, key);
   c->out_offset_ = 0;
 }
 

@@ -70,6 +70,10 @@ class Connection {
   ConnectionHandler* handler = nullptr;
   std::string path;
   uint64_t tag = 0;
+  // The server to connect to; null means the loop's Options::target. Lets
+  // one loop spread a room's members over several servers (the cluster
+  // scenarios). Must outlive the connection.
+  const Target* target = nullptr;
 
  private:
   friend class EventLoop;

@@ -113,10 +113,15 @@ CpuTimes ChildrenCpu() {
   return CpuTimes{Seconds(ru.ru_utime), Seconds(ru.ru_stime)};
 }
 
+void CpuMeter::Watch(std::string name, pid_t pid) {
+  watched_.push_back(Watched{std::move(name), pid, std::nullopt, std::nullopt});
+}
+
 void CpuMeter::Start(int64_t now_ns) {
   start_ns_ = now_ns;
   self_start_ = SelfCpu();
   if (server_pid_ > 0) server_start_ = ReadProcessCpu(server_pid_);
+  for (Watched& w : watched_) w.start = ReadProcessCpu(w.pid);
   machine_start_ = ReadMachineBusy();
 }
 
@@ -124,7 +129,19 @@ void CpuMeter::Stop(int64_t now_ns) {
   stop_ns_ = now_ns;
   self_stop_ = SelfCpu();
   if (server_pid_ > 0) server_stop_ = ReadProcessCpu(server_pid_);
+  for (Watched& w : watched_) w.stop = ReadProcessCpu(w.pid);
   machine_stop_ = ReadMachineBusy();
+}
+
+double CpuMeter::Watched::Cores(double wall) const {
+  if (!start || !stop || wall <= 0) return -1;
+  return (stop->Total() - start->Total()) / wall;
+}
+
+std::vector<std::pair<std::string, double>> CpuMeter::WatchedCores() const {
+  std::vector<std::pair<std::string, double>> cores;
+  for (const Watched& w : watched_) cores.emplace_back(w.name, w.Cores(WallSeconds()));
+  return cores;
 }
 
 double CpuMeter::SelfCores() const {
@@ -138,6 +155,7 @@ double CpuMeter::OtherCores() const {
   double others = (*machine_stop_ - *machine_start_) / wall - SelfCores();
   const double server = ServerCores();
   if (server > 0) others -= server;
+  for (const Watched& w : watched_) others -= std::max(0.0, w.Cores(wall));
   // Tick-granular counters: small negatives are rounding.
   return std::max(0.0, others);
 }

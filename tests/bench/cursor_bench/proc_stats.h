@@ -7,6 +7,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/string_view.h"
 
 namespace cursord::bench {
@@ -46,6 +50,9 @@ CpuTimes ChildrenCpu();
 class CpuMeter {
  public:
   explicit CpuMeter(pid_t server_pid) : server_pid_(server_pid) {}
+  // Also measures process `pid` under `name` (a cluster's other instance,
+  // its Redis); call before Start.
+  void Watch(std::string name, pid_t pid);
   void Start(int64_t now_ns);
   void Stop(int64_t now_ns);
   double SelfCores() const;
@@ -55,9 +62,19 @@ class CpuMeter {
   // shared machine shows up here. Negative if unknown.
   double OtherCores() const;
   double WallSeconds() const { return (stop_ns_ - start_ns_) / 1e9; }
+  // The watched processes' names and cores (negative if unreadable), in
+  // the order they were added.
+  std::vector<std::pair<std::string, double>> WatchedCores() const;
 
  private:
+  struct Watched {
+    std::string name;
+    pid_t pid;
+    std::optional<CpuTimes> start, stop;
+    double Cores(double wall) const;
+  };
   pid_t server_pid_;
+  std::vector<Watched> watched_;
   int64_t start_ns_ = 0;
   int64_t stop_ns_ = 0;
   CpuTimes self_start_, self_stop_;

@@ -12,6 +12,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "cursor_protocol.h"
 #include "scheduler.h"
 
@@ -36,6 +37,7 @@ struct Member {
   Connection conn;
   Room* room = nullptr;
   int index = 0;        // position in the room
+  int instance = 0;     // which of the --url servers it is connected to
   int sender_slot = -1;  // index among the room's senders, -1 if none
   int id = -1;          // assigned by the server
   // Sender side.
@@ -87,6 +89,11 @@ struct Stats {
   uint64_t receiver_min = UINT64_MAX;
   uint64_t receiver_max = 0;
   Histogram latency;
+  // With several servers: deliveries whose sender is connected to another
+  // server than the receiver (they crossed the backplane), and the rest.
+  uint64_t delivered_cross_in_window = 0;
+  Histogram latency_cross;
+  Histogram latency_local;
   Histogram staleness;
   Histogram send_lag;
   EventLoop::Counters loop;
@@ -111,6 +118,9 @@ struct Stats {
     receiver_min = std::min(receiver_min, o.receiver_min);
     receiver_max = std::max(receiver_max, o.receiver_max);
     latency.Merge(o.latency);
+    delivered_cross_in_window += o.delivered_cross_in_window;
+    latency_cross.Merge(o.latency_cross);
+    latency_local.Merge(o.latency_local);
     staleness.Merge(o.staleness);
     send_lag.Merge(o.send_lag);
     MergeCounters(o.loop, &loop);
@@ -121,9 +131,12 @@ struct Stats {
 // only the StartGate and the CpuMeter (thread 0) cross threads.
 class Worker final : public ConnectionHandler {
  public:
+  // `targets` are the servers, one or more; the members of room r go to
+  // them round-robin starting at r % targets, so that in rooms with fewer
+  // senders than members the senders still spread over the servers.
   Worker(const RoomLoadOptions& options, RoomLoadMode mode,
-         EventLoop::Options loop_options, std::vector<size_t> room_indices,
-         StartGate* gate, CpuMeter* meter)
+         EventLoop::Options loop_options, const std::vector<Target>* targets,
+         std::vector<size_t> room_indices, StartGate* gate, CpuMeter* meter)
       : options_(options),
         mode_(mode),
         loop_(std::move(loop_options)),
@@ -132,17 +145,19 @@ class Worker final : public ConnectionHandler {
     const int senders_per_room =
         options.senders < 0 ? options.members
                             : std::min(options.senders, options.members);
-    const Target target = ParseTarget(options.common.url).value();
+    const size_t n_targets = targets->size();
     for (size_t r : room_indices) {
       auto room = std::make_unique<Room>();
-      room->path = RoomPath(target, options.common, r);
+      room->path = RoomPath(targets->front(), options.common, r);
       for (int m = 0; m < options.members; ++m) {
         auto member = std::make_unique<Member>();
         member->room = room.get();
         member->index = m;
+        member->instance = static_cast<int>((r + m) % n_targets);
         member->conn.handler = this;
         member->conn.path = room->path;
         member->conn.tag = members_.size();
+        if (n_targets > 1) member->conn.target = &(*targets)[member->instance];
         if (m < senders_per_room) {
           member->sender_slot = m;
           room->senders.push_back(member.get());
@@ -250,7 +265,11 @@ class Worker final : public ConnectionHandler {
     }
     ++stats_.delivered;
     ++receiver->received;
-    if (phase_ == Phase::kRunning) ++stats_.delivered_in_window;
+    const bool cross = sender->instance != receiver->instance;
+    if (phase_ == Phase::kRunning) {
+      ++stats_.delivered_in_window;
+      if (cross) ++stats_.delivered_cross_in_window;
+    }
     uint32_t& seen = room->Seen(receiver->index, sender->sender_slot);
     if (msg.seq + 1 > seen) {
       seen = msg.seq + 1;
@@ -260,13 +279,19 @@ class Worker final : public ConnectionHandler {
     if (mode_ == RoomLoadMode::kRate) {
       const int64_t intended =
           schedule_->IntendedTime(sender->schedule_index, msg.seq);
-      stats_.latency.Record(static_cast<uint64_t>(std::max<int64_t>(0, now - intended)));
+      RecordLatency(cross, now - intended);
     } else if (sender->next_seq - msg.seq <= kSendRingSize) {
       const int64_t sent = sender->send_times[msg.seq & (kSendRingSize - 1)];
-      stats_.latency.Record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
+      RecordLatency(cross, now - sent);
     } else {
       ++stats_.too_old;
     }
+  }
+
+  void RecordLatency(bool cross, int64_t ns) {
+    const uint64_t v = static_cast<uint64_t>(std::max<int64_t>(0, ns));
+    stats_.latency.Record(v);
+    (cross ? stats_.latency_cross : stats_.latency_local).Record(v);
   }
 
   int64_t Tick(int64_t now) {
@@ -546,12 +571,31 @@ void SetupSaturateCommand(CLI::App& app, RoomLoadOptions* options,
 int RunRoomLoad(const RoomLoadOptions& options, RoomLoadMode mode) {
   const char* mode_name = mode == RoomLoadMode::kRate ? "rate" : "saturate";
   const size_t total = static_cast<size_t>(options.rooms) * options.members;
+  // --url may list several servers (a cluster sharing rooms); the loop's
+  // own target is the first, the members carry theirs.
+  std::vector<Target> targets;
+  for (absl::string_view url : absl::StrSplit(options.common.url, ',')) {
+    absl::StatusOr<Target> target = ParseTarget(std::string(url));
+    if (!target.ok()) {
+      std::fprintf(stderr, "cursor-bench: %s\n",
+                   std::string(target.status().message()).c_str());
+      return 2;
+    }
+    targets.push_back(*std::move(target));
+  }
+  CommonOptions first = options.common;
+  first.url = std::string(absl::string_view(options.common.url)
+                              .substr(0, options.common.url.find(',')));
   // One source address per ~20k connections keeps clear of port limits.
   absl::StatusOr<EventLoop::Options> loop_options =
-      MakeLoopOptions(options.common, static_cast<int>(total / 20000 + 1));
-  if (!loop_options.ok()) {
+      MakeLoopOptions(first, static_cast<int>(total / 20000 + 1));
+  CpuMeter meter(options.common.pid);
+  absl::Status watching = WatchProcesses(options.common, &meter);
+  if (!loop_options.ok() || !watching.ok()) {
     std::fprintf(stderr, "cursor-bench: %s\n",
-                 std::string(loop_options.status().message()).c_str());
+                 std::string(loop_options.ok() ? watching.message()
+                                               : loop_options.status().message())
+                     .c_str());
     return 2;
   }
   const int threads = std::min<int>(options.common.threads, options.rooms);
@@ -560,13 +604,12 @@ int RunRoomLoad(const RoomLoadOptions& options, RoomLoadMode mode) {
                        options.rooms, options.members, threads,
                        options.common.url));
   StartGate gate(threads);
-  CpuMeter meter(options.common.pid);
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < threads; ++t) {
     std::vector<size_t> rooms;
     for (int r = t; r < options.rooms; r += threads) rooms.push_back(r);
     workers.push_back(std::make_unique<Worker>(options, mode, *loop_options,
-                                               std::move(rooms), &gate,
+                                               &targets, std::move(rooms), &gate,
                                                t == 0 ? &meter : nullptr));
   }
   RunWorkers(workers);
@@ -614,6 +657,12 @@ int RunRoomLoad(const RoomLoadOptions& options, RoomLoadMode mode) {
   json.Add("receiver_delivered_min", s.receiver_min == UINT64_MAX ? 0 : s.receiver_min);
   json.Add("receiver_delivered_max", s.receiver_max);
   AddLatency(&json, "latency", s.latency);
+  if (targets.size() > 1) {
+    json.Add("servers", static_cast<int>(targets.size()));
+    json.Add("delivered_cross_per_s", s.delivered_cross_in_window / secs);
+    AddLatency(&json, "latency_cross", s.latency_cross);
+    AddLatency(&json, "latency_local", s.latency_local);
+  }
   AddLatency(&json, "staleness", s.staleness);
   if (mode == RoomLoadMode::kRate) AddLatency(&json, "send_lag", s.send_lag);
   std::string warning = AddCpu(&json, meter, threads,
@@ -648,6 +697,10 @@ int RunRoomLoad(const RoomLoadOptions& options, RoomLoadMode mode) {
                        s.expected ? 100.0 * s.delivered / s.expected : 0.0,
                        s.skipped_blocked, s.skipped_closed));
   Info(options.common, "latency   " + LatencySummary(s.latency));
+  if (targets.size() > 1) {
+    Info(options.common, "  across servers " + LatencySummary(s.latency_cross));
+    Info(options.common, "  same server    " + LatencySummary(s.latency_local));
+  }
   Info(options.common, "staleness " + LatencySummary(s.staleness));
   Info(options.common,
        absl::StrFormat("final positions current: %d of %d pairs; cpu self "
