@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <iostream>
 #include <utility>
 
 #include "absl/strings/match.h"
