@@ -56,8 +56,9 @@ TEST_F(ClusterFailureTest, AKilledInstancesMembersLeaveEverywhereWithinFiveSecon
 // Paused (SIGSTOP) until the others have reaped it, the instance must not
 // come back as if nothing happened: on SIGCONT it closes its sessions with
 // 1012, registers anew, and no member of its old life remains anywhere.
-// What its clients sent while it was stopped is read after the resume and
-// must reach nobody.
+// What its clients sent while it was stopped is read after the resume,
+// when their ids already belong to members of another instance: it must
+// reach nobody (the others drop it by generation).
 TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeavesNoGhosts) {
   ASSERT_NO_FATAL_FAILURE(StartCluster(2));
   JOIN(a, 0, "p");
@@ -69,9 +70,18 @@ TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeave
   instance(1).Pause();
   b->Move(777, 777);  // taken by the kernel, read by cursord after SIGCONT
   b->Press();
+  c->Move(888, 888);
   // Lease 3 s, reaper every second: gone from a's room within 5 s.
   ASSERT_TRUE(a->WaitUntil([&] { return !a->Sees(1) && !a->Sees(2); }, paused + absl::Seconds(5)))
       << "the paused instance's members were not reaped within 5 s: " << a->Describe();
+  // Their ids go to new members on the live instance before the resume.
+  JOIN(d, 0, "p");
+  EXPECT_EQ(d->id(), 1);
+  EXPECT_EQ(Ids(d->roster()), Ids({0, 1}));
+  JOIN(e, 0, "p");
+  EXPECT_EQ(e->id(), 2);
+  d->Move(1234, 4321);
+  ASSERT_TRUE(a->WaitFor([&] { return a->Position(1).has_value(); })) << a->Describe();
   instance(1).Resume();
 
   for (Member* m : {b, c}) {
@@ -80,18 +90,16 @@ TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeave
     EXPECT_TRUE(absl::StrContains(m->close_reason(), "lease")) << m->Describe();
   }
   ASSERT_TRUE(AllHealth("ok")) << "the resumed instance did not register again";
+  JOIN(f, 1, "p");
+  EXPECT_EQ(f->id(), 3);
+  EXPECT_EQ(Ids(f->roster()), Ids({0, 1, 2, 3})) << "a ghost of the paused instance";
 
-  JOIN(d, 1, "p");
-  EXPECT_EQ(d->id(), 1);
-  EXPECT_EQ(Ids(d->roster()), Ids({0, 1}));
-  JOIN(e, 0, "p");
-  EXPECT_EQ(e->id(), 2);
-  EXPECT_EQ(Ids(e->roster()), Ids({0, 1, 2}));
-  d->Move(1234, 4321);
+  // The marker: d's press reaches a, e and f after whatever b and c sent.
   d->Press();
-  for (Member* m : {a, e}) {
+  for (Member* m : {a, e, f}) {
     ASSERT_TRUE(m->WaitForMessage(Pressed(1))) << m->Describe();
     EXPECT_EQ(m->Position(1), std::make_pair(uint16_t{1234}, uint16_t{4321})) << m->Describe();
+    EXPECT_FALSE(m->Position(2).has_value()) << "c's position under e's id: " << m->Describe();
   }
   // Under id 1's second owner (a's second 03 1), only d's position.
   for (const Member::Received& r : a->About(1)) {
@@ -99,7 +107,7 @@ TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeave
       EXPECT_EQ(r.bytes, PositionOf(1, 1234, 4321)) << a->Describe();
     }
   }
-  for (Member* m : {a, d, e}) EXPECT_TRUE(SeesExactly(*m, Ids({0, 1, 2})));
+  for (Member* m : {a, d, e, f}) EXPECT_TRUE(SeesExactly(*m, Ids({0, 1, 2, 3})));
   // Only instance 0 was there to reap the two.
   EXPECT_EQ(instance(0).Metric("cursord_backplane_reaped_members_total"), 2);
 }
