@@ -6,31 +6,21 @@
 // Exit codes: 0 passed, 1 failed, 2 bad usage, 77 skipped (no Chromium or no
 // node_modules; ctest treats 77 as SKIP).
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const EXIT_SKIP = 77;
+import {
+  Cursord, expect, freePort, here, launchBrowser, loadChromium, log, main, openPage, sleep,
+  STEP_TIMEOUT_MS,
+} from './harness.mjs';
+
 const OVERALL_TIMEOUT_MS = 60_000;
-const STEP_TIMEOUT_MS = 10_000;
-const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const binary = process.argv[2];
 if (!binary) {
   console.error('usage: node demo_test.mjs <path to cursord>');
   process.exit(2);
 }
-if (!existsSync(CHROMIUM)) {
-  console.log(`browser: SKIP: ${CHROMIUM} is not installed`);
-  process.exit(EXIT_SKIP);
-}
-if (!existsSync(here('./node_modules/playwright-core/package.json'))) {
-  console.log('browser: SKIP: tests/browser/node_modules is missing (run `npm ci` there)');
-  process.exit(EXIT_SKIP);
-}
-const { chromium } = await import('playwright-core');
+const chromium = await loadChromium();
 
 // The two viewports differ in both axes so the test notices a page that sends
 // pixels instead of the 0..65535 fraction.
@@ -39,67 +29,7 @@ const VIEW_B = { width: 640, height: 480 };
 const TOLERANCE_PX = 3;
 
 let server = null;
-let serverLog = '';
 let browser = null;
-
-function log(msg) {
-  console.log(`browser: ${msg}`);
-}
-
-async function freePort() {
-  // Something else may take the port between close and cursord's bind; on a
-  // test machine that race is rare enough that a retry by hand is acceptable.
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(port) {
-  const args = ['--listen', `127.0.0.1:${port}`, '--control-listen', '127.0.0.1:0'];
-  server = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (chunk) => { serverLog = (serverLog + chunk).slice(-8000); };
-  server.stdout.on('data', keep);
-  server.stderr.on('data', keep);
-  const exited = new Promise((resolve) => server.once('exit', (code, signal) => resolve({ code, signal })));
-  server.once('error', (err) => { serverLog += `\nspawn error: ${err.message}`; });
-
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const early = await Promise.race([exited, sleep(100).then(() => null)]);
-    if (early) throw new Error(`cursord exited before serving (code ${early.code}, signal ${early.signal})`);
-    try {
-      const res = await fetch(`${base}/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      return base;
-    } catch {
-      // Not listening yet.
-    }
-  }
-  throw new Error(`cursord did not answer on ${base} within 10 s`);
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const gone = new Promise((resolve) => server.once('exit', resolve));
-  try { process.kill(server.pid, 'SIGTERM'); } catch { return; }
-  if (await Promise.race([gone.then(() => true), sleep(3000).then(() => false)])) return;
-  log('cursord ignored SIGTERM for 3 s; sending SIGKILL');
-  try { process.kill(server.pid, 'SIGKILL'); } catch { /* already gone */ }
-  await Promise.race([gone, sleep(2000)]);
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function expect(cond, what) {
-  if (!cond) throw new Error(`expected ${what}`);
-}
 
 // Where a page with viewport `to` should draw a pointer at (x, y) in a page
 // with viewport `from`: the sender's encoding, then the receiver's decoding.
@@ -148,15 +78,6 @@ async function waitAttr(page, selector, attr, value) {
   }
 }
 
-async function openPage(viewport, label, errors) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page.on('pageerror', (err) => errors.push(`${label}: ${err.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`${label} console: ${msg.text()}`); });
-  return { context, page };
-}
-
 async function waitOpen(page) {
   await page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
   expect(await page.isHidden('#picker'), 'the room picker hidden on a room page');
@@ -164,24 +85,18 @@ async function waitOpen(page) {
 }
 
 async function run() {
-  const port = await freePort();
-  const base = await startServer(port);
+  server = new Cursord(binary, { port: await freePort(), controlPort: await freePort() });
+  const base = await server.start();
   log(`cursord is serving on ${base}`);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: STEP_TIMEOUT_MS,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser(chromium);
 
   const room = `browser-${Date.now().toString(36)}-${process.pid}`;
   const errors = [];
 
   // Page A arrives through the room picker at "/", which must carry the name
   // and colour through to the room URL.
-  const a = await openPage(VIEW_A, 'A', errors);
+  const a = await openPage(browser, VIEW_A, 'A', errors);
   await a.page.goto(`${base}/?name=alice`);
   await a.page.fill('#room-input', room);
   await a.page.click('#picker button[type="submit"]');
@@ -190,7 +105,7 @@ async function run() {
   expect(aUrl.searchParams.get('name') === 'alice', `?name=alice kept, got ${aUrl.search}`);
   const idA = await waitOpen(a.page);
 
-  const b = await openPage(VIEW_B, 'B', errors);
+  const b = await openPage(browser, VIEW_B, 'B', errors);
   await b.page.goto(`${base}/rooms/${room}`);
   const idB = await waitOpen(b.page);
   log(`room ${room}: A is #${idA}, B is #${idB}`);
@@ -229,26 +144,10 @@ async function run() {
   expect(errors.length === 0, `no page errors, got:\n  ${errors.join('\n  ')}`);
 }
 
-async function main() {
-  let failed = false;
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${OVERALL_TIMEOUT_MS / 1000} s`)),
-                       OVERALL_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([run(), deadline]);
-  } catch (err) {
-    failed = true;
-    console.error(`browser: FAIL: ${err.message}`);
-    if (serverLog) console.error(`--- cursord output (tail) ---\n${serverLog.trimEnd()}\n---`);
-  } finally {
-    clearTimeout(timer);
+await main('demo', OVERALL_TIMEOUT_MS, run, {
+  serverLog: () => server?.log,
+  run: async () => {
     if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
-    await stopServer();
-  }
-  console.log(`browser: ${failed ? 0 : 1} passed, ${failed ? 1 : 0} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-await main();
+    await server?.stop();
+  },
+});

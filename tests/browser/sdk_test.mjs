@@ -1,0 +1,358 @@
+// End-to-end check of the browser SDK (server/web/sdk/cursord.js) in
+// Debian's Chromium against a real cursord:
+//
+//   node sdk_test.mjs <path to cursord> <path to cursorctl>
+//
+// The SDK is imported from cursord's /sdk/ by a page of another origin (a
+// small HTTP server here), as a site embedding it would. Each rule below is a
+// wait for the event that proves it; an absence (no reconnect after a kick)
+// is proven by a marker connection that arrives after it would have.
+//
+// Exit codes: 0 passed, 1 failed, 2 bad usage, 77 skipped.
+
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+
+import {
+  Cursord, cursorctl, expect, freePort, here, launchBrowser, loadChromium, log, main, openPage,
+  sleep, waitIn,
+} from './harness.mjs';
+
+const OVERALL_TIMEOUT_MS = 120_000;
+
+const [cursordBinary, cursorctlBinary] = process.argv.slice(2);
+if (!cursordBinary || !cursorctlBinary) {
+  console.error('usage: node sdk_test.mjs <path to cursord> <path to cursorctl>');
+  process.exit(2);
+}
+const chromium = await loadChromium();
+
+let server = null;
+let host = null;
+let browser = null;
+
+// The embedding page. `board` is the element surface; its place and size
+// come from the query, so two pages can lay it out differently. `join`
+// starts a named client whose events, statuses, sends and sockets are
+// recorded for the test to wait on.
+const HOST_PAGE = `<!doctype html>
+<meta charset="utf-8"><title>SDK host</title><link rel="icon" href="data:,">
+<style>body { margin: 0 } #board { position: absolute; background: #eee }</style>
+<div id="board"></div>
+<script type="module">
+const params = new URLSearchParams(location.search);
+const cursord = params.get('cursord');
+const board = document.getElementById('board');
+board.style.left = params.get('l') + 'px';
+board.style.top = params.get('t') + 'px';
+board.style.width = params.get('w') + 'px';
+board.style.height = params.get('h') + 'px';
+const sdk = await import(cursord + '/sdk/cursord.js');
+window.clients = {};
+window.join = (name, options) => {
+  const made = [];
+  const sends = [];
+  class RecordingWebSocket extends WebSocket {
+    constructor(...args) { super(...args); made.push(performance.now()); }
+    send(bytes) { sends.push({ t: performance.now(), bytes: Array.from(bytes) }); super.send(bytes); }
+  }
+  const room = sdk.connect(cursord, {
+    ...options,
+    surface: options.surface === 'board' ? board : options.surface,
+    WebSocket: RecordingWebSocket,
+  });
+  const c = { room, events: [], statuses: [], sends, made };
+  for (const type of ['join', 'leave', 'move', 'click']) {
+    room.on(type, (e) => c.events.push({ type, id: e.member.id, x: e.x, y: e.y,
+                                          pressed: e.pressed, t: performance.now() }));
+  }
+  room.on('status', (s) => c.statuses.push({ ...s, t: performance.now() }));
+  window.clients[name] = c;
+};
+window.sdkReady = true;
+</script>`;
+
+const wire = (f) => Math.floor(f * 65535) / 65535;
+
+async function startHost(base) {
+  const srv = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
+    res.end(HOST_PAGE);
+  });
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return { srv, url: (q) => `http://127.0.0.1:${srv.address().port}/?cursord=${encodeURIComponent(base)}&${q}` };
+}
+
+async function hostPage(label, board, errors) {
+  const p = await openPage(browser, { width: 1000, height: 700 }, label, errors);
+  await p.page.goto(host.url(new URLSearchParams(board).toString()));
+  await p.page.waitForFunction(() => window.sdkReady === true);
+  return p;
+}
+
+async function join(p, name, options) {
+  await p.page.evaluate(({ name, options }) => window.join(name, options), { name, options });
+}
+
+// Waits for client `name` to be open (for the `n`th time) and returns its id.
+async function waitOpen(p, name, n = 1) {
+  await waitIn(p.page, `${p.label}.${name} open (#${n})`,
+               ({ name, n }) => window.clients[name].statuses.filter((s) => s.state === 'open').length >= n,
+               { name, n }, ({ name }) => window.clients[name].statuses);
+  return p.page.evaluate((name) => window.clients[name].room.selfId, name);
+}
+
+async function waitStatus(p, name, want) {
+  await waitIn(p.page, `${p.label}.${name} status ${JSON.stringify(want)}`,
+               ({ name, want }) => window.clients[name].statuses.some(
+                 (s) => Object.entries(want).every(([k, v]) => s[k] === v)),
+               { name, want }, ({ name }) => window.clients[name].statuses);
+}
+
+// Waits for an event matching `want` among the events from index `from` on
+// (ids are reused: an earlier member's event must not count).
+async function waitEvent(p, name, want, from = 0) {
+  await waitIn(p.page, `${p.label}.${name} event ${JSON.stringify(want)}`,
+               ({ name, want, from }) => window.clients[name].events.slice(from).some(
+                 (e) => Object.entries(want).every(([k, v]) => e[k] === v)),
+               { name, want, from }, ({ name }) => window.clients[name].events.slice(-5));
+}
+
+const eventCount = (p, name) => p.page.evaluate((name) => window.clients[name].events.length, name);
+
+const clientData = (p, name) => p.page.evaluate((name) => {
+  const c = window.clients[name];
+  return { events: c.events, statuses: c.statuses, sends: c.sends, made: c.made.length };
+}, name);
+
+async function checkServedFiles(base) {
+  const js = await fetch(`${base}/sdk/cursord.js`);
+  expect(js.status === 200, `/sdk/cursord.js 200, got ${js.status}`);
+  expect(js.headers.get('content-type').startsWith('text/javascript'), 'a JavaScript content type');
+  expect(js.headers.get('access-control-allow-origin') === '*', 'the SDK importable from any origin');
+  expect(await js.text() === readFileSync(here('../../server/web/sdk/cursord.js'), 'utf8'),
+         'the served SDK to be server/web/sdk/cursord.js');
+  const dts = await fetch(`${base}/sdk/cursord.d.ts`);
+  expect(dts.status === 200 && dts.headers.get('content-type').startsWith('application/typescript'),
+         `/sdk/cursord.d.ts served as TypeScript, got ${dts.status} ${dts.headers.get('content-type')}`);
+  await dts.arrayBuffer();
+  for (const path of ['/sdk/', '/sdk/nope.js', '/sdk/../index.html']) {
+    const res = await fetch(`${base}${path}`);
+    await res.arrayBuffer();
+    expect(res.status === 404, `${path} 404, got ${res.status}`);
+  }
+}
+
+async function run() {
+  server = new Cursord(cursordBinary, { port: await freePort(), controlPort: await freePort() });
+  const base = await server.start();
+  log(`cursord is serving on ${base}`);
+  await checkServedFiles(base);
+  host = await startHost(base);
+  browser = await launchBrowser(chromium);
+  const errors = [];
+  const tag = `${Date.now().toString(36)}-${process.pid}`;
+
+  // Two pages whose boards differ in place and size, so a position that is
+  // not a fraction of the board shows up as a wrong place.
+  const A = await hostPage('A', { l: 100, t: 50, w: 400, h: 200 }, errors);
+  const B = await hostPage('B', { l: 10, t: 20, w: 800, h: 400 }, errors);
+
+  // ---- two members see each other's join, move, click and leave ------------
+  const room = `sdk-${tag}`;
+  await join(A, 'a', { room, user: 'alice', surface: 'board' });
+  const idA = await waitOpen(A, 'a');
+  await join(B, 'b', { room, user: 'bob', surface: 'board' });
+  const idB = await waitOpen(B, 'b');
+  log(`room ${room}: a is #${idA}, b is #${idB}`);
+  await waitEvent(B, 'b', { type: 'join', id: idA });  // from the roster
+  await waitEvent(A, 'a', { type: 'join', id: idB });  // from 03
+
+  // The middle of A's board, a quarter down, lands at the same place on B's.
+  await A.page.evaluate(() => window.clients.a.room.setCursor(100 + 200, 50 + 50));
+  await waitEvent(B, 'b', { type: 'move', id: idA, x: wire(0.5), y: wire(0.25) });
+  const onB = await B.page.evaluate(([x, y]) => window.clients.b.room.toClient(x, y),
+                                    [wire(0.5), wire(0.25)]);
+  expect(Math.abs(onB.x - 410) < 0.05 && Math.abs(onB.y - 120) < 0.05,
+         `(410, 120) on B's board, got (${onB.x}, ${onB.y})`);
+
+  // A press lands where the pointer is: the move held back by the throttle
+  // goes out before it.
+  await A.page.evaluate(() => {
+    const r = window.clients.a.room;
+    r.setCursor(100 + 40, 50 + 40);
+    r.setCursor(100 + 80, 50 + 120);
+    r.setPressed(true);
+  });
+  await waitEvent(B, 'b', { type: 'click', id: idA, pressed: true });
+  let seen = (await clientData(B, 'b')).events.filter((e) => e.id === idA);
+  const press = seen.findIndex((e) => e.type === 'click');
+  expect(seen[press - 1].type === 'move' && seen[press - 1].x === wire(0.2) &&
+         seen[press - 1].y === wire(0.6), `the move to (0.2, 0.6) just before the press, got ` +
+         JSON.stringify(seen[press - 1]));
+  await A.page.evaluate(() => window.clients.a.room.setPressed(false));
+  await waitEvent(B, 'b', { type: 'click', id: idA, pressed: false });
+
+  await B.page.evaluate(() => window.clients.b.room.setCursorFraction(0.125, 0.875));
+  await waitEvent(A, 'a', { type: 'move', id: idB, x: wire(0.125), y: wire(0.875) });
+
+  // ---- throttling: a move every 4 ms goes out at most once per interval ------
+  for (const throttleMs of [50, 200]) {
+    const name = `t${throttleMs}`;
+    const from = await eventCount(B, 'b');
+    await join(A, name, { room, throttleMs });
+    const id = await waitOpen(A, name);
+    await waitEvent(B, 'b', { type: 'join', id }, from);
+    const burst = await A.page.evaluate(({ name, durationMs }) => new Promise((resolve) => {
+      const r = window.clients[name].room;
+      const start = performance.now();
+      let calls = 0;
+      const timer = setInterval(() => {
+        calls++;
+        if (performance.now() - start < durationMs) {
+          r.setCursorFraction((calls % 400) / 1000, 0.5);
+          return;
+        }
+        clearInterval(timer);
+        r.setCursorFraction(0.9, 0.1);  // the last position, which must arrive
+        resolve({ start, calls });
+      }, 4);
+    }), { name, durationMs: throttleMs * 8 });
+    await waitEvent(B, 'b', { type: 'move', id, x: wire(0.9), y: wire(0.1) }, from);
+    const moves = (await clientData(A, name)).sends.filter((s) => s.bytes[0] === 5);
+    const gaps = moves.slice(1).map((m, i) => m.t - moves[i].t);
+    // Timers never fire early; 1 ms is performance.now()'s coarsening.
+    expect(Math.min(...gaps) >= throttleMs - 1,
+           `moves at least ${throttleMs} ms apart, got gaps ${gaps.map((g) => g.toFixed(1))}`);
+    expect(moves.length >= 5 && moves.length <= 8 + 2,
+           `about one move per ${throttleMs} ms over ${throttleMs * 8} ms, got ${moves.length} ` +
+           `for ${burst.calls} calls`);
+    const last = moves.at(-1).bytes;
+    expect(((last[1] << 8) | last[2]) === Math.floor(0.9 * 65535),
+           `the last position sent last, got ${JSON.stringify(moves.slice(-3))}`);
+    log(`throttle ${throttleMs} ms: ${burst.calls} calls, ${moves.length} moves sent, ` +
+        `smallest gap ${Math.min(...gaps).toFixed(1)} ms`);
+    await A.page.evaluate((name) => window.clients[name].room.close(), name);
+    await waitEvent(B, 'b', { type: 'leave', id }, from);
+  }
+  const badThrottle = await A.page.evaluate(() => {
+    try { window.join('bad', { room: 'x', throttleMs: 10 }); return 'accepted'; } catch (e) { return e.name; }
+  });
+  expect(badThrottle === 'RangeError', `throttleMs 10 refused with a RangeError, got ${badThrottle}`);
+
+  // ---- a member that leaves ----------------------------------------------------
+  await B.page.evaluate(() => window.clients.b.room.close());
+  await waitEvent(A, 'a', { type: 'leave', id: idB });
+  await waitStatus(B, 'b', { state: 'closed', code: 1000 });
+
+  // ---- a kick is final, with the operator's reason ------------------------------
+  const retryMs = 20;
+  const fromK = await eventCount(A, 'a');
+  await join(B, 'k', { room, user: 'kick-me', reconnect: { minDelayMs: retryMs, maxDelayMs: retryMs } });
+  const idK = await waitOpen(B, 'k');
+  await waitEvent(A, 'a', { type: 'join', id: idK }, fromK);
+  await cursorctl(cursorctlBinary, server, ['kick', '--user', 'kick-me', '--reason', 'be nice']);
+  await waitStatus(B, 'k', { state: 'closed', code: 4000, reason: 'be nice' });
+  await waitEvent(A, 'a', { type: 'leave', id: idK }, fromK);
+  // Marker: a new connection from the same page, made once a retry would
+  // have started. A sees it join and nothing else; k made one socket.
+  await B.page.evaluate((retryMs) => new Promise((resolve) => {
+    const closedAt = window.clients.k.statuses.at(-1).t;
+    setTimeout(resolve, Math.max(0, closedAt + retryMs - performance.now()));
+  }), retryMs);
+  await join(B, 'marker', { room });
+  const idM = await waitOpen(B, 'marker');
+  await waitEvent(A, 'a', { type: 'join', id: idM }, fromK);
+  const k = await clientData(B, 'k');
+  expect(JSON.stringify(k.statuses.map((s) => s.state)) === '["connecting","open","closed"]',
+         `k: connecting, open, closed; got ${k.statuses.map((s) => s.state)}`);
+  expect(k.made === 1, `no reconnect after the kick, but k made ${k.made} sockets`);
+  const afterKick = (await clientData(A, 'a')).events.slice(fromK);
+  const sinceLeave = afterKick.slice(afterKick.findIndex((e) => e.type === 'leave' && e.id === idK) + 1);
+  expect(sinceLeave.every((e) => e.id === idM), `only the marker after k left, got ${JSON.stringify(sinceLeave)}`);
+
+  // The demo page says why it was kicked.
+  const C = await openPage(browser, { width: 800, height: 600 }, 'C', errors);
+  await C.page.goto(`${base}/rooms/${room}?name=carol`);
+  await C.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+  const idC = await C.page.getAttribute('#status', 'data-my-id');
+  await cursorctl(cursorctlBinary, server, ['kick', room, idC, '--reason', 'demo kick']);
+  await C.page.waitForSelector('#status[data-state="closed"][data-close-code="4000"]');
+  const kickText = await C.page.textContent('#close-info');
+  expect(/removed/.test(kickText) && kickText.includes('demo kick'), `the kick explained, got "${kickText}"`);
+
+  // ---- a room close is final ------------------------------------------------------
+  await cursorctl(cursorctlBinary, server, ['rooms', 'close', room, '--reason', 'maintenance']);
+  await waitStatus(A, 'a', { state: 'closed', code: 4001, reason: 'maintenance' });
+  await waitStatus(B, 'marker', { state: 'closed', code: 4001, reason: 'maintenance' });
+
+  // ---- reconnect after a shutdown (1001) and after a crash (1006) ------------------
+  const room2 = `sdk-restart-${tag}`;
+  const reconnect = { minDelayMs: 100, maxDelayMs: 1000 };
+  await join(A, 'r1', { room: room2, reconnect });
+  await join(B, 'r2', { room: room2, reconnect });
+  await waitOpen(A, 'r1');
+  await waitOpen(B, 'r2');
+  const D = await openPage(browser, { width: 800, height: 600 }, 'D', errors);
+  await D.page.goto(`${base}/rooms/${room2}`);
+  await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+
+  await server.stop('SIGTERM');
+  await waitStatus(A, 'r1', { state: 'reconnecting', code: 1001, reason: 'server shutting down' });
+  await D.page.waitForSelector('#status[data-state="reconnecting"][data-close-code="1001"]');
+  const downText = await D.page.textContent('#close-info');
+  expect(/shutting down/.test(downText), `the shutdown explained, got "${downText}"`);
+  await server.start();
+  for (const [label, round] of [['restart', 2], ['crash', 3]]) {
+    const r1 = await waitOpen(A, 'r1', round);
+    const r2 = await waitOpen(B, 'r2', round);
+    // Each sees the other again, under their new ids.
+    await waitIn(A.page, `r1 sees r2 (#${r2}) after the ${label}`,
+                 (id) => window.clients.r1.room.others().some((m) => m.id === id), r2,
+                 () => window.clients.r1.room.others().map((m) => m.id));
+    await waitIn(B.page, `r2 sees r1 (#${r1}) after the ${label}`,
+                 (id) => window.clients.r2.room.others().some((m) => m.id === id), r1,
+                 () => window.clients.r2.room.others().map((m) => m.id));
+    await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+    log(`reconnected after the ${label}: r1 #${r1}, r2 #${r2}`);
+    if (label === 'restart') {
+      await server.stop('SIGKILL');
+      await waitStatus(A, 'r1', { state: 'reconnecting', code: 1006 });
+      await server.start();
+    }
+  }
+
+  // ---- join tokens: sent as a subprotocol; a refused one is final --------------------
+  const secret = 'sdk-test-secret-0123456789abcdef0123456789';
+  await server.stop('SIGTERM');
+  await server.start(['--join-secret', secret]);
+  const mint = async (forRoom) => (await cursorctl(cursorctlBinary, server,
+    ['token', '--room', forRoom, '--user', 'tokened', '--secret', secret, '--ttl', '5m'])).trim();
+  const room3 = `sdk-token-${tag}`;
+  await join(A, 'tk', { room: room3, token: await mint(room3) });
+  await waitOpen(A, 'tk');
+  await join(A, 'refused', { room: room3, token: await mint('elsewhere'),
+                             reconnect: { minDelayMs: retryMs, maxDelayMs: retryMs } });
+  await waitStatus(A, 'refused', { state: 'closed', code: 4403, reason: 'token not valid for this room' });
+  // The demo page (no token) now explains the refusal instead of retrying.
+  await D.page.waitForSelector('#status[data-state="closed"][data-close-code="4401"]');
+  const refusedText = await D.page.textContent('#close-info');
+  expect(/refused: token missing/.test(refusedText), `the refusal explained, got "${refusedText}"`);
+  const refused = await clientData(A, 'refused');
+  expect(JSON.stringify(refused.statuses.map((s) => s.state)) === '["connecting","closed"]',
+         `refused: connecting, closed; got ${refused.statuses.map((s) => s.state)}`);
+
+  // Chromium logs each refused connection attempt while the server is down;
+  // those are the reconnects under test, not page errors.
+  const unexpected = errors.filter((e) => !/console: WebSocket connection to '[^']*' failed: .*ERR_CONNECTION_REFUSED/.test(e));
+  expect(unexpected.length === 0, `no page errors, got:\n  ${unexpected.join('\n  ')}`);
+}
+
+await main('sdk', OVERALL_TIMEOUT_MS, run, {
+  serverLog: () => server?.log,
+  run: async () => {
+    if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
+    host?.srv.close();
+    await server?.stop();
+  },
+});
