@@ -57,10 +57,10 @@ TEST_F(ClusterFailureTest, AKilledInstancesMembersLeaveEverywhereWithinFiveSecon
 // come back as if nothing happened: on SIGCONT it closes its sessions with
 // 1012, registers anew, and no member of its old life remains anywhere.
 // What its clients sent while it was stopped is read after the resume,
-// when their ids already belong to members of another instance: it must
+// when their ids already belong to members of a third instance: it must
 // reach nobody (the others drop it by generation).
 TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeavesNoGhosts) {
-  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(3));
   JOIN(a, 0, "p");
   JOIN(b, 1, "p");
   JOIN(c, 1, "p");
@@ -74,11 +74,11 @@ TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeave
   // Lease 3 s, reaper every second: gone from a's room within 5 s.
   ASSERT_TRUE(a->WaitUntil([&] { return !a->Sees(1) && !a->Sees(2); }, paused + absl::Seconds(5)))
       << "the paused instance's members were not reaped within 5 s: " << a->Describe();
-  // Their ids go to new members on the live instance before the resume.
-  JOIN(d, 0, "p");
+  // Their ids go to new members of another instance before the resume.
+  JOIN(d, 2, "p");
   EXPECT_EQ(d->id(), 1);
   EXPECT_EQ(Ids(d->roster()), Ids({0, 1}));
-  JOIN(e, 0, "p");
+  JOIN(e, 2, "p");
   EXPECT_EQ(e->id(), 2);
   d->Move(1234, 4321);
   ASSERT_TRUE(a->WaitFor([&] { return a->Position(1).has_value(); })) << a->Describe();
@@ -108,8 +108,8 @@ TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeave
     }
   }
   for (Member* m : {a, d, e, f}) EXPECT_TRUE(SeesExactly(*m, Ids({0, 1, 2, 3})));
-  // Only instance 0 was there to reap the two.
-  EXPECT_EQ(instance(0).Metric("cursord_backplane_reaped_members_total"), 2);
+  // Reaped once each, by whichever live instance got there first.
+  EXPECT_EQ(MetricSum("cursord_backplane_reaped_members_total"), 2);
 }
 
 TEST_F(ClusterFailureTest, WithRedisDownRoomsGoOnLocallyAndNewJoinsAreRefused) {
