@@ -102,12 +102,15 @@ async function waitOpen(p, name, n = 1) {
   return p.page.evaluate((name) => window.clients[name].room.selfId, name);
 }
 
-async function waitStatus(p, name, want) {
+// Waits for a status matching `want` among the statuses from index `from` on.
+async function waitStatus(p, name, want, from = 0) {
   await waitIn(p.page, `${p.label}.${name} status ${JSON.stringify(want)}`,
-               ({ name, want }) => window.clients[name].statuses.some(
+               ({ name, want, from }) => window.clients[name].statuses.slice(from).some(
                  (s) => Object.entries(want).every(([k, v]) => s[k] === v)),
-               { name, want }, ({ name }) => window.clients[name].statuses);
+               { name, want, from }, ({ name }) => window.clients[name].statuses.slice(-5));
 }
+
+const statusCount = (p, name) => p.page.evaluate((name) => window.clients[name].statuses.length, name);
 
 // Waits for an event matching `want` among the events from index `from` on
 // (ids are reused: an earlier member's event must not count).
@@ -281,6 +284,12 @@ async function run() {
   const kickText = await C.page.textContent('#close-info');
   expect(/removed/.test(kickText) && kickText.includes('demo kick'), `the kick explained, got "${kickText}"`);
 
+  // A colour the server would refuse is explained, not retried.
+  await C.page.goto(`${base}/rooms/${room}?name=carol&color=red`);
+  await C.page.waitForSelector('#status[data-state="closed"]');
+  const badText = await C.page.textContent('#close-info');
+  expect(/color must be #rrggbb/.test(badText), `the bad colour explained, got "${badText}"`);
+
   // ---- a room close is final ------------------------------------------------------
   await cursorctl(cursorctlBinary, server, ['rooms', 'close', room, '--reason', 'maintenance']);
   await waitStatus(A, 'a', { state: 'closed', code: 4001, reason: 'maintenance' });
@@ -316,8 +325,10 @@ async function run() {
     await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
     log(`reconnected after the ${label}: r1 #${r1}, r2 #${r2}`);
     if (label === 'restart') {
+      const from = await statusCount(A, 'r1');
       await server.stop('SIGKILL');
-      await waitStatus(A, 'r1', { state: 'reconnecting', code: 1006 });
+      await waitStatus(A, 'r1', { state: 'reconnecting', code: 1006 }, from);
+      await D.page.waitForSelector('#status[data-state="reconnecting"][data-close-code="1006"]');
       await server.start();
     }
   }
