@@ -102,7 +102,9 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
                   CursorText(member), member.clicking() ? "down" : "-",
                   FormatAge(FromProto(member.connect_time()), context.now),
                   FormatAge(FromProto(member.last_activity_time()), context.now),
-                  OrDash(member.remote_address())});
+                  member.remote() ? absl::StrCat(OrDash(member.remote_address()),
+                                                 " (other instance)")
+                                  : OrDash(member.remote_address())});
   }
   out += table.Render(context.width);
   return out;
@@ -125,6 +127,12 @@ std::string ServerInfoView(const v1::ServerInfo& info, absl::string_view health,
       {"Connections", absl::StrCat(info.connection_count())},
       {"Rooms", absl::StrCat(info.room_count())},
       {"Watchers", absl::StrCat(info.watcher_count())},
+      {"Cluster", info.has_cluster()
+                      ? absl::StrCat("instance ", info.cluster().instance_id(), ", backplane ",
+                                     info.cluster().backplane_connected() ? "connected"
+                                                                          : "DEGRADED",
+                                     ", ", info.cluster().rooms_followed(), " rooms followed")
+                      : "- (alone, in memory)"},
   }, context.width);
   if (!info.counters().empty()) {
     out += "\n";

@@ -47,6 +47,7 @@ void ToProto(const core::MemberSnapshot& member, v1::Member* out) {
     out->clear_cursor();
   }
   out->set_clicking(member.clicking);
+  out->set_remote(member.remote);
 }
 
 void ToProto(const core::RoomSummary& room, v1::Room* out) {
@@ -78,6 +79,29 @@ void ToProto(const core::ServerInfo& info, absl::Time now, v1::ServerInfo* out) 
   auto& counters = *out->mutable_counters();
   counters.clear();
   for (const auto& [name, value] : info.counters) counters[name] = value;
+  if (info.cluster) {
+    const core::ClusterInfo& c = *info.cluster;
+    v1::ClusterStatus* cluster = out->mutable_cluster();
+    cluster->set_instance_id(c.instance_id);
+    cluster->set_backplane_connected(c.backplane_connected);
+    cluster->set_rooms_followed(static_cast<int64_t>(c.rooms_followed));
+    auto& bc = *cluster->mutable_counters();
+    bc["publishes"] = c.publishes;
+    bc["publish_failures"] = c.publish_failures;
+    bc["messages_received"] = c.messages_received;
+    bc["bad_messages"] = c.bad_messages;
+    bc["reconnects"] = c.reconnects;
+    bc["reaped_members"] = c.reaped_members;
+    bc["fences"] = c.fences;
+    bc["reasserted_members"] = c.reasserted_members;
+    const absl::Duration mean =
+        c.publishes == 0 ? absl::ZeroDuration()
+                         : absl::Microseconds(static_cast<int64_t>(c.publish_latency_us_sum /
+                                                                   c.publishes));
+    ToProto(mean, cluster->mutable_publish_latency_mean());
+    ToProto(absl::Microseconds(static_cast<int64_t>(c.publish_latency_us_max)),
+            cluster->mutable_publish_latency_max());
+  }
 }
 
 void ToProto(const core::RoomSnapshot& snapshot, absl::Time taken,

@@ -31,6 +31,7 @@ struct MemberSnapshot {
   uint16_t x = 0;
   uint16_t y = 0;
   bool clicking = false;
+  bool remote = false;  // connected to another instance of the cluster
 };
 
 struct RoomSummary {

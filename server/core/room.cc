@@ -193,6 +193,7 @@ MemberSnapshot Room::SnapshotMember(uint8_t id) const {
   m.x = positions_[id].x;
   m.y = positions_[id].y;
   m.clicking = r.clicking;
+  m.remote = r.member == nullptr;
   return m;
 }
 

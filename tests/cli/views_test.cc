@@ -119,10 +119,23 @@ TEST(ViewsTest, ServerInfo) {
             "Connections:  12\n"
             "Rooms:        3\n"
             "Watchers:     0\n"
+            "Cluster:      - (alone, in memory)\n"
             "\n"
             "COUNTER      VALUE\n"
             "closes_4000      1\n"
             "messages_in   1234\n");
+}
+
+TEST(ViewsTest, ServerInfoOfAnInstanceOfACluster) {
+  v1::ServerInfo info;
+  info.set_version("0.1.0");
+  info.mutable_cluster()->set_instance_id("edge-7");
+  info.mutable_cluster()->set_backplane_connected(false);
+  info.mutable_cluster()->set_rooms_followed(4);
+  const std::string out = ServerInfoView(info, "SERVING", Context());
+  EXPECT_NE(out.find("Cluster:      instance edge-7, backplane DEGRADED, 4 rooms followed\n"),
+            std::string::npos)
+      << out;
 }
 
 TEST(ViewsTest, WatchEvents) {
