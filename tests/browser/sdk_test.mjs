@@ -39,6 +39,7 @@ const HOST_PAGE = `<!doctype html>
 <meta charset="utf-8"><title>SDK host</title><link rel="icon" href="data:,">
 <style>body { margin: 0 } #board { position: absolute; background: #eee }</style>
 <div id="board"></div>
+<div id="tall" style="height: 3000px"></div>
 <script type="module">
 const params = new URLSearchParams(location.search);
 const cursord = params.get('cursord');
@@ -74,13 +75,25 @@ window.sdkReady = true;
 
 const wire = (f) => Math.floor(f * 65535) / 65535;
 
-async function startHost(base) {
+// The quick start of docs/SDK.md, as written there, pointed at this server
+// and a room of its own.
+function quickStartPage(base, room) {
+  const doc = readFileSync(here('../../docs/SDK.md'), 'utf8');
+  const block = /## Quick start\n\n```html\n([\s\S]*?)```/.exec(doc);
+  if (!block) throw new Error('docs/SDK.md has no ```html block under "## Quick start"');
+  return block[1].replaceAll('https://cursors.example.com', base)
+                 .replaceAll('wss://cursors.example.com', base.replace(/^http/, 'ws'))
+                 .replaceAll('room: "lobby"', `room: ${JSON.stringify(room)}`);
+}
+
+async function startHost(base, quickStartRoom) {
   const srv = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
-    res.end(HOST_PAGE);
+    res.end(req.url.startsWith('/quickstart') ? quickStartPage(base, quickStartRoom) : HOST_PAGE);
   });
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  return { srv, url: (q) => `http://127.0.0.1:${srv.address().port}/?cursord=${encodeURIComponent(base)}&${q}` };
+  const origin = `http://127.0.0.1:${srv.address().port}`;
+  return { srv, origin, url: (q) => `${origin}/?cursord=${encodeURIComponent(base)}&${q}` };
 }
 
 async function hostPage(label, board, errors) {
@@ -151,10 +164,27 @@ async function run() {
   const base = await server.start();
   log(`cursord is serving on ${base}`);
   await checkServedFiles(base);
-  host = await startHost(base);
+  const tag = `${Date.now().toString(36)}-${process.pid}`;
+  host = await startHost(base, `quickstart-${tag}`);
   browser = await launchBrowser(chromium);
   const errors = [];
-  const tag = `${Date.now().toString(36)}-${process.pid}`;
+
+  // ---- the quick start in docs/SDK.md works as written -------------------------
+  const Q1 = await openPage(browser, { width: 900, height: 600 }, 'Q1', errors);
+  const Q2 = await openPage(browser, { width: 600, height: 400 }, 'Q2', errors);
+  await Q1.page.goto(`${host.origin}/quickstart`);
+  await Q2.page.goto(`${host.origin}/quickstart`);
+  // Whenever Q1 joins, its position reaches Q2: sent on open if the pointer
+  // moved before, and given to Q2 in its join sequence if Q2 joins later.
+  await Q1.page.mouse.move(450, 300);  // the middle of Q1's window
+  await waitIn(Q2.page, "Q1's dot in the middle of Q2's window", () => {
+    const dot = document.querySelector('#cursors > div');
+    const m = dot && /translate\(([\d.]+)px, ([\d.]+)px\)/.exec(dot.style.transform);
+    return m && Math.abs(m[1] - 300) < 1 && Math.abs(m[2] - 200) < 1;
+  }, undefined, () => document.querySelector('#cursors > div')?.style.transform ?? 'no dot');
+  await Q1.context.close();
+  await Q2.page.waitForSelector('#cursors > div', { state: 'detached' });
+  await Q2.context.close();
 
   // Two pages whose boards differ in place and size, so a position that is
   // not a fraction of the board shows up as a wrong place.
@@ -242,6 +272,29 @@ async function run() {
     try { window.join('bad', { room: 'x', throttleMs: 10 }); return 'accepted'; } catch (e) { return e.name; }
   });
   expect(badThrottle === 'RangeError', `throttleMs 10 refused with a RangeError, got ${badThrottle}`);
+
+  // ---- the 'document' surface: a position in the page, wherever it is scrolled ----
+  const fromDoc = await eventCount(B, 'b');
+  await join(A, 'doc', { room, surface: 'document' });
+  const idDoc = await waitOpen(A, 'doc');
+  await waitEvent(B, 'b', { type: 'join', id: idDoc }, fromDoc);
+  const docSize = await A.page.evaluate(() => {
+    window.scrollTo(0, 1000);
+    window.clients.doc.room.trackPointer();
+    const el = document.documentElement;
+    return { w: el.scrollWidth, h: el.scrollHeight, scrollY };
+  });
+  expect(docSize.scrollY === 1000, `A scrolled to 1000, got ${docSize.scrollY}`);
+  // The pointer at (50, 100) in the viewport is at (50, 1100) in the page.
+  await A.page.mouse.move(50, 100);
+  await waitEvent(B, 'b', { type: 'move', id: idDoc, x: wire(50 / docSize.w), y: wire(1100 / docSize.h) },
+                  fromDoc);
+  // Scrolling under a resting pointer moves it through the page: sent again.
+  await A.page.evaluate(() => window.scrollTo(0, 1500));
+  await waitEvent(B, 'b', { type: 'move', id: idDoc, x: wire(50 / docSize.w), y: wire(1600 / docSize.h) },
+                  fromDoc);
+  await A.page.evaluate(() => { window.clients.doc.room.close(); window.scrollTo(0, 0); });
+  await waitEvent(B, 'b', { type: 'leave', id: idDoc }, fromDoc);
 
   // ---- a member that leaves ----------------------------------------------------
   await B.page.evaluate(() => window.clients.b.room.close());
