@@ -32,19 +32,22 @@ void ClusterTest::StartCluster(int instances, const std::vector<std::string>& fl
   absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
   ASSERT_TRUE(redis.ok()) << redis.status();
   redis_ = *std::move(redis);
-  for (int i = 0; i < instances; ++i) {
-    CursordInstance::Options options;
-    options.instance_id = absl::StrCat("i", i);
-    options.redis_port = redis_->port();
-    options.log_path = absl::StrCat(log_dir_, "/i", i, ".log");
-    options.flags = flags;
-    absl::StatusOr<std::unique_ptr<CursordInstance>> started = CursordInstance::Start(options);
-    ASSERT_TRUE(started.ok()) << started.status();
-    instances_.push_back(*std::move(started));
-  }
+  for (int i = 0; i < instances; ++i) ASSERT_NO_FATAL_FAILURE(AddInstance(flags));
   // A join before the backplane is connected is refused (1013), so a test
   // starts only once every instance says ok.
   ASSERT_TRUE(AllHealth("ok", absl::Seconds(10))) << "an instance's /healthz never said ok";
+}
+
+void ClusterTest::AddInstance(const std::vector<std::string>& flags) {
+  const size_t i = instances_.size();
+  CursordInstance::Options options;
+  options.instance_id = absl::StrCat("i", i);
+  options.redis_port = redis_->port();
+  options.log_path = absl::StrCat(log_dir_, "/i", i, ".log");
+  options.flags = flags;
+  absl::StatusOr<std::unique_ptr<CursordInstance>> started = CursordInstance::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  instances_.push_back(*std::move(started));
 }
 
 void ClusterTest::TearDown() {

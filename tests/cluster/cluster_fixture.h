@@ -28,6 +28,10 @@ class ClusterTest : public ::testing::Test {
   // `flags` added, and waits until each says /healthz ok.
   void StartCluster(int instances, const std::vector<std::string>& flags = {});
 
+  // Starts one more instance ("iN") on the cluster's Redis port, without
+  // waiting for its /healthz (Redis may be down).
+  void AddInstance(const std::vector<std::string>& flags = {});
+
   RedisServer& redis() { return *redis_; }
   CursordInstance& instance(int i) { return *instances_.at(i); }
   int instance_count() const { return static_cast<int>(instances_.size()); }

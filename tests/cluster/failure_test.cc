@@ -15,7 +15,12 @@
 namespace cursord::testing {
 namespace {
 
-using ClusterFailureTest = ClusterTest;
+class ClusterFailureTest : public ClusterTest {
+ protected:
+  // Stops Redis for `outage` (at least as long as it takes every instance
+  // to say degraded), restarts it empty and checks that the cluster heals.
+  void RestartRedisAfter(absl::Duration outage);
+};
 
 TEST_F(ClusterFailureTest, AKilledInstancesMembersLeaveEverywhereWithinFiveSeconds) {
   ASSERT_NO_FATAL_FAILURE(StartCluster(3));
@@ -150,6 +155,29 @@ TEST_F(ClusterFailureTest, WithRedisDownRoomsGoOnLocallyAndNewJoinsAreRefused) {
   })) << a1->Describe();
 }
 
+// An instance that starts while Redis is down serves (health says
+// degraded) but refuses joins until it reaches Redis; then it joins its
+// members to the rooms of the others.
+TEST_F(ClusterFailureTest, AnInstanceStartedWithoutRedisRefusesJoinsUntilItConnects) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(1));
+  JOIN(a, 0, "late");
+  redis().Stop(SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(AddInstance());
+  ASSERT_TRUE(AllHealth("degraded")) << "/healthz does not say degraded without Redis";
+  EXPECT_EQ(instance(1).Metric("cursord_backplane_connected"), 0);
+  ASSERT_NO_FATAL_FAILURE(ExpectRefused(1, "late", 1013, "backplane unavailable"));
+  EXPECT_EQ(instance(1).Metric("cursord_joins_refused_backplane_total"), 1);
+
+  ASSERT_TRUE(redis().Restart().ok());
+  ASSERT_TRUE(AllHealth("ok")) << "not connected within 5 s of Redis' return";
+  JOIN(b, 1, "late");
+  EXPECT_EQ(b->id(), 1);
+  EXPECT_EQ(Ids(b->roster()), Ids({0, 1}));
+  EXPECT_TRUE(a->WaitForMessage(Joined(1))) << a->Describe();
+  b->Press();
+  EXPECT_TRUE(a->WaitForMessage(Pressed(1))) << a->Describe();
+}
+
 // Joins `room` on instance `i`, retrying a join refused with 1013 while
 // the backplane recovers, until `deadline`.
 absl::StatusOr<std::unique_ptr<Member>> JoinOnceReady(int port, const std::string& room,
@@ -165,11 +193,13 @@ absl::StatusOr<std::unique_ptr<Member>> JoinOnceReady(int port, const std::strin
   }
 }
 
-// Redis comes back empty (no persistence): each instance reasserts its
-// members, so within 5 s everyone sees the whole room again and a new
-// joiner gets a fresh id and a roster of every connected member, including
-// none that left while Redis was away.
-TEST_F(ClusterFailureTest, AfterRedisRestartsEmptyEveryMemberSeesTheWholeRoomAgain) {
+// Redis comes back empty (no persistence) after `outage`: each instance
+// reasserts its members, so within 5 s everyone sees the whole room again
+// and a new joiner on each instance gets a fresh id and a roster of every
+// connected member, including none that left while Redis was away. No
+// member is closed on the way (as one would be whose id a joiner took
+// before its instance reasserted it).
+void ClusterFailureTest::RestartRedisAfter(absl::Duration outage) {
   ASSERT_NO_FATAL_FAILURE(StartCluster(2));
   JOIN(a1, 0, "back");
   JOIN(a2, 0, "back");
@@ -178,11 +208,15 @@ TEST_F(ClusterFailureTest, AfterRedisRestartsEmptyEveryMemberSeesTheWholeRoomAga
   JOIN(b3, 1, "back");
   for (Member* m : {a1, a2, b1, b2, b3}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1, 2, 3, 4})));
 
+  const absl::Time stopped = absl::Now();
   redis().Stop(SIGKILL);
   ASSERT_TRUE(AllHealth("degraded")) << "/healthz does not say degraded without Redis";
   // b3 leaves while Redis is away; its id must not come back as a ghost.
   b3->Leave();
   ASSERT_TRUE(b2->WaitForMessage(Left(4))) << b2->Describe();
+  // The outage's length is the stimulus (reconnect attempts back off
+  // meanwhile), not a proof of anything.
+  absl::SleepFor(outage - (absl::Now() - stopped));
   ASSERT_TRUE(redis().Restart().ok());
   const absl::Time restarted = absl::Now();
   const absl::Time deadline = restarted + absl::Seconds(5);
@@ -211,9 +245,24 @@ TEST_F(ClusterFailureTest, AfterRedisRestartsEmptyEveryMemberSeesTheWholeRoomAga
   b2->Press();
   for (Member* x : {a1, a2, joiner0}) EXPECT_TRUE(x->WaitForMessage(Pressed(3))) << x->Describe();
   for (Member* x : {a1, a2, b1, b2, joiner, joiner0}) {
+    EXPECT_FALSE(x->closed()) << x->Describe();
     EXPECT_TRUE(SeesExactly(*x, Ids({0, 1, 2, 3, 4, 5})));
   }
-  EXPECT_EQ(instance(0).Metric("cursord_backplane_connected"), 1);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(instance(i).Metric("cursord_backplane_connected"), 1) << instance(i).instance_id();
+  }
+}
+
+TEST_F(ClusterFailureTest, AfterRedisRestartsEmptyEveryMemberSeesTheWholeRoomAgain) {
+  RestartRedisAfter(absl::ZeroDuration());
+}
+
+// Long enough for the reconnect backoff to grow to its cap: the 5 s still
+// hold. (6.5 s: with a backoff doubling from 100 ms, the attempts come at
+// about 0.1, 0.3, 0.7, 1.5, 3.1 and 6.3 s; Redis returns just after the
+// last, so the one after it decides.)
+TEST_F(ClusterFailureTest, AfterALongRedisOutageEveryMemberSeesTheWholeRoomWithinFiveSeconds) {
+  RestartRedisAfter(absl::Milliseconds(6500));
 }
 
 }  // namespace
