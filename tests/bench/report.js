@@ -93,7 +93,7 @@ function medianOf(list) {
 function redisPerS(r, key) {
   if (!r || !r.redis || !r.redis.before || !r.redis.after || !r.duration_s) return null;
   let delta = r.redis.after[key] - r.redis.before[key];
-  // run.sh's own INFO call between the two samples is not load.
+  // run.sh's first INFO call is counted in the second sample; it is not load.
   if (key === 'commands') delta -= 1;
   return delta / r.duration_s;
 }
@@ -572,9 +572,9 @@ function backplaneSection(oldSection) {
   q('  delivery* is the servers\' CPU time divided by the updates delivered, median over the');
   q('  runs; *+ Redis* adds Redis\' CPU.');
   q('- Redis commands/s and publishes/s are the growth of `total_commands_processed` and of');
-  q('  `cmdstat_publish` (`INFO`) from just before cursor-bench starts to just after it ends,');
-  q('  divided by the measured window. Cursor updates are only sent inside the window; the');
-  q('  joins\' and leaves\' commands (a few per member) are included.');
+  q('  `cmdstat_publish` (`INFO`) over the measured window (run.sh samples them when');
+  q('  cursor-bench announces the window\'s start and end, within about 20 ms), divided by');
+  q('  its length; the joins and leaves before and after it are not counted.');
   q();
   q('| shape | server | setup | delivered/s | final current | p50 | p99 | across p50 | across p99 | same p99 | servers CPU | Redis CPU | Redis cmd/s | publish/s | CPU per delivery (µs) | + Redis (µs) | p99 of each run | notes |');
   q('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');

@@ -359,6 +359,14 @@ done
 
 # --- Backplane scenarios ----------------------------------------------------
 
+# Waits until file $1 has a line $2, or process $3 has ended (then fails).
+wait_for_line() {
+  while ! grep -qx "$2" "$1" 2>/dev/null; do
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.02
+  done
+}
+
 # The cursor-bench arguments of backplane scenario $1 (after the URLs).
 bp_args() {
   case "$1" in
@@ -416,15 +424,21 @@ for server in $bp_servers; do
     } >>"$results/$scenario.commands"
   fi
   log "$scenario: $server, run $run of $repeat ($urls, load $(cut -d' ' -f1 /proc/loadavg))"
-  [[ -n "$redis_pid" ]] && redis_before=$(redis_counters)
   # shellcheck disable=SC2086
-  timeout 300 $bench_cmd >"$base.json" 2>"$base.log" || true
+  timeout 300 $bench_cmd >"$base.json" 2>"$base.log" &
+  bench_pid=$!
   if [[ -n "$redis_pid" ]]; then
-    # Cursor traffic is only sent inside the measured window; the counters
-    # over the whole run add the joins and leaves (report.js divides by the
-    # window).
-    echo "{\"before\":$redis_before,\"after\":$(redis_counters)}" >"$base.redis.json"
+    # Redis' counters at the start and end of the measured window, which
+    # cursor-bench announces on stderr (polled every 20 ms), so the joins
+    # and leaves around it are left out.
+    if wait_for_line "$base.log" "window start" "$bench_pid"; then
+      redis_before=$(redis_counters)
+      if wait_for_line "$base.log" "window end" "$bench_pid"; then
+        echo "{\"before\":$redis_before,\"after\":$(redis_counters)}" >"$base.redis.json"
+      fi
+    fi
   fi
+  wait "$bench_pid" || true
   tail -n1 "$base.json" | cut -c1-300 >&2
   stop_server
   stop_redis

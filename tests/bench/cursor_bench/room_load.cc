@@ -313,6 +313,8 @@ class Worker final : public ConnectionHandler {
         if (meter_ != nullptr && !meter_started_) {
           meter_->Start(now);
           meter_started_ = true;
+          // run.sh samples Redis' counters when it sees these two lines.
+          Info(options_.common, "window start");
         }
         idle_at_start_ = loop_.counters().idle_ns;
         phase_ = Phase::kRunning;
@@ -320,7 +322,10 @@ class Worker final : public ConnectionHandler {
       }
       case Phase::kRunning: {
         if (now >= end_ns_) {
-          if (meter_ != nullptr) meter_->Stop(now);
+          if (meter_ != nullptr) {
+            meter_->Stop(now);
+            Info(options_.common, "window end");
+          }
           if (now > start_ns_) {
             busy_fraction_ =
                 1.0 - static_cast<double>(loop_.counters().idle_ns - idle_at_start_) /
