@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/cluster/cluster_fixture.h"
+#include "tests/testing/eventually.h"
 
 namespace cursord::testing {
 namespace {
@@ -251,6 +252,43 @@ void ClusterFailureTest::RestartRedisAfter(absl::Duration outage) {
   for (int i : {0, 1}) {
     EXPECT_EQ(instance(i).Metric("cursord_backplane_connected"), 1) << instance(i).instance_id();
   }
+}
+
+// Redis came back empty and one instance (paused here) has not reasserted
+// its members yet when another hands out ids: a joiner there may take the
+// id of a member of the slow instance. Ids stay unique: that member is
+// closed with 1012 when its instance finds its id taken, the others keep
+// theirs, and every client ends up with one room without duplicates.
+TEST_F(ClusterFailureTest, AnIdTakenWhileRedisWasEmptyClosesItsFormerHolderAndIsNeverShared) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(a1, 0, "race");
+  JOIN(a2, 0, "race");
+  JOIN(b1, 1, "race");
+  for (Member* m : {a1, a2, b1}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1, 2})));
+
+  redis().Stop(SIGKILL);
+  ASSERT_TRUE(AllHealth("degraded")) << "/healthz does not say degraded without Redis";
+  instance(0).Pause();
+  ASSERT_TRUE(redis().Restart().ok());
+  ASSERT_TRUE(Eventually([&] { return instance(1).HealthStartsWith("ok"); }))
+      << "instance 1 did not reconnect within 5 s";
+  // Redis knows only b1 (id 2) now: the lowest free id is 0, a1's.
+  JOIN(n, 1, "race");
+  EXPECT_EQ(n->id(), 0);
+  EXPECT_EQ(Ids(n->roster()), Ids({0, 2}));
+  instance(0).Resume();
+
+  ASSERT_TRUE(a1->WaitClosed()) << a1->Describe();
+  EXPECT_EQ(a1->close_code(), 1012) << a1->Describe();
+  ASSERT_TRUE(AllHealth("ok"));
+  for (Member* m : {a2, b1, n}) EXPECT_TRUE(SeesExactly(*m, Ids({0, 1, 2})));
+  JOIN(m, 0, "race");
+  EXPECT_EQ(m->id(), 3);
+  EXPECT_EQ(Ids(m->roster()), Ids({0, 1, 2, 3}));
+  // Id 0 is n's everywhere: its press reaches both instances.
+  n->Press();
+  for (Member* x : {a2, b1, m}) EXPECT_TRUE(x->WaitForMessage(Pressed(0))) << x->Describe();
+  EXPECT_FALSE(a2->closed()) << a2->Describe();
 }
 
 TEST_F(ClusterFailureTest, AfterRedisRestartsEmptyEveryMemberSeesTheWholeRoomAgain) {
