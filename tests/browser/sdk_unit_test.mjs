@@ -344,3 +344,34 @@ test('a token rides as a subprotocol; a token function is asked again after 4406
   assert.equal(room.status.state, 'closed');
   assert.equal(room.status.reason, 'token not valid for this room');
 });
+
+test('a token function that throws is a failed attempt, retried', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  let calls = 0;
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket,
+                                   token: () => { if (++calls === 1) throw new Error('backend down'); return 'ok'; },
+                                   reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
+  const events = record(room);
+  const ws = await next();
+  assert.deepEqual(ws.protocols, ['cursord.v1', 'cursord.token.ok']);
+  assert.deepEqual(events, ['status connecting', 'status reconnecting 1006 token: backend down']);
+  room.close();
+});
+
+test('the backoff grows while attempts fail and starts over after a stable connection', async () => {
+  for (const [stableAfterMs, wantAfterOpen] of [[0, 1], [60_000, 4]]) {
+    const { FakeWebSocket, next } = scriptedSockets();
+    const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket, random: () => 0.999,
+                                     reconnect: { minDelayMs: 4, maxDelayMs: 1000, stableAfterMs } });
+    const seen = [];
+    room.on('status', (s) => { if (s.state === 'reconnecting') seen.push([s.attempt, s.delayMs]); });
+    for (let i = 0; i < 3; i++) (await next()).drop(1006);
+    assert.deepEqual(seen, [[1, 3], [2, 7], [3, 15]]);  // caps 4, 8, 16 ms
+    const ws = await next();
+    ws.serve(1, 0);
+    ws.serve(2, 0);
+    ws.drop(1001);
+    assert.equal(seen.at(-1)[0], wantAfterOpen, `stableAfterMs ${stableAfterMs}`);
+    room.close();
+  }
+});

@@ -542,7 +542,11 @@ class Room {
     // A retry keeps the "reconnecting" status its close set (code, reason,
     // delay); only the first attempt says "connecting".
     if (this.status_.state === 'connecting') this.setStatus_({ state: 'connecting', attempt: 0 });
-    const token = typeof this.token_ === 'function' ? this.token_() : this.token_;
+    // A token function that throws or rejects counts as a failed attempt
+    // (retried with backoff), not as an error escaping into the page.
+    const token = typeof this.token_ === 'function'
+      ? new Promise((resolve) => resolve(this.token_()))
+      : this.token_;
     Promise.resolve(token).then((value) => {
       if (this.status_.state === 'closed') return;
       // The token rides as a subprotocol entry, next to cursord.v1, to keep it
