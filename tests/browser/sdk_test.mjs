@@ -358,12 +358,24 @@ async function run() {
   const D = await openPage(browser, { width: 800, height: 600 }, 'D', errors);
   await D.page.goto(`${base}/rooms/${room2}`);
   await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+  // Every state the demo's panel shows, in order: a retry can replace the
+  // shutdown message (1001) with a refused attempt's (1006) within
+  // milliseconds, too fast to be caught by polling.
+  await D.page.evaluate(() => {
+    window.panelLog = [];
+    const status = document.getElementById('status');
+    new MutationObserver(() => window.panelLog.push({
+      state: status.dataset.state, code: status.dataset.closeCode,
+      text: document.getElementById('close-info').textContent,
+    })).observe(status, { attributes: true, childList: true, characterData: true, subtree: true });
+  });
 
   await server.stop('SIGTERM');
   await waitStatus(A, 'r1', { state: 'reconnecting', code: 1001, reason: 'server shutting down' });
-  await D.page.waitForSelector('#status[data-state="reconnecting"][data-close-code="1001"]');
-  const downText = await D.page.textContent('#close-info');
-  expect(/shutting down/.test(downText), `the shutdown explained, got "${downText}"`);
+  await waitIn(D.page, 'the demo page to explain the shutdown',
+               () => window.panelLog.some((e) => e.state === 'reconnecting' && e.code === '1001' &&
+                                                 /shutting down/.test(e.text)),
+               undefined, () => window.panelLog.slice(-3));
   await server.start();
   for (const [label, round] of [['restart', 2], ['crash', 3]]) {
     const r1 = await waitOpen(A, 'r1', round);
