@@ -10,7 +10,7 @@
 //
 // Exit codes: 0 passed, 1 failed, 2 bad usage, 77 skipped.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 
 import {
@@ -336,6 +336,8 @@ async function run() {
   await C.page.waitForSelector('#status[data-state="closed"][data-close-code="4000"]');
   const kickText = await C.page.textContent('#close-info');
   expect(/removed/.test(kickText) && kickText.includes('demo kick'), `the kick explained, got "${kickText}"`);
+  mkdirSync(here('./out/'), { recursive: true });
+  await C.page.screenshot({ path: here('./out/demo_kicked.png') });
 
   // A colour the server would refuse is explained, not retried.
   await C.page.goto(`${base}/rooms/${room}?name=carol&color=red`);
@@ -414,6 +416,7 @@ async function run() {
   await D.page.waitForSelector('#status[data-state="closed"][data-close-code="4401"]');
   const refusedText = await D.page.textContent('#close-info');
   expect(/refused: token missing/.test(refusedText), `the refusal explained, got "${refusedText}"`);
+  await D.page.screenshot({ path: here('./out/demo_refused.png') });
   const refused = await clientData(A, 'refused');
   expect(JSON.stringify(refused.statuses.map((s) => s.state)) === '["connecting","closed"]',
          `refused: connecting, closed; got ${refused.statuses.map((s) => s.state)}`);
