@@ -100,11 +100,15 @@ TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeave
   EXPECT_EQ(f->id(), 3);
   EXPECT_EQ(Ids(f->roster()), Ids({0, 1, 2, 3})) << "a ghost of the paused instance";
 
+  // f's instance learns d's position from d's (tested on its own in
+  // AJoinerOnANewInstanceGetsEachMembersStateBeforeItsNextClick).
+  ASSERT_TRUE(f->WaitFor([&] { return f->Position(1).has_value(); })) << f->Describe();
   // The marker: d's press reaches a, e and f after whatever b and c sent.
   d->Press();
   for (Member* m : {a, e, f}) {
     ASSERT_TRUE(m->WaitForMessage(Pressed(1))) << m->Describe();
-    EXPECT_EQ(m->Position(1), std::make_pair(uint16_t{1234}, uint16_t{4321})) << m->Describe();
+    EXPECT_EQ(m->Position(1), std::make_pair(uint16_t{1234}, uint16_t{4321}))
+        << "d's position is not the one before its press: " << m->Describe();
     EXPECT_FALSE(m->Position(2).has_value()) << "c's position under e's id: " << m->Describe();
   }
   // Under id 1's second owner (a's second 03 1), only d's position.

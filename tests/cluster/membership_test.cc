@@ -102,6 +102,34 @@ TEST_F(ClusterMembershipTest, ALateJoinerSeesPositionsAndPressesOfRemoteMembers)
   }
 }
 
+// A joiner on an instance that did not follow the room learns the others'
+// state from them (after its 02), while they go on moving and clicking:
+// per member the order holds all the same, the position before the click
+// that followed it, a press before its release. Each round the joiner's
+// instance is new to the room again (its last member left), and d clicks
+// as soon as the joiner has its 02.
+TEST_F(ClusterMembershipTest, AJoinerOnANewInstanceGetsEachMembersStateBeforeItsNextClick) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(d, 0, "fresh");
+  d->Move(1234, 4321);
+  for (int round = 0; round < 10; ++round) {
+    Member* f = nullptr;
+    ASSERT_NO_FATAL_FAILURE(Join(1, "fresh", absl::StrCat("f", round), &f));
+    ASSERT_EQ(f->id(), 1);
+    const Bytes click = round % 2 == 0 ? Pressed(0) : Released(0);
+    if (round % 2 == 0) {
+      d->Press();
+    } else {
+      d->Release();
+    }
+    ASSERT_TRUE(f->WaitForMessage(click)) << f->Describe();
+    EXPECT_LT(IndexOf(*f, PositionOf(0, 1234, 4321)), IndexOf(*f, click))
+        << "round " << round << ": d's position after its click: " << f->Describe();
+    f->Leave();
+    ASSERT_TRUE(d->WaitForMessage(Left(1))) << d->Describe();
+  }
+}
+
 // Moves are latest-wins (coalescing allowed, never an older one after a
 // newer one); clicks are events, every one delivered in order; a member's
 // position sent before its click arrives before that click; and nothing
