@@ -300,9 +300,9 @@ TEST_F(ClusterFailureTest, AfterRedisRestartsEmptyEveryMemberSeesTheWholeRoomAga
 }
 
 // Long enough for the reconnect backoff to grow to its cap: the 5 s still
-// hold. (6.5 s: with a backoff doubling from 100 ms, the attempts come at
-// about 0.1, 0.3, 0.7, 1.5, 3.1 and 6.3 s; Redis returns just after the
-// last, so the one after it decides.)
+// hold. (With the 5 s cap of the first version, 6.5 s failed one run in
+// two: attempts doubling from 100 ms come at about 0.1, 0.3, 0.7, 1.5, 3.1
+// and 6.3 s, and the next one up to 6 s after Redis' return.)
 TEST_F(ClusterFailureTest, AfterALongRedisOutageEveryMemberSeesTheWholeRoomWithinFiveSeconds) {
   RestartRedisAfter(absl::Milliseconds(6500));
 }
