@@ -560,8 +560,15 @@ function backplaneSection(oldSection) {
   q();
   q('- Every run starts its own `redis-server` on a loopback port and its own server');
   q('  processes. The instances and Redis share core 0 and cursor-bench has core 1');
-  q('  (`taskset`), so the server side has one core in every shape, as in the tables above;');
-  q('  normal scheduling.');
+  q('  (`taskset`), so the server side has one core in every shape, as in the tables above.');
+  if (meta.rt === 'auto') {
+    q('  The room of 50 runs as `SCHED_RR` (servers, Redis and generator), as the light');
+    q('  scenarios above, and the many rooms with normal scheduling (see Method).');
+  } else if (meta.rt === 'on') {
+    q('  Everything runs as `SCHED_RR`.');
+  } else {
+    q('  Normal scheduling.');
+  }
   q('- cursor-bench gets every instance\'s URL (`--url A,B`) and spreads each room\'s members');
   q('  over them: member m of room r on instance (r + m) mod 2. Senders follow the open-loop');
   q('  schedule of the rate mode; latency is from the intended send time. *Across* counts');
