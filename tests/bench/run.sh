@@ -371,12 +371,14 @@ wait_for_line() {
 }
 
 # The cursor-bench arguments of backplane scenario $1 (after the URLs).
+# --linger keeps the members connected for a second after the window, so
+# that their leaves do not reach Redis before run.sh's last sample.
 bp_args() {
   case "$1" in
-    *50) echo "rate --rooms 1 --members 50 --hz 30 --duration $duration" ;;
+    *50) echo "rate --rooms 1 --members 50 --hz 30 --duration $duration --linger 1" ;;
     # Many quiet rooms, as rooms1000: one moving cursor per room at 10 Hz,
     # so the cost per room (channels, flushes) shows rather than batching.
-    *rooms) echo "rate --rooms $cluster_rooms --members 10 --senders 1 --hz 10 --duration $duration" ;;
+    *rooms) echo "rate --rooms $cluster_rooms --members 10 --senders 1 --hz 10 --duration $duration --linger 1" ;;
   esac
 }
 

@@ -198,7 +198,7 @@ class Worker final : public ConnectionHandler {
     const int64_t hard_end =
         now + static_cast<int64_t>((options_.common.connect_timeout_s +
                                     options_.common.duration_s +
-                                    options_.drain_s + 10) *
+                                    options_.drain_s + options_.linger_s + 10) *
                                    kSec);
     loop_.Run(hard_end, [this](int64_t t) { return Tick(t); });
     stats_.loop = loop_.counters();
@@ -249,7 +249,7 @@ class Worker final : public ConnectionHandler {
   }
 
  private:
-  enum class Phase { kConnecting, kWaiting, kRunning, kDraining, kClosing };
+  enum class Phase { kConnecting, kWaiting, kRunning, kDraining, kLingering, kClosing };
 
   void OnCursor(Member* receiver, const uint8_t* data, size_t size,
                 int64_t now) {
@@ -366,13 +366,19 @@ class Worker final : public ConnectionHandler {
           next_check_ns_ = now + 50 * kMs;
           if (AllCurrent() || quiet || now >= drain_deadline_) {
             CountFinalPairs();
-            for (auto& m : members_) loop_.Close(&m->conn);
-            phase_ = Phase::kClosing;
-            close_deadline_ = now + 3 * kSec;
+            phase_ = Phase::kLingering;
+            linger_deadline_ = now + static_cast<int64_t>(options_.linger_s * kSec);
+            return now;
           }
         }
         return now + 5 * kMs;
       }
+      case Phase::kLingering:
+        if (now < linger_deadline_) return linger_deadline_;
+        for (auto& m : members_) loop_.Close(&m->conn);
+        phase_ = Phase::kClosing;
+        close_deadline_ = now + 3 * kSec;
+        return now;
       case Phase::kClosing:
         if (loop_.live() == 0 || now >= close_deadline_) return -1;
         return now + 10 * kMs;
@@ -521,6 +527,7 @@ class Worker final : public ConnectionHandler {
   int64_t end_ns_ = 0;
   int64_t drain_deadline_ = 0;
   int64_t close_deadline_ = 0;
+  int64_t linger_deadline_ = 0;
   int64_t next_staleness_ns_ = 0;
   int64_t next_check_ns_ = 0;
   int64_t last_change_ns_ = 0;
@@ -540,6 +547,9 @@ void AddRoomOptions(CLI::App* cmd, RoomLoadOptions* o) {
       ->check(CLI::Range(2, 256));
   cmd->add_option("--senders", o->senders,
                   "senders per room (-1: every member)")
+      ->capture_default_str();
+  cmd->add_option("--linger", o->linger_s,
+                  "seconds to stay connected after the drain, before closing")
       ->capture_default_str();
   cmd->add_option("--drain", o->drain_s,
                   "seconds to wait for late deliveries after the run")

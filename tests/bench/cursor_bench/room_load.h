@@ -21,6 +21,9 @@ struct RoomLoadOptions {
   double hz = 30;      // rate mode only
   int window = 4;      // saturate mode only: unconfirmed updates per sender
   double drain_s = 3;  // how long to wait for late deliveries at the end
+  // How long members stay connected after that, so that whoever samples
+  // the servers' counters at "window end" does not count their leaves.
+  double linger_s = 0;
 };
 
 enum class RoomLoadMode { kRate, kSaturate };
