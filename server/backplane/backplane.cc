@@ -47,9 +47,16 @@ struct Backplane::Server {
   std::unique_ptr<RedisConnection> redis;
   std::unique_ptr<RedisSubscriber> subscriber;
   std::unique_ptr<RoomStore> store;
-  // The Redis process last connected to ("" before the first connect).
+  // The Redis process whose state this instance's members are in ("" before
+  // the first registration), and the one connected to now ("" until INFO
+  // answered). They differ after a restart until every re-assert succeeded.
   std::string run_id;
-  bool lease_held = false;      // registered or refreshed since the last connect
+  std::string seen_run_id;
+  std::string registered_as;  // the instance id last registered there
+  bool lease_held = false;    // registered or refreshed since the last connect
+  bool lease_busy = false;    // a Register or Heartbeat of EnsureLease in flight
+  int reasserts_in_flight = 0;
+  bool reassert_failed = false;
   bool subscriber_up = false;
   bool ever_connected = false;  // the command connection, for the reconnect count
   // Leaves that could not be sent: sent again once the lease is held.
@@ -68,6 +75,7 @@ struct Backplane::FollowedRoom {
   Server* server = nullptr;
   bool subscribed = false;  // confirmed since the subscriber's last gap
   bool ready = false;       // roster passed on since then
+  bool had_roster = false;  // a roster was passed on since following began
   uint64_t roster_epoch = 0;
   bool roster_in_flight = false;
   std::vector<RoomMessage> buffered;  // arrived while subscribed and not ready
@@ -75,9 +83,16 @@ struct Backplane::FollowedRoom {
     MemberRecord record;
     int max_members;
     JoinDone done;
+    SteadyClock::time_point since;
   };
   std::vector<PendingJoin> joins;  // waiting for the first roster
   std::map<uint8_t, LocalMember> locals;
+  // Join scripts sent and not answered; this instance's own join messages
+  // seen meanwhile. A join whose answer was lost (a timeout) may still
+  // have run: once none is in flight, an own member that is not in
+  // `locals` is nobody's, and is freed.
+  int joins_in_flight = 0;
+  std::vector<std::pair<uint8_t, uint64_t>> own_joins_seen;
 };
 
 std::string DefaultInstanceId() {
@@ -196,6 +211,14 @@ void Backplane::Stop(absl::Duration grace) {
   net::post(io_, [this, remaining, finish, deadline, grace] {
     for (auto& s : servers_) {
       if (!s->redis->connected()) continue;
+      // Going away on purpose: drop the lease and reap at once, so that
+      // members whose leave did not make it (or whose join was still in
+      // flight) go now rather than when the lease would have expired.
+      if (s->registered_as == instance_id_) {
+        s->redis->Command({"DEL", KeysOfInstance(instance_id_).lease},
+                          [](absl::StatusOr<Reply>) {});
+        s->store->ReapDead([](absl::StatusOr<int>) {});
+      }
       ++*remaining;
       s->redis->Command({"PING"}, [remaining, finish, deadline](absl::StatusOr<Reply>) {
         if (--*remaining == 0) deadline->cancel();
@@ -223,7 +246,7 @@ Backplane::FollowedRoom* Backplane::FindRoom(const std::string& room) {
 void Backplane::UpdateConnected() {
   bool all = !servers_.empty();
   for (auto& s : servers_) {
-    all = all && s->redis->connected() && s->subscriber_up && s->lease_held;
+    all = all && Ready(*s) && s->subscriber_up;
   }
   if (connected_.exchange(all) != all) {
     if (all) {
@@ -244,6 +267,9 @@ void Backplane::OnCommandConnected(Server& server) {
     ++stats_.reconnects;
   }
   server.ever_connected = true;
+  server.lease_held = false;
+  server.lease_busy = false;
+  server.seen_run_id.clear();
   server.redis->Command({"INFO", "server"}, [this, &server](absl::StatusOr<Reply> reply) {
     if (!reply.ok() || !reply->is_string()) return;  // the connection reconnects and asks again
     OnRunId(server, RunIdOf(reply->str()));
@@ -251,71 +277,127 @@ void Backplane::OnCommandConnected(Server& server) {
 }
 
 void Backplane::OnRunId(Server& server, std::string run_id) {
-  const bool restarted = !server.run_id.empty() && run_id != server.run_id;
-  const bool first = server.run_id.empty();
-  server.run_id = std::move(run_id);
-  if (first || restarted) {
-    // A new Redis process (or our first contact): our lease and members
-    // there are whatever it kept, so register, then claim our members again.
-    if (restarted) {
-      CURSORD_LOG(kWarning) << "backplane: Redis " << server.endpoint.HostPort()
-                            << " restarted; re-asserting this instance's members";
-    }
-    server.store->Register(instance_id_, options_.lease,
-                           [this, &server, restarted](absl::StatusOr<bool> registered) {
-                             if (!registered.ok()) return;  // lost again: next connect retries
-                             OnLeaseHeld(server);
-                             if (restarted) ReassertAll(server);
-                           });
+  server.seen_run_id = std::move(run_id);
+  EnsureLease(server);
+}
+
+// Brings `server` to ready: lease held under the current instance id, and,
+// after a Redis restart, every local member there re-asserted. Each step
+// that fails (or is not answered) is tried again by the tick; run_id is
+// taken as known only once the re-asserts all succeeded, so that a
+// connection lost halfway through does them again.
+void Backplane::EnsureLease(Server& server) {
+  if (!server.redis->connected() || server.seen_run_id.empty() || server.lease_busy ||
+      server.reasserts_in_flight > 0) {
     return;
   }
-  // The same Redis: if our lease expired while we could not reach it, the
-  // others have reaped our members.
-  server.store->Heartbeat(instance_id_, options_.lease, [this, &server](absl::StatusOr<bool> alive) {
-    if (!alive.ok()) return;
-    if (!*alive) {
-      Fence();
-      return;
+  const bool new_process = server.run_id != server.seen_run_id;
+  if (new_process && !server.run_id.empty() && !server.lease_held) {
+    CURSORD_LOG(kWarning) << "backplane: Redis " << server.endpoint.HostPort()
+                          << " restarted; re-asserting this instance's members";
+  }
+  if (server.lease_held && server.registered_as == instance_id_) {
+    if (new_process) ReassertAll(server);
+    return;
+  }
+  server.lease_busy = true;
+  const std::string as = instance_id_;
+  Server* s = &server;
+  if (!new_process && server.registered_as == as) {
+    // The same Redis: if our lease expired while we could not reach it,
+    // the others have reaped our members.
+    server.store->Heartbeat(as, options_.lease, [this, s, as](absl::StatusOr<bool> alive) {
+      s->lease_busy = false;
+      if (!alive.ok() || as != instance_id_) return;
+      if (!*alive) {
+        Fence();
+        return;
+      }
+      OnLeaseHeld(*s);
+    });
+    return;
+  }
+  // First contact, a new Redis process, or a new id after fencing.
+  server.store->Register(as, options_.lease, [this, s, as](absl::StatusOr<bool> registered) {
+    s->lease_busy = false;
+    if (!registered.ok() || as != instance_id_) return;  // retried by the tick
+    s->registered_as = as;
+    s->lease_held = true;
+    if (s->run_id != s->seen_run_id && !s->run_id.empty()) {
+      ReassertAll(*s);
+    } else {
+      s->run_id = s->seen_run_id;
+      OnLeaseHeld(*s);
     }
-    OnLeaseHeld(server);
   });
 }
 
+bool Backplane::Ready(const Server& server) const {
+  return server.redis->connected() && server.lease_held && server.registered_as == instance_id_ &&
+         server.reasserts_in_flight == 0 && server.run_id == server.seen_run_id;
+}
+
 void Backplane::OnLeaseHeld(Server& server) {
-  server.lease_held = true;
   UpdateConnected();
+  if (!Ready(server)) return;
   std::vector<Server::PendingLeave> leaves;
   leaves.swap(server.leaves_to_retry);
   for (auto& leave : leaves) {
     SendLeave(server, std::move(leave.room), leave.id, leave.generation, leave.reason);
   }
-  // Rosters that could not be read while the connection was down.
+  // Rosters that could not be read meanwhile (they wait for the
+  // re-asserts: read before them, another instance's roster would miss
+  // this one's members).
   for (auto& [id, room] : rooms_) {
     if (room->server == &server && room->subscribed && !room->ready) ReadRoster(*room);
   }
 }
 
 void Backplane::ReassertAll(Server& server) {
+  Server* s = &server;
+  auto done_one = [this, s](bool ok) {
+    if (!ok) s->reassert_failed = true;
+    if (--s->reasserts_in_flight > 0) return;
+    if (s->reassert_failed) {
+      s->reassert_failed = false;
+      return;  // the tick tries again
+    }
+    s->run_id = s->seen_run_id;
+    OnLeaseHeld(*s);
+  };
+  ++server.reasserts_in_flight;  // held until every call below is sent
   for (auto& [room_id, room] : rooms_) {
     if (room->server != &server) continue;
     for (auto& [id, member] : room->locals) {
       const std::string room_name = room_id;
       const uint8_t member_id = id;
       const uint64_t generation = member.generation;
+      ++server.reasserts_in_flight;
       server.store->Reassert(
           room_name, instance_id_, member_id, generation, member.record,
-          [this, room_name, member_id, generation](absl::StatusOr<bool> kept) {
-            if (!kept.ok()) return;  // the next reconnect reasserts again
+          [this, room_name, member_id, generation, done_one](absl::StatusOr<bool> kept) {
+            if (!kept.ok()) {
+              done_one(false);
+              return;
+            }
             if (*kept) {
               absl::MutexLock lock(&stats_mu_);
               ++stats_.reasserted_members;
-              return;
+            } else {
+              FollowedRoom* room = FindRoom(room_name);
+              if (room != nullptr) {
+                auto it = room->locals.find(member_id);
+                if (it != room->locals.end() && it->second.generation == generation) {
+                  room->locals.erase(it);
+                }
+              }
+              listener_->OnMemberLost(room_name, member_id, generation);
             }
-            if (FollowedRoom* room = FindRoom(room_name)) room->locals.erase(member_id);
-            listener_->OnMemberLost(room_name, member_id, generation);
+            done_one(true);
           });
     }
   }
+  done_one(true);
 }
 
 void Backplane::Fence() {
@@ -339,13 +421,8 @@ void Backplane::Fence() {
   }
   UpdateConnected();
   listener_->OnFenced();
-  for (auto& s : servers_) {
-    Server* server = s.get();
-    if (!server->redis->connected()) continue;  // registers at its next connect
-    server->store->Register(instance_id_, options_.lease, [this, server](absl::StatusOr<bool> r) {
-      if (r.ok()) OnLeaseHeld(*server);
-    });
-  }
+  // Each server registers the new id (now, or at its next connect).
+  for (auto& s : servers_) EnsureLease(*s);
 }
 
 void Backplane::Tick() {
@@ -355,7 +432,8 @@ void Backplane::Tick() {
     for (auto& s : servers_) {
       Server* server = s.get();
       if (!server->redis->connected()) continue;
-      if (server->lease_held) {
+      if (!Ready(*server)) EnsureLease(*server);
+      if (server->lease_held && server->registered_as == instance_id_) {
         const std::string sent_as = instance_id_;
         server->store->Heartbeat(instance_id_, options_.lease,
                                  [this, sent_as](absl::StatusOr<bool> alive) {
@@ -370,8 +448,20 @@ void Backplane::Tick() {
         stats_.reaped_members += static_cast<uint64_t>(*reaped);
       });
     }
+    const SteadyClock::time_point now = SteadyClock::now();
+    const auto too_old = absl::ToChronoNanoseconds(options_.connection.command_timeout);
     for (auto& [id, room] : rooms_) {
       if (room->subscribed && !room->ready) ReadRoster(*room);
+      // Joins waiting for a roster that does not come: refused (1013).
+      std::vector<FollowedRoom::PendingJoin> keep;
+      for (auto& join : room->joins) {
+        if (now - join.since >= too_old) {
+          join.done(Unavailable());
+        } else {
+          keep.push_back(std::move(join));
+        }
+      }
+      room->joins.swap(keep);
     }
     Tick();
   });
@@ -413,6 +503,10 @@ void Backplane::OnSubscribed(Server& server, std::string_view channel) {
   FollowedRoom& room = *it->second;
   room.subscribed = true;
   room.ready = false;
+  // A roster read before this subscription may miss what was published
+  // before it: read again.
+  room.roster_in_flight = false;
+  room.roster_epoch = 0;
   ReadRoster(room);
 }
 
@@ -423,19 +517,25 @@ void Backplane::OnSubscriberLost(Server& server) {
     if (room->server != &server) continue;
     room->subscribed = false;
     room->ready = false;
+    room->roster_in_flight = false;
+    room->roster_epoch = 0;
     room->buffered.clear();
   }
 }
 
 void Backplane::ReadRoster(FollowedRoom& room) {
-  if (room.roster_in_flight || !room.server->redis->connected()) return;
+  if (room.roster_in_flight || !Ready(*room.server)) return;
   room.roster_in_flight = true;
-  const uint64_t epoch = ++room.roster_epoch;
+  // Unique over every room ever followed: a reply to a read made before a
+  // gap, or for an earlier following of the room, is told apart.
+  const uint64_t epoch = ++last_roster_epoch_;
+  room.roster_epoch = epoch;
   const std::string room_id = room.id;
   room.server->store->Roster(room_id, [this, room_id, epoch](
                                           absl::StatusOr<RoomStore::Members> members) {
     FollowedRoom* room = FindRoom(room_id);
-    if (room == nullptr || room->roster_epoch != epoch) return;  // unfollowed meanwhile
+    // Unfollowed, or a gap opened, meanwhile.
+    if (room == nullptr || room->roster_epoch != epoch) return;
     room->roster_in_flight = false;
     if (!room->subscribed) return;  // a gap opened meanwhile: read again after it
     if (!members.ok()) {
@@ -450,6 +550,8 @@ void Backplane::ReadRoster(FollowedRoom& room) {
       if (record.instance != instance_id_) remote.emplace_back(id, std::move(record));
     }
     listener_->OnRoster(room_id, std::move(remote));
+    const bool again = room->had_roster;
+    room->had_roster = true;
     std::vector<RoomMessage> buffered;
     buffered.swap(room->buffered);
     for (auto& message : buffered) listener_->OnRoomMessage(room_id, std::move(message));
@@ -459,6 +561,7 @@ void Backplane::ReadRoster(FollowedRoom& room) {
     for (auto& join : joins) {
       RunJoin(*room, std::move(join.record), join.max_members, std::move(join.done));
     }
+    if (again) listener_->OnResync(room_id);
   });
 }
 
@@ -477,11 +580,18 @@ void Backplane::OnMessage(Server& server, std::string_view channel, std::string_
   // they happened.
   if (const auto* join = std::get_if<JoinMessage>(&*message);
       join != nullptr && join->record.instance == instance_id_) {
+    room.own_joins_seen.emplace_back(join->id, join->record.generation);
+    FreeUnclaimedJoins(room);
     return;
   }
   if (const auto* positions = std::get_if<PositionsMessage>(&*message);
       positions != nullptr && positions->instance == instance_id_) {
     return;
+  }
+  if (const auto* state = std::get_if<StateMessage>(&*message);
+      state != nullptr && (state->instance == instance_id_ ||
+                           (!state->to.empty() && state->to != instance_id_))) {
+    return;  // ours, or the answer to another newcomer
   }
   if (!room.ready) {
     if (room.subscribed) room.buffered.push_back(std::move(*message));
@@ -501,12 +611,13 @@ void Backplane::Join(std::string room, MemberRecord record, int max_members, Joi
       return;
     }
     Server& server = *followed->server;
-    if (!server.redis->connected() || !server.lease_held) {
+    if (!Ready(server)) {
       done(Unavailable());
       return;
     }
     if (!followed->ready) {
-      followed->joins.push_back({std::move(record), max_members, std::move(done)});
+      followed->joins.push_back(
+          {std::move(record), max_members, std::move(done), SteadyClock::now()});
       if (followed->subscribed) ReadRoster(*followed);
       return;
     }
@@ -518,10 +629,22 @@ void Backplane::RunJoin(FollowedRoom& room, MemberRecord record, int max_members
   const std::string room_id = room.id;
   const std::string sent_as = instance_id_;
   Server* server = room.server;
+  ++room.joins_in_flight;
   room.server->store->Join(
       room_id, instance_id_, max_members, record,
       [this, room_id, sent_as, server, record, done = std::move(done)](
           absl::StatusOr<RoomStore::Joined> joined) mutable {
+        // After this answer is handled: its own message may have come first.
+        struct Settle {
+          Backplane* self;
+          std::string room;
+          ~Settle() {
+            if (FollowedRoom* r = self->FindRoom(room)) {
+              --r->joins_in_flight;
+              self->FreeUnclaimedJoins(*r);
+            }
+          }
+        } settle{this, room_id};
         if (!joined.ok()) {
           // A join refused for want of a lease, or not answered: the
           // connection or the lease is being recovered.
@@ -547,6 +670,19 @@ void Backplane::RunJoin(FollowedRoom& room, MemberRecord record, int max_members
       });
 }
 
+void Backplane::FreeUnclaimedJoins(FollowedRoom& room) {
+  if (room.joins_in_flight > 0 || room.own_joins_seen.empty()) return;
+  std::vector<std::pair<uint8_t, uint64_t>> seen;
+  seen.swap(room.own_joins_seen);
+  for (const auto& [id, generation] : seen) {
+    auto it = room.locals.find(id);
+    if (it != room.locals.end() && it->second.generation == generation) continue;
+    // A member whose join answer was lost, or who left before its join
+    // message came back (then this leave is a no-op in Redis).
+    SendLeave(*room.server, room.id, id, generation, LeaveReason::kClosed);
+  }
+}
+
 void Backplane::Leave(std::string room, uint8_t id, uint64_t generation, LeaveReason reason) {
   net::post(io_, [this, room = std::move(room), id, generation, reason]() mutable {
     if (servers_.empty()) return;
@@ -561,7 +697,7 @@ void Backplane::Leave(std::string room, uint8_t id, uint64_t generation, LeaveRe
 
 void Backplane::SendLeave(Server& server, std::string room, uint8_t id, uint64_t generation,
                           LeaveReason reason) {
-  if (!server.redis->connected() || !server.lease_held) {
+  if (!Ready(server)) {
     server.leaves_to_retry.push_back({std::move(room), id, generation, reason});
     return;
   }
@@ -593,6 +729,16 @@ void Backplane::PublishPositions(std::string room, std::vector<PositionEntry> en
     if (followed == nullptr) return;
     PositionsMessage message{instance_id_, std::move(entries)};
     Publish(*followed->server, followed->channel, EncodePositions(message));
+  });
+}
+
+void Backplane::PublishState(std::string room, std::string to, std::vector<StateEntry> entries) {
+  net::post(io_, [this, room = std::move(room), to = std::move(to),
+                  entries = std::move(entries)]() mutable {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr) return;
+    StateMessage message{instance_id_, std::move(to), std::move(entries)};
+    Publish(*followed->server, followed->channel, EncodeState(message));
   });
 }
 

@@ -91,6 +91,10 @@ class BackplaneListener {
   // could not keep its id (another instance holds it now): close it so
   // that it rejoins.
   virtual void OnMemberLost(const std::string& room, uint8_t id, uint64_t generation) = 0;
+  // The roster of `room` was read again after a gap (a lost subscription,
+  // a Redis restart): what the others knew of this instance's members'
+  // positions and presses may be stale; publish it (PublishState, to "").
+  virtual void OnResync(const std::string& room) = 0;
   // This instance's lease expired while it could not renew it (it was
   // paused, or cut off from Redis): the others have freed its members. Close
   // every session so that clients reconnect; the instance registers anew.
@@ -148,6 +152,9 @@ class Backplane {
   // connection per server), nothing when the server is not reachable.
   void PublishClick(std::string room, ClickMessage click);
   void PublishPositions(std::string room, std::vector<PositionEntry> entries);
+  // The state of this instance's members in `room` for instance `to` (new
+  // in the room), or for every instance (`to` empty).
+  void PublishState(std::string room, std::string to, std::vector<StateEntry> entries);
 
   Stats stats() const;
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
@@ -161,6 +168,8 @@ class Backplane {
   // Everything below runs on the backplane's thread.
   void OnCommandConnected(Server& server);
   void OnRunId(Server& server, std::string run_id);
+  void EnsureLease(Server& server);
+  bool Ready(const Server& server) const;
   void OnLeaseHeld(Server& server);
   void ReassertAll(Server& server);
   void OnMessage(Server& server, std::string_view channel, std::string_view payload);
@@ -168,6 +177,7 @@ class Backplane {
   void OnSubscriberLost(Server& server);
   void ReadRoster(FollowedRoom& room);
   void RunJoin(FollowedRoom& room, MemberRecord record, int max_members, JoinDone done);
+  void FreeUnclaimedJoins(FollowedRoom& room);
   void SendLeave(Server& server, std::string room, uint8_t id, uint64_t generation,
                  LeaveReason reason);
   void Publish(Server& server, const std::string& channel, std::string bytes);
@@ -194,6 +204,7 @@ class Backplane {
   absl::flat_hash_map<std::string, FollowedRoom*> rooms_by_channel_;
   std::string instance_id_;
   int fences_ = 0;
+  uint64_t last_roster_epoch_ = 0;
 
   mutable absl::Mutex stats_mu_;
   Stats stats_ ABSL_GUARDED_BY(stats_mu_);

@@ -88,6 +88,30 @@ absl::StatusOr<RoomMessage> DecodePositions(ByteReader& reader) {
   return Finish(reader, std::move(positions));
 }
 
+absl::StatusOr<RoomMessage> DecodeState(ByteReader& reader) {
+  StateMessage state;
+  if (!reader.ShortString(&state.instance) || !reader.ShortString(&state.to)) {
+    return Malformed("truncated");
+  }
+  if (reader.remaining() % kStateEntrySize != 0) {
+    return Malformed(absl::StrCat("state: ", reader.remaining(),
+                                  " bytes of entries are not a multiple of ", kStateEntrySize));
+  }
+  state.entries.resize(reader.remaining() / kStateEntrySize);
+  for (StateEntry& entry : state.entries) {
+    uint8_t flags = 0;
+    reader.U8(&entry.id);
+    reader.U64(&entry.generation);
+    reader.U16(&entry.x);
+    reader.U16(&entry.y);
+    reader.U8(&flags);
+    if (flags > 3) return Malformed(absl::StrCat("state entry with flags ", flags));
+    entry.has_position = (flags & 1) != 0;
+    entry.pressed = (flags & 2) != 0;
+  }
+  return Finish(reader, std::move(state));
+}
+
 absl::StatusOr<RoomMessage> DecodeKick(ByteReader& reader) {
   KickMessage kick;
   reader.U8(&kick.id);
@@ -110,6 +134,15 @@ struct Printer {
     out << "positions from \"" << absl::CHexEscape(m.instance) << "\"";
     for (const PositionEntry& e : m.entries) {
       out << " " << int{e.id} << "/" << e.generation << "@" << e.x << "," << e.y;
+    }
+  }
+  void operator()(const StateMessage& m) {
+    out << "state from \"" << absl::CHexEscape(m.instance) << "\" to \""
+        << absl::CHexEscape(m.to) << "\"";
+    for (const StateEntry& e : m.entries) {
+      out << " " << int{e.id} << "/" << e.generation;
+      if (e.has_position) out << "@" << e.x << "," << e.y;
+      if (e.pressed) out << " down";
     }
   }
   void operator()(const KickMessage& m) {
@@ -182,6 +215,24 @@ absl::StatusOr<std::string> EncodeKick(const KickMessage& kick) {
   return out;
 }
 
+std::string EncodeState(const StateMessage& state) {
+  std::string out;
+  out.reserve(4 + state.instance.size() + state.to.size() + kStateEntrySize * state.entries.size());
+  ByteWriter writer(&out);
+  writer.U8(kRoomMessageVersion);
+  writer.U8(static_cast<uint8_t>(RoomMessageType::kState));
+  writer.ShortString(state.instance);
+  writer.ShortString(state.to);
+  for (const StateEntry& entry : state.entries) {
+    writer.U8(entry.id);
+    writer.U64(entry.generation);
+    writer.U16(entry.x);
+    writer.U16(entry.y);
+    writer.U8(static_cast<uint8_t>((entry.has_position ? 1 : 0) | (entry.pressed ? 2 : 0)));
+  }
+  return out;
+}
+
 absl::StatusOr<RoomMessage> DecodeRoomMessage(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t version = 0;
@@ -202,6 +253,8 @@ absl::StatusOr<RoomMessage> DecodeRoomMessage(std::string_view bytes) {
       return DecodePositions(reader);
     case RoomMessageType::kKick:
       return DecodeKick(reader);
+    case RoomMessageType::kState:
+      return DecodeState(reader);
   }
   return Malformed(absl::StrCat("unknown type ", type));
 }

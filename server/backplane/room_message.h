@@ -13,10 +13,16 @@
 //   positions  01 04 instance:(1+n) then, to the end, entries of 13 bytes:
 //              id:1 generation:8 x:2 y:2
 //   kick       01 05 id:1 generation:8 code:2 reason:(1+n)
+//   state      01 06 instance:(1+n) to:(1+n) then, to the end, entries of
+//              14 bytes: id:1 generation:8 x:2 y:2 flags:1 (bit 0: has a
+//              position, bit 1: pressing; other bits 0)
 //
 // Joins and leaves are published by the room store's scripts, which build
-// them in Lua from these constants (room_scripts.cc); clicks, positions and
-// kicks by the instances.
+// them in Lua from these constants (room_scripts.cc); clicks, positions,
+// kicks and states by the instances. A state answers an instance that is
+// new in the room (`to`): every member of `instance` there, with its
+// position and press, sent when `instance` saw the newcomer's first join,
+// so that the newcomer's joiners start from it (docs/BACKPLANE.md).
 #ifndef CURSORD_BACKPLANE_ROOM_MESSAGE_H_
 #define CURSORD_BACKPLANE_ROOM_MESSAGE_H_
 
@@ -41,6 +47,7 @@ enum class RoomMessageType : uint8_t {
   kClick = 3,
   kPositions = 4,
   kKick = 5,
+  kState = 6,
 };
 
 // Why a member left. A value this version does not name is kept as its
@@ -107,8 +114,31 @@ struct KickMessage {
   }
 };
 
-using RoomMessage =
-    std::variant<JoinMessage, LeaveMessage, ClickMessage, PositionsMessage, KickMessage>;
+struct StateEntry {
+  uint8_t id = 0;
+  uint64_t generation = 0;
+  uint16_t x = 0;
+  uint16_t y = 0;
+  bool has_position = false;
+  bool pressed = false;
+  friend bool operator==(const StateEntry& a, const StateEntry& b) {
+    return a.id == b.id && a.generation == b.generation && a.x == b.x && a.y == b.y &&
+           a.has_position == b.has_position && a.pressed == b.pressed;
+  }
+};
+inline constexpr size_t kStateEntrySize = 14;
+
+struct StateMessage {
+  std::string instance;  // the publisher: every entry is one of its members
+  std::string to;        // the instance new in the room
+  std::vector<StateEntry> entries;
+  friend bool operator==(const StateMessage& a, const StateMessage& b) {
+    return a.instance == b.instance && a.to == b.to && a.entries == b.entries;
+  }
+};
+
+using RoomMessage = std::variant<JoinMessage, LeaveMessage, ClickMessage, PositionsMessage,
+                                 KickMessage, StateMessage>;
 
 // For test failures and log lines.
 std::ostream& operator<<(std::ostream& out, const RoomMessage& message);
@@ -121,6 +151,8 @@ std::string EncodeLeave(const LeaveMessage& leave);
 std::string EncodeClick(const ClickMessage& click);
 std::string EncodePositions(const PositionsMessage& positions);
 absl::StatusOr<std::string> EncodeKick(const KickMessage& kick);
+// Both instances must be valid instance ids.
+std::string EncodeState(const StateMessage& state);
 
 // Decodes one message. INVALID_ARGUMENT for an unknown version or type,
 // input that ends inside a field, bytes after the last field, a join whose

@@ -9,6 +9,19 @@ void ClusterRoom::AddLocal(uint8_t id, uint64_t generation) {
   Member& m = members_[id];
   m.generation = generation;
   m.local = true;
+  had_local_ = true;
+}
+
+void ClusterRoom::StartAwaiting() {
+  awaiting_.clear();
+  for (const auto& [instance, count] : members_per_instance_) {
+    if (!states_received_.contains(instance)) awaiting_.insert(instance);
+  }
+}
+
+void ClusterRoom::OnState(std::string_view instance) {
+  states_received_.insert(std::string(instance));
+  awaiting_.erase(std::string(instance));
 }
 
 bool ClusterRoom::AddRemote(uint8_t id, uint64_t generation, std::string_view instance) {

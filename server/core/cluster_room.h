@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 namespace cursord::core {
 
@@ -32,6 +33,11 @@ class ClusterRoom {
     return m == nullptr ? 0 : m->generation;
   }
   bool known(uint8_t id) const { return Find(id) != nullptr; }
+  // The instance of remote member `id` ("" for a local or unknown one).
+  std::string instance(uint8_t id) const {
+    const Member* m = Find(id);
+    return m == nullptr ? std::string() : m->instance;
+  }
   bool local(uint8_t id) const {
     const Member* m = Find(id);
     return m != nullptr && m->local;
@@ -72,6 +78,27 @@ class ClusterRoom {
   // the set.
   std::vector<uint8_t> TakeMoved();
 
+  // Whether a member of this instance ever joined the room here (since it
+  // was created on this shard).
+  bool had_local() const { return had_local_; }
+  // Whether `instance` has a member in the room.
+  bool HasInstance(std::string_view instance) const {
+    return members_per_instance_.contains(std::string(instance));
+  }
+
+  // States (backplane StateMessage) this instance waits for before its
+  // first members join: the room's state lives with each instance, which
+  // sends it when it sees this instance's first join. StartAwaiting waits
+  // for every instance with members here now, except those whose state
+  // came already; OnState(instance) notes one (before or during the wait);
+  // StopAwaiting(instance) gives up on one (it left the room). awaiting()
+  // is true while any is missing.
+  void StartAwaiting();
+  void OnState(std::string_view instance);
+  void StopAwaiting(std::string_view instance) { awaiting_.erase(std::string(instance)); }
+  void StopAwaitingAll() { awaiting_.clear(); }
+  bool awaiting() const { return !awaiting_.empty(); }
+
   // Joins sent to Redis and not answered yet: the room stays while any is
   // pending, as its answer has to find it.
   int pending_joins() const { return pending_joins_; }
@@ -94,6 +121,9 @@ class ClusterRoom {
   // Sparse: most rooms are small, and a server may follow many.
   absl::flat_hash_map<uint8_t, Member> members_;
   absl::flat_hash_map<std::string, int> members_per_instance_;  // remote instances
+  absl::flat_hash_set<std::string> awaiting_;
+  absl::flat_hash_set<std::string> states_received_;
+  bool had_local_ = false;
   int remote_count_ = 0;
   int moved_count_ = 0;
   int pending_joins_ = 0;

@@ -118,8 +118,10 @@ class Room {
   // Tells watchers that `id` is being closed by the control plane.
   void NotifyKicked(uint8_t id, const std::string& reason, absl::Time now);
 
-  // The member with `id`, or null.
+  // The member with `id`, or null (also for a remote member).
   RoomMember* member(uint8_t id) const;
+  // Whether `id` is a member, local or remote.
+  bool is_member(uint8_t id) const { return id < records_.size() && records_[id] != nullptr; }
   // Whether member `id` (a member) is pressing.
   bool clicking(uint8_t id) const { return records_[id]->clicking; }
   const Position* positions() const { return positions_.data(); }

@@ -17,6 +17,8 @@ namespace net = boost::asio;
 using backplane::LeaveReason;
 
 constexpr std::string_view kLeaseLost = "instance lease lost: reconnect";
+// How long a first joiner waits for another instance's state.
+constexpr std::chrono::milliseconds kStateWait{500};
 constexpr std::string_view kIdTaken = "member id taken after a backplane restart: reconnect";
 
 // Every RoomMember of the edge is a WsSession.
@@ -29,7 +31,8 @@ ClusterRelay::ClusterRelay(Shard& shard, backplane::Backplane& backplane,
     : shard_(shard),
       backplane_(backplane),
       flush_interval_(flush_interval),
-      batch_timer_(shard.io_context()) {}
+      batch_timer_(shard.io_context()),
+      hold_timer_(shard.io_context()) {}
 
 core::ClusterRoom* ClusterRelay::Find(const std::string& room) {
   auto it = rooms_.find(room);
@@ -87,10 +90,10 @@ void ClusterRelay::FinishJoin(uint64_t ticket, const std::string& room_id,
     }
     return;
   }
-  cluster->RemovePendingJoin();
   const bool waiting = session != nullptr && session->awaiting_join();
   ShardCounters& counters = shard_.counters();
   if (!joined.ok()) {
+    cluster->RemovePendingJoin();
     if (waiting) {
       if (absl::IsResourceExhausted(joined.status())) {
         CURSORD_CLIENT_LOG(shard_, kInfo) << "room full: room=" << room_id;
@@ -108,36 +111,101 @@ void ClusterRelay::FinishJoin(uint64_t ticket, const std::string& room_id,
     shard_.ReleaseRoomIfEmpty(*room);
     return;
   }
-  const uint8_t id = joined->id;
   if (!waiting) {
     // It closed while Redis answered: free the id at once.
-    backplane_.Leave(room_id, id, joined->generation, LeaveReason::kClosed);
+    cluster->RemovePendingJoin();
+    backplane_.Leave(room_id, joined->id, joined->generation, LeaveReason::kClosed);
     shard_.ReleaseRoomIfEmpty(*room);
     return;
   }
-  // Redis gave out `id`, so whoever holds it here is gone from Redis: a
-  // remote member whose leave is still on its way, or a local one that the
-  // others reaped (this instance is about to find its lease gone).
-  if (cluster->known(id) || room->member(id) != nullptr) {
-    if (cluster->local(id)) {
-      CloseLocal(*room, id, kLeaseLost);
-    } else {
-      room->Leave(id, absl::Now());
-      cluster->Remove(id);
+  // The first member of this instance in the room waits for the state of
+  // the other instances there (positions and presses), which they send
+  // when they see its join: then its join sequence holds them, as on one
+  // instance. Later joiners wait behind it, in order.
+  Hold& hold = holds_[room_id];
+  if (!cluster->had_local() && hold.joins.empty()) {
+    cluster->StartAwaiting();
+    if (cluster->awaiting()) hold.deadline = Clock::now() + kStateWait;
+  }
+  // Still counted as pending while held: the room stays.
+  hold.joins.push_back(HeldJoin{std::move(session), joined->id, joined->generation,
+                                std::move(identity)});
+  if (cluster->awaiting()) {
+    ArmHoldTimer();
+    return;
+  }
+  ReleaseHeld(room_id);
+}
+
+void ClusterRelay::ReleaseHeld(const std::string& room_id) {
+  auto it = holds_.find(room_id);
+  if (it == holds_.end()) return;
+  std::vector<HeldJoin> joins = std::move(it->second.joins);
+  holds_.erase(it);
+  for (HeldJoin& held : joins) {
+    core::Room* room = shard_.FindRoom(room_id);
+    core::ClusterRoom* cluster = Find(room_id);
+    if (room == nullptr || cluster == nullptr) {
+      backplane_.Leave(room_id, held.id, held.generation, LeaveReason::kClosed);
+      continue;
     }
+    if (!held.session->awaiting_join()) {
+      cluster->RemovePendingJoin();
+      backplane_.Leave(room_id, held.id, held.generation, LeaveReason::kClosed);
+      shard_.ReleaseRoomIfEmpty(*room);
+      continue;
+    }
+    // Redis gave out the id, so whoever holds it here is gone from Redis: a
+    // remote member whose leave is still on its way, or a local one that
+    // the others reaped (this instance is about to find its lease gone).
+    // The join is still pending, so closing that one leaves the room be.
+    if (cluster->local(held.id)) {
+      CloseLocal(*room, held.id, kLeaseLost);
+    } else if (room->is_member(held.id)) {
+      room->Leave(held.id, absl::Now());
+      cluster->Remove(held.id);
+    }
+    cluster->RemovePendingJoin();
+    if (!room->JoinAs(held.id, held.session.get(), std::move(held.identity), absl::Now())) {
+      // More members here than --max-room-members: Redis and this instance
+      // disagree on the limit (another instance's flag).
+      backplane_.Leave(room_id, held.id, held.generation, LeaveReason::kClosed);
+      held.session->JoinRefused(core::kCloseTryAgainLater,
+                                "room full (" + std::to_string(room->member_count()) + " members)",
+                                shard_.counters().closes_full);
+      shard_.ReleaseRoomIfEmpty(*room);
+      continue;
+    }
+    cluster->AddLocal(held.id, held.generation);
+    held.session->JoinedCluster(*room, *cluster, held.id);
   }
-  if (!room->JoinAs(id, session.get(), std::move(identity), absl::Now())) {
-    // The room holds more members here than --max-room-members: Redis and
-    // this instance disagree on the limit (another instance's flag).
-    backplane_.Leave(room_id, id, joined->generation, LeaveReason::kClosed);
-    session->JoinRefused(core::kCloseTryAgainLater,
-                         "room full (" + std::to_string(room->member_count()) + " members)",
-                         counters.closes_full);
-    shard_.ReleaseRoomIfEmpty(*room);
-    return;
+}
+
+void ClusterRelay::ArmHoldTimer() {
+  if (hold_timer_armed_) return;
+  std::optional<Clock::time_point> earliest;
+  for (const auto& [room, hold] : holds_) {
+    if (!earliest || hold.deadline < *earliest) earliest = hold.deadline;
   }
-  cluster->AddLocal(id, joined->generation);
-  session->JoinedCluster(*room, *cluster, id);
+  if (!earliest) return;
+  hold_timer_armed_ = true;
+  hold_timer_.expires_at(*earliest);
+  hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+    hold_timer_armed_ = false;
+    if (ec) return;
+    // An instance that does not answer in time (it died, or is cut off):
+    // the joins go ahead without its state, which arrives as it moves.
+    const Clock::time_point now = Clock::now();
+    std::vector<std::string> due;
+    for (const auto& [room, hold] : holds_) {
+      if (hold.deadline <= now) due.push_back(room);
+    }
+    for (const std::string& room : due) {
+      if (core::ClusterRoom* cluster = Find(room)) cluster->StopAwaitingAll();
+      ReleaseHeld(room);
+    }
+    ArmHoldTimer();
+  });
 }
 
 bool ClusterRelay::CanRelease(const std::string& room) const {
@@ -148,6 +216,7 @@ bool ClusterRelay::CanRelease(const std::string& room) const {
 void ClusterRelay::OnRoomReleased(const std::string& room) {
   if (rooms_.erase(room) == 0) return;
   batch_.erase(room);
+  holds_.erase(room);
   backplane_.Unfollow(room);
 }
 
@@ -198,25 +267,29 @@ void ClusterRelay::PublishMoved(const std::string& room_id) {
   backplane_.PublishPositions(room_id, std::move(entries));
 }
 
-void ClusterRelay::PublishState(const std::string& room_id) {
+void ClusterRelay::PublishState(const std::string& room_id, const std::string& to) {
   core::ClusterRoom* cluster = Find(room_id);
   core::Room* room = shard_.FindRoom(room_id);
   if (cluster == nullptr || room == nullptr) return;
   // Unpublished moves are part of this state.
   cluster->TakeMoved();
-  std::vector<backplane::PositionEntry> entries;
-  std::vector<uint8_t> pressing;
+  std::vector<backplane::StateEntry> entries;
   for (const auto& [id, member] : room->members()) {
     const core::MemberSnapshot snapshot = room->SnapshotMember(id);
-    if (snapshot.has_position) {
-      entries.push_back({id, cluster->generation(id), snapshot.x, snapshot.y});
-    }
-    if (snapshot.clicking) pressing.push_back(id);
+    entries.push_back({id, cluster->generation(id), snapshot.x, snapshot.y, snapshot.has_position,
+                       snapshot.clicking});
   }
-  if (!entries.empty()) backplane_.PublishPositions(room_id, std::move(entries));
-  for (uint8_t id : pressing) {
-    backplane_.PublishClick(room_id, backplane::ClickMessage{id, cluster->generation(id), true});
+  // Sent even when empty: the newcomer waits for it.
+  backplane_.PublishState(room_id, to, std::move(entries));
+}
+
+void ClusterRelay::Resync(const std::string& room_id) {
+  core::ClusterRoom* cluster = Find(room_id);
+  core::Room* room = shard_.FindRoom(room_id);
+  if (cluster == nullptr || room == nullptr || room->empty() || cluster->remote_count() == 0) {
+    return;
   }
+  PublishState(room_id, "");
 }
 
 // --- Other instances' traffic in ---
@@ -234,7 +307,9 @@ void ClusterRelay::ApplyJoin(const std::string& room_id, uint8_t id,
   core::ClusterRoom* cluster = Find(room_id);
   core::Room* room = shard_.FindRoom(room_id);
   if (cluster == nullptr || room == nullptr) return;
-  if (cluster->IsRemote(id, record.generation)) return;  // known (roster, then its message)
+  // Known (roster, then its message). The instance too: generations start
+  // again after Redis restarted empty.
+  if (cluster->IsRemote(id, record.generation) && cluster->instance(id) == record.instance) return;
   if (cluster->local(id)) {
     // Redis gave our member's id to someone else: it was reaped.
     CloseLocal(*room, id, kLeaseLost);
@@ -252,7 +327,11 @@ void ClusterRelay::ApplyJoin(const std::string& room_id, uint8_t id,
                         connected_at)) {
     return;
   }
-  if (cluster->AddRemote(id, record.generation, record.instance)) PublishState(room_id);
+  if (cluster->AddRemote(id, record.generation, record.instance)) {
+    // A new instance in the room: our members' state, for its joiners
+    // (who wait for it, so it goes even when there is nothing in it).
+    PublishState(room_id, record.instance);
+  }
 }
 
 void ClusterRelay::ApplyRoster(
@@ -261,15 +340,18 @@ void ClusterRelay::ApplyRoster(
   core::ClusterRoom* cluster = Find(room_id);
   core::Room* room = shard_.FindRoom(room_id);
   if (cluster == nullptr || room == nullptr) return;
-  absl::flat_hash_map<uint8_t, uint64_t> in_roster;
-  for (const auto& [id, record] : remote) in_roster[id] = record.generation;
+  absl::flat_hash_map<uint8_t, const backplane::MemberRecord*> in_roster;
+  for (const auto& [id, record] : remote) in_roster[id] = &record;
   // Members the roster no longer has left while this instance was not
   // listening.
   for (uint8_t id : cluster->RemoteIds()) {
     auto it = in_roster.find(id);
-    if (it == in_roster.end() || it->second != cluster->generation(id)) {
+    if (it == in_roster.end() || it->second->generation != cluster->generation(id) ||
+        it->second->instance != cluster->instance(id)) {
+      const std::string instance = cluster->instance(id);
       room->Leave(id, absl::Now());
       cluster->Remove(id);
+      if (!cluster->HasInstance(instance)) cluster->StopAwaiting(instance);
     }
   }
   for (const auto& [id, record] : remote) ApplyJoin(room_id, id, record);
@@ -284,8 +366,13 @@ void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::Roo
     ApplyJoin(room_id, join->id, join->record);
   } else if (const auto* leave = std::get_if<backplane::LeaveMessage>(&message)) {
     if (cluster->IsRemote(leave->id, leave->generation)) {
+      const std::string instance = cluster->instance(leave->id);
       room->Leave(leave->id, now);
       cluster->Remove(leave->id);
+      if (!cluster->HasInstance(instance) && cluster->awaiting()) {
+        cluster->StopAwaiting(instance);
+        if (!cluster->awaiting()) ReleaseHeld(room_id);
+      }
     } else if (cluster->IsLocal(leave->id, leave->generation)) {
       // Another instance freed our member: it reaped this instance.
       CloseLocal(*room, leave->id, kLeaseLost);
@@ -300,6 +387,18 @@ void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::Roo
       if (cluster->IsRemote(entry.id, entry.generation)) {
         room->Cursor(entry.id, entry.x, entry.y, now);
       }
+    }
+  } else if (const auto* state = std::get_if<backplane::StateMessage>(&message)) {
+    // The other instance's members as they are now: latest positions, and
+    // the press that may have begun or ended unseen.
+    for (const backplane::StateEntry& entry : state->entries) {
+      if (!cluster->IsRemote(entry.id, entry.generation)) continue;
+      if (entry.has_position) room->Cursor(entry.id, entry.x, entry.y, now);
+      if (room->clicking(entry.id) != entry.pressed) room->Click(entry.id, entry.pressed, now);
+    }
+    if (!state->to.empty()) {
+      cluster->OnState(state->instance);
+      if (!cluster->awaiting() && holds_.contains(room_id)) ReleaseHeld(room_id);
     }
   } else if (const auto* kick = std::get_if<backplane::KickMessage>(&message)) {
     if (cluster->IsLocal(kick->id, kick->generation)) {
@@ -344,6 +443,13 @@ void BackplaneEvents::OnMemberLost(const std::string& room, uint8_t id, uint64_t
   Shard& shard = server_.ShardFor(room);
   net::post(shard.io_context(), [&shard, room, id, generation] {
     if (ClusterRelay* relay = shard.relay()) relay->CloseLostMember(room, id, generation);
+  });
+}
+
+void BackplaneEvents::OnResync(const std::string& room) {
+  Shard& shard = server_.ShardFor(room);
+  net::post(shard.io_context(), [&shard, room] {
+    if (ClusterRelay* relay = shard.relay()) relay->Resync(room);
   });
 }
 

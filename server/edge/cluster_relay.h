@@ -15,7 +15,9 @@
 #define CURSORD_EDGE_CLUSTER_RELAY_H_
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +72,9 @@ class ClusterRelay {
                    const std::vector<std::pair<uint8_t, backplane::MemberRecord>>& remote);
   void ApplyMessage(const std::string& room, const backplane::RoomMessage& message);
   void CloseLostMember(const std::string& room, uint8_t id, uint64_t generation);
+  // Publishes the state of this instance's members in `room` to every
+  // instance (after a gap in what they heard of it).
+  void Resync(const std::string& room);
   void Fence();
 
  private:
@@ -83,8 +88,12 @@ class ClusterRelay {
   void CloseLocal(core::Room& room, uint8_t id, std::string_view reason);
   // Publishes `room`'s moved members' positions now.
   void PublishMoved(const std::string& room);
-  // Every local member's position and press, for an instance new in the room.
-  void PublishState(const std::string& room);
+  // Every local member's position and press, for `to` (an instance new in
+  // the room) or everyone ("").
+  void PublishState(const std::string& room, const std::string& to);
+  // Joins the held joins of `room`, in order.
+  void ReleaseHeld(const std::string& room);
+  void ArmHoldTimer();
   void ScheduleBatch(const std::string& room);
   core::ClusterRoom* Find(const std::string& room);
 
@@ -98,6 +107,21 @@ class ClusterRelay {
   absl::flat_hash_set<std::string> batch_;
   boost::asio::steady_timer batch_timer_;
   bool batch_armed_ = false;
+  using Clock = std::chrono::steady_clock;
+  // Joins answered by Redis that wait for the other instances' state.
+  struct HeldJoin {
+    std::shared_ptr<WsSession> session;
+    uint8_t id;
+    uint64_t generation;
+    core::MemberIdentity identity;
+  };
+  struct Hold {
+    Clock::time_point deadline;
+    std::vector<HeldJoin> joins;
+  };
+  absl::flat_hash_map<std::string, Hold> holds_;
+  boost::asio::steady_timer hold_timer_;
+  bool hold_timer_armed_ = false;
   // Sessions whose join waits for Redis, by ticket.
   absl::flat_hash_map<uint64_t, std::shared_ptr<WsSession>> waiting_;
   uint64_t last_ticket_ = 0;
@@ -112,6 +136,7 @@ class BackplaneEvents final : public backplane::BackplaneListener {
                 std::vector<std::pair<uint8_t, backplane::MemberRecord>> remote) override;
   void OnRoomMessage(const std::string& room, backplane::RoomMessage message) override;
   void OnMemberLost(const std::string& room, uint8_t id, uint64_t generation) override;
+  void OnResync(const std::string& room) override;
   void OnFenced() override;
 
  private:

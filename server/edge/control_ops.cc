@@ -134,6 +134,13 @@ void ControlOps::KickMember(std::string room_id, uint8_t member_id, std::string 
       done(RoomNotFound(room_id));
       return;
     }
+    if (room->member(member_id) == nullptr && room->is_member(member_id)) {
+      // With --redis: a member of another instance, which alone can close it.
+      done(absl::FailedPreconditionError(absl::StrCat(
+          "member ", int{member_id}, " of room \"", room_id,
+          "\" is connected to another instance of the cluster: kick it there")));
+      return;
+    }
     if (room->member(member_id) == nullptr) {
       done(absl::NotFoundError(
           absl::StrCat("member ", int{member_id}, " not found in room \"", room_id, "\"")));

@@ -36,6 +36,7 @@ std::string Encode(const RoomMessage& message) {
   if (const auto* positions = std::get_if<PositionsMessage>(&message)) {
     return EncodePositions(*positions);
   }
+  if (const auto* state = std::get_if<StateMessage>(&message)) return EncodeState(*state);
   return *EncodeKick(std::get<KickMessage>(message));
 }
 
@@ -47,6 +48,7 @@ std::vector<std::string> EncodedSamples() {
       EncodeClick(ClickMessage{3, 5, true}),
       EncodePositions(PositionsMessage{"host-2", {{1, 2, 3, 4}, {255, ~0ULL, 65535, 0}}}),
       *EncodeKick(KickMessage{4, 6, 4000, "kicked by admin"}),
+      EncodeState(StateMessage{"host-1", "host-2", {{1, 2, 3, 4, true, true}, {7, 8, 0, 0, false, false}}}),
   };
 }
 
@@ -61,6 +63,8 @@ TEST(RoomMessageTest, EveryMessageSurvivesARoundTrip) {
       PositionsMessage{"h", {}},
       KickMessage{4, 6, 4001, "room closed"},
       KickMessage{4, 6, 4000, ""},
+      StateMessage{"a", "b", {{1, 2, 3, 4, true, false}, {255, ~0ULL, 65535, 0, false, true}}},
+      StateMessage{"a", "b", {}},
   };
   for (const RoomMessage& message : messages) {
     absl::StatusOr<RoomMessage> decoded = DecodeRoomMessage(Encode(message));
@@ -89,8 +93,12 @@ TEST(RoomMessageTest, EveryTruncationIsRefused) {
       // Positions end with whole entries, so the message without its last
       // entry is a valid, shorter one: anything else must be refused.
       if (decoded.ok()) {
-        ASSERT_TRUE(std::holds_alternative<PositionsMessage>(*decoded)) << *decoded;
-        EXPECT_EQ((bytes.size() - size) % kPositionEntrySize, 0u) << size;
+        const size_t entry = std::holds_alternative<StateMessage>(*decoded) ? kStateEntrySize
+                                                                             : kPositionEntrySize;
+        ASSERT_TRUE(std::holds_alternative<PositionsMessage>(*decoded) ||
+                    std::holds_alternative<StateMessage>(*decoded))
+            << *decoded;
+        EXPECT_EQ((bytes.size() - size) % entry, 0u) << size;
         continue;
       }
       EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << size;
@@ -109,7 +117,7 @@ TEST(RoomMessageTest, UnknownVersionsAndTypesAreRefused) {
   leave[0] = 2;
   EXPECT_FALSE(DecodeRoomMessage(leave).ok());
   leave[0] = 1;
-  for (int type : {0, 6, 255}) {
+  for (int type : {0, 7, 255}) {
     leave[1] = static_cast<char>(type);
     EXPECT_FALSE(DecodeRoomMessage(leave).ok()) << type;
   }
@@ -126,6 +134,13 @@ TEST(RoomMessageTest, AClickIsPressedOrReleasedNothingElse) {
   std::string click = EncodeClick(ClickMessage{1, 1, true});
   click.back() = 2;
   EXPECT_FALSE(DecodeRoomMessage(click).ok());
+}
+
+TEST(RoomMessageTest, AStateEntryWithUnknownFlagsIsRefused) {
+  std::string state = EncodeState(StateMessage{"a", "b", {{1, 2, 3, 4, true, true}}});
+  EXPECT_TRUE(DecodeRoomMessage(state).ok());
+  state.back() = 4;
+  EXPECT_FALSE(DecodeRoomMessage(state).ok());
 }
 
 TEST(RoomMessageTest, AnUnknownLeaveReasonIsKeptAsItsNumber) {

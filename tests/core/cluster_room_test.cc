@@ -75,6 +75,34 @@ TEST(ClusterRoomTest, AMemberThatLeavesTakesItsUnpublishedMoveAlong) {
   EXPECT_FALSE(room.has_moved());
 }
 
+TEST(ClusterRoomTest, AFirstJoinWaitsForTheStateOfEveryInstanceInTheRoom) {
+  ClusterRoom room;
+  room.AddRemote(0, 1, "x");
+  room.AddRemote(1, 2, "y");
+  room.AddRemote(2, 3, "y");
+  room.OnState("y");  // came before the join's answer
+  EXPECT_FALSE(room.had_local());
+  room.StartAwaiting();
+  EXPECT_TRUE(room.awaiting());
+  EXPECT_TRUE(room.HasInstance("x"));
+  room.OnState("z");  // not in the room: changes nothing
+  EXPECT_TRUE(room.awaiting());
+  room.OnState("x");
+  EXPECT_FALSE(room.awaiting());
+  room.AddLocal(3, 4);
+  EXPECT_TRUE(room.had_local());
+}
+
+TEST(ClusterRoomTest, AnInstanceThatLeftIsNotWaitedFor) {
+  ClusterRoom room;
+  room.AddRemote(0, 1, "x");
+  room.StartAwaiting();
+  room.Remove(0);
+  EXPECT_FALSE(room.HasInstance("x"));
+  room.StopAwaiting("x");
+  EXPECT_FALSE(room.awaiting());
+}
+
 TEST(ClusterRoomTest, CountsPendingJoins) {
   ClusterRoom room;
   room.AddPendingJoin();
