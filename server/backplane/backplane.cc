@@ -187,7 +187,7 @@ void Backplane::Start() {
 
 void Backplane::Stop(absl::Duration grace) {
   {
-    absl::MutexLock lock(&stop_mu_);
+    std::lock_guard<std::mutex> lock(stop_mu_);
     if (stopped_) return;
     stopped_ = true;
   }
@@ -255,7 +255,7 @@ void Backplane::UpdateConnected() {
       CURSORD_LOG(kWarning) << "backplane: degraded (joins refused until Redis is back)";
     }
   }
-  absl::MutexLock lock(&stats_mu_);
+  std::lock_guard<std::mutex> lock(stats_mu_);
   stats_.connected = all;
 }
 
@@ -263,7 +263,7 @@ void Backplane::UpdateConnected() {
 
 void Backplane::OnCommandConnected(Server& server) {
   if (server.ever_connected) {
-    absl::MutexLock lock(&stats_mu_);
+    std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.reconnects;
   }
   server.ever_connected = true;
@@ -381,7 +381,7 @@ void Backplane::ReassertAll(Server& server) {
               return;
             }
             if (*kept) {
-              absl::MutexLock lock(&stats_mu_);
+              std::lock_guard<std::mutex> lock(stats_mu_);
               ++stats_.reasserted_members;
             } else {
               FollowedRoom* room = FindRoom(room_name);
@@ -410,7 +410,7 @@ void Backplane::Fence() {
                            "and registering as "
                         << instance_id_;
   {
-    absl::MutexLock lock(&stats_mu_);
+    std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.fences;
     stats_.instance_id = instance_id_;
   }
@@ -444,7 +444,7 @@ void Backplane::Tick() {
       server->store->ReapDead([this](absl::StatusOr<int> reaped) {
         if (!reaped.ok() || *reaped == 0) return;
         CURSORD_LOG(kInfo) << "backplane: freed " << *reaped << " member(s) of dead instances";
-        absl::MutexLock lock(&stats_mu_);
+        std::lock_guard<std::mutex> lock(stats_mu_);
         stats_.reaped_members += static_cast<uint64_t>(*reaped);
       });
     }
@@ -479,7 +479,7 @@ void Backplane::Follow(std::string room) {
     rooms_by_channel_[followed->channel] = followed.get();
     followed->server->subscriber->Subscribe(followed->channel);
     rooms_.emplace(std::move(room), std::move(followed));
-    absl::MutexLock lock(&stats_mu_);
+    std::lock_guard<std::mutex> lock(stats_mu_);
     stats_.rooms_followed = rooms_.size();
   });
 }
@@ -492,7 +492,7 @@ void Backplane::Unfollow(std::string room) {
     for (auto& join : followed->joins) join.done(Unavailable());
     rooms_by_channel_.erase(followed->channel);
     rooms_.erase(room);
-    absl::MutexLock lock(&stats_mu_);
+    std::lock_guard<std::mutex> lock(stats_mu_);
     stats_.rooms_followed = rooms_.size();
   });
 }
@@ -571,7 +571,7 @@ void Backplane::OnMessage(Server& server, std::string_view channel, std::string_
   FollowedRoom& room = *it->second;
   absl::StatusOr<RoomMessage> message = DecodeRoomMessage(payload);
   {
-    absl::MutexLock lock(&stats_mu_);
+    std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.messages_received;
     if (!message.ok()) ++stats_.bad_messages;
   }
@@ -744,7 +744,7 @@ void Backplane::PublishState(std::string room, std::string to, std::vector<State
 
 void Backplane::Publish(Server& server, const std::string& channel, std::string bytes) {
   if (!server.redis->connected()) {
-    absl::MutexLock lock(&stats_mu_);
+    std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.publish_failures;
     return;
   }
@@ -755,7 +755,7 @@ void Backplane::Publish(Server& server, const std::string& channel, std::string 
                               std::chrono::duration_cast<std::chrono::microseconds>(
                                   SteadyClock::now() - sent)
                                   .count());
-                          absl::MutexLock lock(&stats_mu_);
+                          std::lock_guard<std::mutex> lock(stats_mu_);
                           if (!reply.ok() || reply->is_error()) {
                             ++stats_.publish_failures;
                             return;
@@ -767,7 +767,7 @@ void Backplane::Publish(Server& server, const std::string& channel, std::string 
 }
 
 Backplane::Stats Backplane::stats() const {
-  absl::MutexLock lock(&stats_mu_);
+  std::lock_guard<std::mutex> lock(stats_mu_);
   return stats_;
 }
 

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -42,7 +43,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/backplane/connection_options.h"
 #include "server/backplane/member_record.h"
@@ -195,8 +195,10 @@ class Backplane {
   std::thread thread_;
   std::unique_ptr<boost::asio::steady_timer> tick_timer_;
   std::atomic<bool> connected_{false};
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees its locking
+  // (Debian's abseil is not instrumented).
   bool stopped_ = false;  // guarded by stop_mu_
-  absl::Mutex stop_mu_;
+  std::mutex stop_mu_;
 
   // Backplane thread only.
   std::vector<std::unique_ptr<Server>> servers_;
@@ -206,8 +208,8 @@ class Backplane {
   int fences_ = 0;
   uint64_t last_roster_epoch_ = 0;
 
-  mutable absl::Mutex stats_mu_;
-  Stats stats_ ABSL_GUARDED_BY(stats_mu_);
+  mutable std::mutex stats_mu_;
+  Stats stats_;  // guarded by stats_mu_
 };
 
 // "<host name, reduced to instance-id characters>-<8 random hex digits>".
