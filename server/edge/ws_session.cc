@@ -74,6 +74,7 @@ void WsSession::Start(std::string_view response_head,
     // The id comes from Redis. Reading starts once it is known, so that
     // the client's first messages find it a member (they wait in the
     // socket meanwhile).
+    joining_ = true;
     relay->BeginJoin(shared_from_this(), *room, std::move(identity));
     return;
   }
@@ -95,6 +96,7 @@ void WsSession::Start(std::string_view response_head,
 }
 
 void WsSession::JoinedCluster(core::Room& room, core::ClusterRoom& cluster, uint8_t id) {
+  joining_ = false;
   room_ = &room;
   cluster_ = &cluster;
   member_id_ = id;
@@ -104,7 +106,6 @@ void WsSession::JoinedCluster(core::Room& room, core::ClusterRoom& cluster, uint
 }
 
 void WsSession::JoinRefused(uint16_t code, std::string_view reason, core::Counter& counter) {
-  DoRead();
   Close(code, reason, counter);
 }
 
@@ -287,7 +288,14 @@ void WsSession::OnClose(uint16_t code, std::string_view reason) {
 
 void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& counter,
                       bool count) {
+  // A session whose join waits for Redis is not reading yet: it starts
+  // now, so that the client's close frame answers ours.
+  const bool was_waiting = awaiting_join();
   if (!close_.Begin(Clock::now())) return;
+  if (was_waiting) {
+    joining_ = false;
+    DoRead();
+  }
   if (count) counter.Add();
   LeaveRoom();
   std::string frame;
@@ -439,7 +447,6 @@ void WsSession::LeaveRoom() {
   if (room_ == nullptr) return;
   core::Room* room = room_;
   room_ = nullptr;
-  left_ = true;
   room->Leave(member_id_, absl::Now());
   if (cluster_ != nullptr) {
     shard_.relay()->OnLocalLeave(

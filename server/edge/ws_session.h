@@ -66,7 +66,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   void JoinedCluster(core::Room& room, core::ClusterRoom& cluster, uint8_t id);
   void JoinRefused(uint16_t code, std::string_view reason, core::Counter& counter);
   // Open, and its join not answered yet.
-  bool awaiting_join() const { return close_.open() && room_ == nullptr && !left_; }
+  bool awaiting_join() const { return joining_ && close_.open(); }
 
   // core::RoomMember
   void ScheduleFlush() override;
@@ -127,7 +127,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   // Beside room_ when the room spans instances (--redis); else null.
   core::ClusterRoom* cluster_ = nullptr;
   uint8_t member_id_ = 0;
-  bool left_ = false;    // was in a room, and left it
+  bool joining_ = false;  // its join waits for Redis (not reading yet)
   bool kicked_ = false;  // closed by the control plane (the leave's reason)
   core::FrameParser parser_;
   core::InputLimiter limiter_;
