@@ -22,16 +22,19 @@ std::set<uint8_t> Ids(std::initializer_list<int> ids) {
 
 std::set<uint8_t> Ids(const std::vector<uint8_t>& ids) { return {ids.begin(), ids.end()}; }
 
-void ClusterTest::StartCluster(int instances, const std::vector<std::string>& flags) {
+void ClusterTest::StartCluster(int instances, const std::vector<std::string>& flags,
+                               int redis_servers) {
   // hiredis in RedisServer::Query writes with write(2); a server that just
   // died must not kill the test.
   signal(SIGPIPE, SIG_IGN);
   char dir[] = "/tmp/cursord-cluster-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   log_dir_ = dir;
-  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
-  ASSERT_TRUE(redis.ok()) << redis.status();
-  redis_ = *std::move(redis);
+  for (int i = 0; i < redis_servers; ++i) {
+    absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_.push_back(*std::move(redis));
+  }
   for (int i = 0; i < instances; ++i) ASSERT_NO_FATAL_FAILURE(AddInstance(flags));
   // A join before the backplane is connected is refused (1013), so a test
   // starts only once every instance says ok.
@@ -42,7 +45,11 @@ void ClusterTest::AddInstance(const std::vector<std::string>& flags) {
   const size_t i = instances_.size();
   CursordInstance::Options options;
   options.instance_id = absl::StrCat("i", i);
-  options.redis_port = redis_->port();
+  std::vector<std::string> urls;
+  for (const std::unique_ptr<RedisServer>& redis : redis_) {
+    urls.push_back(absl::StrCat("redis://127.0.0.1:", redis->port()));
+  }
+  options.redis = absl::StrJoin(urls, ",");
   options.log_path = absl::StrCat(log_dir_, "/i", i, ".log");
   options.flags = flags;
   absl::StatusOr<std::unique_ptr<CursordInstance>> started = CursordInstance::Start(options);
@@ -66,7 +73,7 @@ void ClusterTest::TearDown() {
   }
   members_.clear();
   instances_.clear();
-  redis_.reset();
+  redis_.clear();
   if (!log_dir_.empty() && !HasFailure()) {
     std::error_code ec;
     std::filesystem::remove_all(log_dir_, ec);

@@ -24,15 +24,20 @@ class ClusterTest : public ::testing::Test {
  protected:
   void TearDown() override;
 
-  // Starts Redis and `instances` cursord processes ("i0", "i1", ...) with
-  // `flags` added, and waits until each says /healthz ok.
-  void StartCluster(int instances, const std::vector<std::string>& flags = {});
+  // Starts `redis_servers` Redis servers and `instances` cursord processes
+  // ("i0", "i1", ...) with `flags` added, each given every Redis server in
+  // --redis (in start order), and waits until each says /healthz ok.
+  void StartCluster(int instances, const std::vector<std::string>& flags = {},
+                    int redis_servers = 1);
 
-  // Starts one more instance ("iN") on the cluster's Redis port, without
+  // Starts one more instance ("iN") on the cluster's Redis servers, without
   // waiting for its /healthz (Redis may be down).
   void AddInstance(const std::vector<std::string>& flags = {});
 
-  RedisServer& redis() { return *redis_; }
+  // The first Redis server, and server `i` in --redis order.
+  RedisServer& redis() { return *redis_.at(0); }
+  RedisServer& redis(int i) { return *redis_.at(i); }
+  int redis_count() const { return static_cast<int>(redis_.size()); }
   CursordInstance& instance(int i) { return *instances_.at(i); }
   int instance_count() const { return static_cast<int>(instances_.size()); }
 
@@ -58,7 +63,7 @@ class ClusterTest : public ::testing::Test {
   std::string log_dir_;
 
  private:
-  std::unique_ptr<RedisServer> redis_;
+  std::vector<std::unique_ptr<RedisServer>> redis_;  // in --redis order
   std::vector<std::unique_ptr<CursordInstance>> instances_;
   std::vector<std::unique_ptr<Member>> members_;
 };

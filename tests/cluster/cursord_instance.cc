@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<CursordInstance>> CursordInstance::Start(const Op
       CURSORD_PATH,
       "--listen", "127.0.0.1:0",
       "--control-listen", "127.0.0.1:0",
-      "--redis", absl::StrCat("redis://127.0.0.1:", options.redis_port),
+      "--redis", options.redis,
       "--instance-id", options.instance_id,
       "--redis-flush-interval", "10ms",
       "--threads", "2",
@@ -129,6 +129,41 @@ void CursordInstance::Kill() {
   reaped_ = true;
 }
 
+void CursordInstance::Terminate() {
+  if (reaped_) return;
+  terminated_by_test_ = true;
+  kill(pid_, SIGTERM);
+}
+
+std::optional<int> CursordInstance::WaitExit(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!Reap()) {
+    if (absl::Now() >= deadline) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  if (WIFSIGNALED(wait_status_)) return 128 + WTERMSIG(wait_status_);
+  return WEXITSTATUS(wait_status_);
+}
+
+absl::StatusOr<std::string> CursordInstance::ControlAddress() const {
+  const std::string marker = "control plane (gRPC) on ";
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (true) {
+    const std::string log = Log();
+    const size_t at = log.find(marker);
+    if (at != std::string::npos) {
+      const size_t start = at + marker.size();
+      const size_t end = log.find_first_of(" \n", start);
+      if (end != std::string::npos) return log.substr(start, end - start);
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "cursord ", instance_id(), " logged no control plane address within 10 s: ", log));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
 void CursordInstance::Pause() {
   if (!reaped_) kill(pid_, SIGSTOP);
 }
@@ -139,6 +174,7 @@ void CursordInstance::Resume() {
 
 std::string CursordInstance::UnexpectedExit() {
   if (killed_by_test_ || !Reap()) return "";
+  if (terminated_by_test_ && WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) == 0) return "";
   if (WIFSIGNALED(wait_status_)) {
     return absl::StrCat("cursord ", instance_id(), " died of signal ", WTERMSIG(wait_status_));
   }

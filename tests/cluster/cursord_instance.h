@@ -22,7 +22,7 @@ class CursordInstance {
  public:
   struct Options {
     std::string instance_id;  // --instance-id
-    uint16_t redis_port = 0;  // --redis redis://127.0.0.1:PORT
+    std::string redis;        // --redis: redis://127.0.0.1:PORT[,...]
     std::string log_path;     // stdout and stderr go here
     std::vector<std::string> flags;  // added after the cluster's own
   };
@@ -34,6 +34,10 @@ class CursordInstance {
   ~CursordInstance();
 
   int port() const { return port_; }
+  // The control plane's HOST:PORT, from the log line "control plane (gRPC)
+  // on HOST:PORT" (cursord starts it right after the WebSocket listener):
+  // waits for that line, bounded.
+  absl::StatusOr<std::string> ControlAddress() const;
   const std::string& instance_id() const { return options_.instance_id; }
   const std::string& log_path() const { return options_.log_path; }
 
@@ -50,13 +54,20 @@ class CursordInstance {
 
   // kill -9, then reap.
   void Kill();
+  // SIGTERM (a graceful stop: 1001 to the clients, then exit 0), without
+  // waiting: the test may have to answer its clients' close handshakes.
+  void Terminate();
+  // Waits for the process to exit, bounded: its exit code, or 128 + the
+  // signal, or nullopt if it still runs after `timeout`.
+  std::optional<int> WaitExit(absl::Duration timeout);
   void Pause();   // SIGSTOP
   void Resume();  // SIGCONT
 
   // False once it has exited (killed or not).
   bool running() { return !Reap(); }
-  // "" while it runs or after the test killed it; otherwise how it ended
-  // (a crash, an exit the test did not cause).
+  // "" while it runs, after the test killed it, or after it exited 0 on the
+  // test's SIGTERM; otherwise how it ended (a crash, an exit the test did
+  // not cause).
   std::string UnexpectedExit();
   // The whole log, and its last `lines` lines.
   std::string Log() const;
@@ -73,6 +84,7 @@ class CursordInstance {
   bool reaped_ = false;
   int wait_status_ = 0;
   bool killed_by_test_ = false;
+  bool terminated_by_test_ = false;
 };
 
 }  // namespace cursord::testing
