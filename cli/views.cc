@@ -102,8 +102,9 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
                   CursorText(member), member.clicking() ? "down" : "-",
                   FormatAge(FromProto(member.connect_time()), context.now),
                   FormatAge(FromProto(member.last_activity_time()), context.now),
-                  member.remote() ? absl::StrCat(OrDash(member.remote_address()),
-                                                 " (other instance)")
+                  // The mark first: a narrow terminal shortens the end.
+                  member.remote() ? absl::StrCat("(other instance) ",
+                                                 OrDash(member.remote_address()))
                                   : OrDash(member.remote_address())});
   }
   out += table.Render(context.width);
