@@ -178,8 +178,9 @@ void AddJoinFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
                  "unset runs alone, in memory")
       ->envname("CURSORD_REDIS");
   app.add_option("--instance-id", options.instance_id,
-                 "this instance's id in the cluster (A-Z a-z 0-9 . _ -, at most 56); default: "
-                 "host name and a random suffix")
+                 "this instance's name in the cluster (A-Z a-z 0-9 . _ -, at most 48; "
+                 "default: the host name); its id is the name and a random suffix, new per "
+                 "process")
       ->envname("CURSORD_INSTANCE_ID");
   AddDurationOption(app, "--redis-flush-interval", &options.redis_flush_interval,
                     "how often positions are published to the other instances, per room "

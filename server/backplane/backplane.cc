@@ -95,32 +95,34 @@ struct Backplane::FollowedRoom {
   std::vector<std::pair<uint8_t, uint64_t>> own_joins_seen;
 };
 
-std::string DefaultInstanceId() {
+std::string DefaultInstanceName() {
   char host[256] = {0};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
   std::string name;
-  for (const char* p = host; *p && name.size() < 40; ++p) {
+  for (const char* p = host; *p && name.size() < kMaxInstanceName; ++p) {
     const char c = *p;
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '_';
     name.push_back(ok ? c : '-');
   }
   if (name.empty()) name = "cursord";
-  absl::BitGen gen;
-  return absl::StrFormat("%s-%08x", name, absl::Uniform<uint32_t>(gen));
+  return name;
 }
 
 absl::StatusOr<std::unique_ptr<Backplane>> Backplane::Create(BackplaneOptions options,
                                                              BackplaneListener* listener) {
   if (options.servers.empty()) return absl::InvalidArgumentError("no Redis server given");
-  if (options.instance_id.empty()) options.instance_id = DefaultInstanceId();
-  // Room for the ".<n>" of a fenced instance's new ids.
-  if (!IsValidInstanceId(options.instance_id) ||
-      options.instance_id.size() > kMaxInstanceIdLength - 8) {
+  if (options.instance_id.empty()) options.instance_id = DefaultInstanceName();
+  if (!IsValidInstanceId(options.instance_id) || options.instance_id.size() > kMaxInstanceName) {
     return absl::InvalidArgumentError(
-        absl::StrCat("instance id \"", options.instance_id,
-                     "\" must be 1 to 56 characters of A-Z a-z 0-9 . _ -"));
+        absl::StrCat("instance name \"", options.instance_id, "\" must be 1 to ",
+                     kMaxInstanceName, " characters of A-Z a-z 0-9 . _ -"));
   }
+  // Every process is a new instance, whatever its name: a restarted one
+  // must not take over the lease (and the ghosts) of its predecessor,
+  // which the reaper frees once that lease expires.
+  absl::BitGen gen;
+  options.instance_id = absl::StrFormat("%s-%08x", options.instance_id, absl::Uniform<uint32_t>(gen));
   if (options.heartbeat <= absl::ZeroDuration() || options.lease <= options.heartbeat) {
     return absl::InvalidArgumentError("the lease must be longer than the heartbeat");
   }

@@ -55,8 +55,10 @@ namespace cursord::backplane {
 struct BackplaneOptions {
   // The --redis list (room_keys.h: ServerFor spreads rooms over it).
   std::vector<RedisEndpoint> servers;
-  // This instance's id, or "" for "<host name>-<8 random hex digits>". After
-  // fencing, the instance registers as "<id>.<n>".
+  // This instance's name (at most kMaxInstanceName characters of A-Z a-z
+  // 0-9 . _ -), or "" for the host name. Its id in Redis is the name and 8
+  // random hex digits, new for every process; after fencing it registers
+  // as "<id>.<n>".
   std::string instance_id;
   // The lease expires this long after the last heartbeat; the heartbeat
   // (and the reaper) run every `heartbeat`. Dead instances' members are
@@ -212,8 +214,13 @@ class Backplane {
   Stats stats_;  // guarded by stats_mu_
 };
 
-// "<host name, reduced to instance-id characters>-<8 random hex digits>".
-std::string DefaultInstanceId();
+// The longest instance name: room for "-<8 hex digits>.<n>" within
+// kMaxInstanceIdLength.
+inline constexpr size_t kMaxInstanceName = 48;
+
+// The host name, reduced to instance-id characters (at most
+// kMaxInstanceName).
+std::string DefaultInstanceName();
 
 }  // namespace cursord::backplane
 

@@ -70,6 +70,12 @@ absl::StatusOr<std::unique_ptr<CursordInstance>> CursordInstance::Start(const Op
       if (end != std::string::npos &&
           absl::SimpleAtoi(log.substr(start, end - start), &instance->port_) &&
           instance->port_ > 0) {
+        // Logged before the listener: the backplane's instance id.
+        constexpr std::string_view kIdMarker = "backplane: instance ";
+        if (const size_t id_at = log.find(kIdMarker); id_at != std::string::npos) {
+          const size_t id_start = id_at + kIdMarker.size();
+          instance->instance_id_ = log.substr(id_start, log.find(' ', id_start) - id_start);
+        }
         return instance;
       }
     }

@@ -38,7 +38,11 @@ class CursordInstance {
   // on HOST:PORT" (cursord starts it right after the WebSocket listener):
   // waits for that line, bounded.
   absl::StatusOr<std::string> ControlAddress() const;
-  const std::string& instance_id() const { return options_.instance_id; }
+  // Its id in the cluster: --instance-id and the random suffix cursord adds
+  // per process (from its log line "backplane: instance ID on ...").
+  const std::string& instance_id() const {
+    return instance_id_.empty() ? options_.instance_id : instance_id_;
+  }
   const std::string& log_path() const { return options_.log_path; }
 
   // GET /healthz: the status and the body without its trailing newline.
@@ -75,6 +79,7 @@ class CursordInstance {
 
  private:
   explicit CursordInstance(Options options) : options_(std::move(options)) {}
+  std::string instance_id_;  // as logged; set by Start
   // Reaps the child if it has exited; true if it has.
   bool Reap();
 
