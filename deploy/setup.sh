@@ -18,8 +18,10 @@ build_packages=(
 )
 # Test-only packages: the browser test drives Debian's Chromium from Node;
 # nginx_tls_test runs deploy/nginx/cursord.conf in nginx with a certificate
-# it makes with openssl.
-test_packages=(chromium nodejs npm nginx openssl redis-server)
+# it makes with openssl. tests/deploy: cpack -G DEB needs file (and
+# dpkg-shlibdeps, from build-essential's dpkg-dev); check_deploy.py parses
+# the compose and Kubernetes files with python3-yaml.
+test_packages=(chromium nodejs npm nginx openssl redis-server file python3-yaml)
 # The sanitizer and fuzzing pass (tests/sanitize.sh): gcc's sanitizer
 # runtimes come with build-essential; the fuzz targets need clang, and
 # libFuzzer is in libclang-rt-14-dev, which clang only recommends.
