@@ -102,8 +102,21 @@ void AddEdgeFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
                     kZeroOrMore)
       ->envname("CURSORD_PRESENCE_BATCH");
   AddDurationOption(app, "--shutdown-grace", &options.shutdown_grace,
-                    "on SIGINT/SIGTERM, time given to close handshakes (1001)", kPositive)
+                    "on SIGINT/SIGTERM, time given to close handshakes (1001) after the "
+                    "last close",
+                    kPositive)
       ->envname("CURSORD_SHUTDOWN_GRACE");
+  AddDurationOption(app, "--drain-delay", &options.drain_delay,
+                    "on SIGINT/SIGTERM, /readyz fails at once; sessions are closed only this "
+                    "long after, once load balancers stopped sending new clients (0 = at once)",
+                    kZeroOrMore)
+      ->envname("CURSORD_DRAIN_DELAY");
+  AddDurationOption(app, "--drain-spread", &options.drain_spread,
+                    "then the sessions are closed with 1001 one after another, evenly over "
+                    "this long, so that other instances see their reconnects as a ramp "
+                    "(0 = all at once)",
+                    kZeroOrMore)
+      ->envname("CURSORD_DRAIN_SPREAD");
   app.add_option("--socket-send-buffer", options.socket_send_buffer,
                  "SO_SNDBUF per WebSocket in bytes (0: the OS default)")
       ->envname("CURSORD_SOCKET_SEND_BUFFER")
@@ -240,7 +253,35 @@ void AddControlFlags(CLI::App& app, cursord::control::ControlServerOptions& cont
       ->envname("CURSORD_CONTROL_MAX_CONNECTION_AGE_GRACE");
 }
 
-// Runs the edge and the control plane until SIGINT or SIGTERM; the exit code.
+// How often gRPC health is brought in step with the edge's readiness (a
+// backplane that comes or goes), and how often a drain checks whether it
+// is over.
+constexpr absl::Duration kReadinessPoll = absl::Milliseconds(200);
+constexpr absl::Duration kDrainPoll = absl::Milliseconds(20);
+
+// Waits up to `timeout` for one of `signals`; the signal, or 0.
+int WaitForSignal(const sigset_t& signals, absl::Duration timeout) {
+  const timespec wait = absl::ToTimespec(timeout);
+  const int signal_number = sigtimedwait(&signals, nullptr, &wait);
+  return signal_number > 0 ? signal_number : 0;
+}
+
+// gRPC health follows the edge's readiness, as /readyz does.
+void FollowReadiness(cursord::edge::Server& server, cursord::control::ControlServer& control,
+                     bool* serving) {
+  const absl::Status ready = server.Readiness();
+  if (ready.ok() == *serving) return;
+  *serving = ready.ok();
+  control.SetServing(*serving);
+  CURSORD_LOG(kInfo) << (*serving ? "ready" : "not ready: " + std::string(ready.message()));
+}
+
+const char* SignalName(int signal_number) {
+  return signal_number == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+// Runs the edge and the control plane until SIGINT or SIGTERM, drains, and
+// stops; the exit code.
 int Serve(const cursord::edge::ServerOptions& options,
           const cursord::control::ControlServerOptions& control) {
   // Block the stop signals in every thread; this one waits for them below.
@@ -269,9 +310,24 @@ int Serve(const cursord::edge::ServerOptions& options,
                                                  : "")
                      << (control.token.empty() ? "" : " (token required)");
 
+  bool serving = true;  // what the health service answers after Start
+  FollowReadiness(server, **control_server, &serving);
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  CURSORD_LOG(kInfo) << "received " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  while ((signal_number = WaitForSignal(stop_signals, kReadinessPoll)) == 0) {
+    FollowReadiness(server, **control_server, &serving);
+  }
+  CURSORD_LOG(kInfo) << "received " << SignalName(signal_number);
+  // The drain: readiness fails (here and in gRPC health) at once, the
+  // sessions go on the schedule. The control plane stays up meanwhile, so
+  // that probes and operators can watch. A second signal ends it early.
+  server.BeginDrain();
+  FollowReadiness(server, **control_server, &serving);
+  while (!server.drained()) {
+    if (const int again = WaitForSignal(stop_signals, kDrainPoll); again != 0) {
+      CURSORD_LOG(kInfo) << "received " << SignalName(again) << " again: ending the drain";
+      break;
+    }
+  }
   (*control_server)->Shutdown();
   server.Shutdown();
   return 0;

@@ -133,6 +133,16 @@ ControlServer::ControlServer(std::unique_ptr<ControlService> service,
 
 ControlServer::~ControlServer() { Shutdown(); }
 
+void ControlServer::SetServing(bool serving) {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return;
+  // The default service's SetServingStatus(bool) sets every service it
+  // knows: "" and the control service.
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
+}
+
 void ControlServer::Shutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;

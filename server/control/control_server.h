@@ -103,6 +103,13 @@ class ControlServer {
   // "host:port" as bound (the host as given, the actual port).
   std::string address() const { return address_; }
 
+  // What grpc.health.v1.Health answers for every service ("" and
+  // cursord.v1.ControlService): SERVING or NOT_SERVING. cursord keeps it in
+  // step with the edge's readiness (edge::Server::Readiness: NOT_SERVING
+  // while draining, or without the backplane), as /readyz. No effect after
+  // Shutdown. Any thread.
+  void SetServing(bool serving);
+
   // Ends every WatchRoom stream with UNAVAILABLE, marks health NOT_SERVING,
   // stops accepting calls and waits for in-flight ones; calls still running
   // after about 2 s are cancelled. Idempotent; any thread but a gRPC one.

@@ -137,6 +137,14 @@ void HttpSession::Serve(const Request& request) {
     Send(MakeResponse(200, "text/plain", server_.Health() + "\n", request));
     return;
   }
+  if (path == "/readyz") {
+    // Whether to send this instance new clients: not while it drains, nor
+    // while the joins it would take are refused for want of Redis.
+    const absl::Status ready = server_.Readiness();
+    Send(MakeResponse(ready.ok() ? 200 : 503, "text/plain",
+                      ready.ok() ? "ready\n" : std::string(ready.message()) + "\n", request));
+    return;
+  }
   if (path == "/metrics") {
     Send(MakeResponse(200, "text/plain; version=0.0.4",
                       RenderMetrics(server_.GetServerInfo(), absl::Now()), request));

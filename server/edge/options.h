@@ -66,6 +66,14 @@ struct ServerOptions {
   absl::Duration join_token_skew = absl::Seconds(30);
   // On shutdown, how long sessions get to finish their close handshake.
   absl::Duration shutdown_grace = absl::Seconds(3);
+  // A drain (Server::BeginDrain, on SIGTERM/SIGINT): /readyz fails at
+  // once, and after drain_delay (so that load balancers stop sending new
+  // clients first) the open sessions are closed with 1001 one after
+  // another, evenly over drain_spread (0: all at once), so that the other
+  // instances see their reconnects as a ramp. core::DrainSchedule decides
+  // when each one goes.
+  absl::Duration drain_delay = absl::Seconds(2);
+  absl::Duration drain_spread = absl::Seconds(5);
   // Kernel send buffer per WebSocket (SO_SNDBUF); 0 keeps the OS default.
   // A small buffer keeps a stalled reader's backlog in the kernel small,
   // so it sees fresh positions sooner when it resumes.

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/common/logging.h"
@@ -25,6 +26,7 @@ namespace cursord::edge {
 namespace {
 
 namespace net = boost::asio;
+using DrainClock = core::DrainSchedule::Clock;
 
 }  // namespace
 
@@ -76,17 +78,65 @@ absl::Status Server::Start() {
   return absl::OkStatus();
 }
 
+uint64_t Server::OpenSessions() {
+  uint64_t open = 0;
+  for (auto& shard : shards_) open += shard->counters().sessions.Get();
+  return open;
+}
+
+void Server::BeginDrain() {
+  if (!started_ || shut_down_) return;
+  absl::MutexLock lock(&drain_mu_);
+  if (drain_plan_) return;
+  drain_plan_ = core::DrainPlan::Make(
+      DrainClock::now(), absl::ToChronoNanoseconds(options_.drain_delay),
+      absl::ToChronoNanoseconds(options_.drain_spread),
+      absl::ToChronoNanoseconds(options_.shutdown_grace));
+  // Readiness fails only once no shard takes a join any more: a client
+  // that saw /readyz fail is refused, never joined.
+  absl::BlockingCounter refusing(static_cast<int>(shards_.size()));
+  for (auto& shard : shards_) {
+    shard->BeginDrain(*drain_plan_, [&refusing] { refusing.DecrementCount(); });
+  }
+  refusing.Wait();
+  draining_ = true;
+  CURSORD_LOG(kInfo) << "draining: /readyz fails and new joins are refused; the "
+                     << OpenSessions() << " open sessions are closed with 1001 over "
+                     << absl::FormatDuration(options_.drain_spread) << " from "
+                     << absl::FormatDuration(options_.drain_delay) << " on";
+}
+
+bool Server::drained() {
+  absl::MutexLock lock(&drain_mu_);
+  if (!drain_plan_) return false;
+  const DrainClock::time_point now = DrainClock::now();
+  if (now >= drain_plan_->deadline) return true;
+  return now >= drain_plan_->first_close && OpenSessions() == 0;
+}
+
 void Server::Shutdown() {
   if (!started_ || shut_down_.exchange(true)) return;
-  CURSORD_LOG(kInfo) << "shutting down: closing sessions with 1001";
+  // Wait for the close handshakes, bounded by the grace period, and after
+  // a drain by its deadline: those it closed had their grace already.
+  absl::Time deadline = absl::Now() + options_.shutdown_grace;
+  {
+    absl::MutexLock lock(&drain_mu_);
+    if (drain_plan_) {
+      deadline = std::min(deadline,
+                          absl::Now() + absl::FromChrono(drain_plan_->deadline - DrainClock::now()));
+    }
+  }
+  const uint64_t left = OpenSessions();
+  if (!draining_) {
+    CURSORD_LOG(kInfo) << "shutting down: closing sessions with 1001";
+  } else if (left > 0) {
+    CURSORD_LOG(kInfo) << "shutting down: " << left << " sessions left, closing them with 1001";
+  } else {
+    CURSORD_LOG(kInfo) << "shutting down: no sessions left";
+  }
   listener_->Close();
   for (auto& shard : shards_) shard->BeginShutdown();
-  // Wait for the close handshakes, bounded by the grace period.
-  const absl::Time deadline = absl::Now() + options_.shutdown_grace;
-  while (absl::Now() < deadline) {
-    uint64_t open = 0;
-    for (auto& shard : shards_) open += shard->counters().sessions.Get();
-    if (open == 0) break;
+  while (absl::Now() < deadline && OpenSessions() > 0) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   for (auto& shard : shards_) shard->Stop();
@@ -148,6 +198,14 @@ core::ServerInfo Server::GetServerInfo() {
 std::string Server::Health() const {
   if (backplane_ && !backplane_->connected()) return "degraded: backplane unavailable";
   return "ok";
+}
+
+absl::Status Server::Readiness() const {
+  if (draining_) return absl::UnavailableError("draining");
+  if (backplane_ && !backplane_->connected()) {
+    return absl::UnavailableError("backplane unavailable");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cursord::edge

@@ -11,13 +11,17 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/backplane/backplane.h"
+#include "server/core/drain_schedule.h"
 #include "server/core/presence.h"
 #include "server/edge/cluster_relay.h"
 #include "server/edge/control_ops.h"
@@ -43,8 +47,23 @@ class Server final {
   // port() is the bound port.
   absl::Status Start();
 
-  // Graceful stop: no new connections, every session closed with 1001,
-  // bounded by options.shutdown_grace; then the threads are joined.
+  // Starts a drain (SIGTERM; docs/OPERATIONS.md, "Signals and shutdown"):
+  // returns once every shard refuses new joins (accepted, then closed with
+  // 1001) and Readiness() fails with "draining". From
+  // options.drain_delay on, the open sessions are closed with 1001 one
+  // after another, evenly over options.drain_spread (core::DrainSchedule).
+  // The listener stays open, for /healthz and /readyz. The caller waits
+  // for drained(), then calls Shutdown(). Idempotent; any thread but a
+  // shard's, after Start and not while Shutdown runs.
+  void BeginDrain();
+  // True once a drain is over: its closes began and no session is left,
+  // or its deadline (delay + spread + options.shutdown_grace) passed.
+  // False when no drain began.
+  bool drained();
+
+  // Graceful stop: no new connections, every session left closed with 1001
+  // at once, their close handshakes bounded by options.shutdown_grace (and
+  // after a drain, by the drain's deadline); then the threads are joined.
   // Idempotent; any thread but a shard's.
   void Shutdown();
 
@@ -75,9 +94,17 @@ class Server final {
   // The backplane, or null without --redis.
   backplane::Backplane* backplane() { return backplane_.get(); }
   // "ok", or why the server is degraded ("degraded: backplane unavailable").
+  // Liveness: /healthz answers 200 either way.
   std::string Health() const;
+  // Readiness (/readyz, gRPC health): OK while the server accepts joins;
+  // UNAVAILABLE with why not: "draining", or with --redis "backplane
+  // unavailable" (joins would be refused with 1013). Any thread.
+  absl::Status Readiness() const;
 
  private:
+  // Sessions not yet ended, on every shard.
+  uint64_t OpenSessions();
+
   ServerOptions options_;
   absl::Time started_at_;
   // Before the shards: sessions still held by a shard's io_context when it
@@ -93,6 +120,10 @@ class Server final {
   std::atomic<unsigned> next_shard_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> shut_down_{false};
+  // Set once, by BeginDrain, after every shard refuses joins.
+  std::atomic<bool> draining_{false};
+  absl::Mutex drain_mu_;
+  std::optional<core::DrainPlan> drain_plan_ ABSL_GUARDED_BY(drain_mu_);
 };
 
 }  // namespace cursord::edge

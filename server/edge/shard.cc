@@ -28,6 +28,7 @@ Shard::Shard(int index, const ServerOptions& options)
       flusher_(absl::ToChronoNanoseconds(options.presence_batch)),
       paced_timer_(ioc_),
       batch_timer_(ioc_),
+      drain_timer_(ioc_),
       client_log_(kClientLogLinesPerSecond, kClientLogBurst, core::LogThrottle::Clock::now()),
       read_buffer_(kReadBufferSize),
       tick_timer_(ioc_) {}
@@ -47,9 +48,56 @@ void Shard::Start(core::Admission* admission) {
   });
 }
 
+void Shard::BeginDrain(const core::DrainPlan& plan, std::function<void()> refusing) {
+  net::post(ioc_, [this, plan, refusing = std::move(refusing)] {
+    if (phase_ == Phase::kServing) phase_ = Phase::kDraining;
+    refusing();
+    if (phase_ != Phase::kDraining) return;
+    drain_timer_.expires_at(plan.first_close);
+    drain_timer_.async_wait([this, plan](const boost::system::error_code& ec) {
+      if (ec) return;
+      StartDrainCloses(plan);
+    });
+  });
+}
+
+void Shard::StartDrainCloses(const core::DrainPlan& plan) {
+  if (phase_ != Phase::kDraining) return;
+  // Every shard spreads its own sessions over the same window: together
+  // they close at the server's rate, and no shard waits for another.
+  drain_order_.clear();
+  drain_order_.reserve(sessions_.size());
+  for (WsSession* session : sessions_) drain_order_.push_back(session->weak_from_this());
+  drain_.emplace(drain_order_.size(), plan.first_close, plan.spread);
+  CURSORD_LOG(kDebug) << "shard " << index_ << ": closing " << drain_order_.size()
+                      << " sessions over " << absl::FromChrono(plan.spread);
+  DoDrainStep();
+}
+
+void Shard::DoDrainStep() {
+  if (phase_ != Phase::kDraining) return;
+  const size_t from = drain_->taken();
+  const size_t due = drain_->TakeDue(core::DrainSchedule::Clock::now());
+  for (size_t i = from; i < from + due; ++i) {
+    // Gone already, or closing for another reason: its turn passes.
+    if (std::shared_ptr<WsSession> session = drain_order_[i].lock()) {
+      session->Close(core::kCloseGoingAway, "server shutting down", counters_.closes_shutdown);
+    }
+    drain_order_[i].reset();
+  }
+  const std::optional<core::DrainSchedule::Clock::time_point> next = drain_->next();
+  if (!next) return;
+  drain_timer_.expires_at(*next);
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    DoDrainStep();
+  });
+}
+
 void Shard::BeginShutdown() {
   net::post(ioc_, [this] {
-    stopping_ = true;
+    phase_ = Phase::kStopping;
+    drain_timer_.cancel();
     // Copy: closing a session may unregister it.
     std::vector<WsSession*> sessions(sessions_.begin(), sessions_.end());
     for (WsSession* session : sessions) {

@@ -9,8 +9,10 @@
 #define CURSORD_EDGE_SHARD_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "server/backplane/backplane.h"
+#include "server/core/drain_schedule.h"
 #include "server/core/flush_scheduler.h"
 #include "server/core/join_request.h"
 #include "server/core/room.h"
@@ -69,7 +72,14 @@ class Shard {
 
   // Starts the shard's thread. `admission` counts rooms across shards.
   void Start(core::Admission* admission);
-  // Closes every session with 1001 and stops taking new ones. Any thread.
+  // A drain (Server::BeginDrain): from now on takes no new sessions (they
+  // are accepted and closed with 1001) nor watches; at plan.first_close
+  // closes the sessions open then with 1001, one after another over
+  // plan.spread, as core::DrainSchedule says. `refusing` runs on the
+  // shard's thread once it refuses new sessions. Any thread; once.
+  void BeginDrain(const core::DrainPlan& plan, std::function<void()> refusing);
+  // Closes every session left with 1001 at once and stops taking new ones
+  // (ends a drain early). Any thread.
   void BeginShutdown();
   // Stops the event loop and joins the thread. Any thread but this shard's.
   void Stop();
@@ -104,7 +114,8 @@ class Shard {
   uint8_t* read_buffer() { return read_buffer_.data(); }
   size_t read_buffer_size() const { return read_buffer_.size(); }
 
-  bool stopping() const { return stopping_; }
+  // Takes no new sessions or watches: draining or shutting down.
+  bool stopping() const { return phase_ != Phase::kServing; }
 
   // Bounds the log lines clients can cause on this shard (see
   // core::LogThrottle). This thread only.
@@ -129,6 +140,10 @@ class Shard {
   void Arrange(const FlushScheduler::Arrange& arrange);
   void RunFlushRound();
   void DoTick();
+  // The drain's closes: the sessions open at plan.first_close, in the
+  // order their schedule hands them out.
+  void StartDrainCloses(const core::DrainPlan& plan);
+  void DoDrainStep();
 
   const int index_;
   const ServerOptions& options_;
@@ -146,7 +161,15 @@ class Shard {
   FlushScheduler flusher_;
   boost::asio::steady_timer paced_timer_;
   boost::asio::steady_timer batch_timer_;
-  bool stopping_ = false;
+  // The shard's life: serving, draining (no new sessions, the open ones
+  // closed on schedule), stopping (everything closed at once).
+  enum class Phase { kServing, kDraining, kStopping };
+  Phase phase_ = Phase::kServing;
+  // While draining: the sessions open when the closes began, and when each
+  // is closed. Weak: a session that ends meanwhile is skipped.
+  std::vector<std::weak_ptr<WsSession>> drain_order_;
+  std::optional<core::DrainSchedule> drain_;
+  boost::asio::steady_timer drain_timer_;
   core::Admission* admission_ = nullptr;  // the server's; outlives the shard's thread
   core::LogThrottle client_log_;
   std::vector<uint8_t> read_buffer_;

@@ -1,29 +1,57 @@
 // The cursord binary as a process: flags, environment variables, and the
-// signal path of a graceful stop (1001 to every client, exit 0).
+// signal path of a graceful stop (1001 to every client, exit 0), drained
+// over a spread or at once.
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "server/core/join_token.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
 namespace {
 
+// The port after `marker` in `log`, or 0.
+int PortAfter(const std::string& log, const std::string& marker) {
+  const size_t at = log.find(marker);
+  if (at == std::string::npos) return 0;
+  const size_t start = at + marker.size();
+  int port = 0;
+  if (!absl::SimpleAtoi(log.substr(start, log.find_first_of(" \n", start) - start), &port)) {
+    return 0;
+  }
+  return port;
+}
+
 // Starts cursord on ephemeral loopback ports, with `flags` added, and
-// returns its WebSocket port (read from its start-up log line).
+// returns its WebSocket port (read from its start-up log line). Unless
+// `flags` say otherwise, it stops as it did before drains: sessions closed
+// at once on the signal (--drain-delay 0 --drain-spread 0).
 int StartCursord(std::unique_ptr<Subprocess>& process,
                  const std::map<std::string, std::string>& env = {},
                  const std::vector<std::string>& flags = {}) {
   std::vector<std::string> argv = {CURSORD_PATH, "--listen", "127.0.0.1:0",
                                    "--control-listen", "127.0.0.1:0"};
+  for (const char* drain_flag : {"--drain-delay", "--drain-spread"}) {
+    if (std::find(flags.begin(), flags.end(), drain_flag) == flags.end() &&
+        env.count(drain_flag == std::string("--drain-delay") ? "CURSORD_DRAIN_DELAY"
+                                                             : "CURSORD_DRAIN_SPREAD") == 0) {
+      argv.insert(argv.end(), {drain_flag, "0"});
+    }
+  }
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto started = Subprocess::Start(argv, env);
   EXPECT_TRUE(started.ok()) << started.status();
@@ -44,6 +72,8 @@ int StartCursord(std::unique_ptr<Subprocess>& process,
   return port;
 }
 
+// --drain-delay 0 --drain-spread 0 (StartCursord's default): every client
+// closed with 1001 at once, as before drains existed.
 TEST(CursordProcessTest, SigtermClosesClientsWith1001AndExitsZero) {
   for (int signal_number : {SIGTERM, SIGINT}) {
     std::unique_ptr<Subprocess> cursord;
@@ -87,6 +117,7 @@ TEST(CursordProcessTest, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
   for (const char* flag :
        {"--listen", "--threads", "--max-room-members", "--max-frame-bytes", "--max-pending-bytes",
         "--handshake-timeout", "--ping-interval", "--send-timeout", "--shutdown-grace",
+        "--drain-delay", "--drain-spread",
         "--presence-batch", "--socket-send-buffer", "--control-listen", "--control-token",
         "--control-max-watchers", "--control-max-watchers-per-room", "--control-keepalive",
         "--control-max-connection-age", "--control-max-connection-age-grace",
@@ -264,6 +295,135 @@ TEST(CursordProcessTest, LogLinesThatClientsCauseAreBounded) {
   EXPECT_LE(static_cast<double>(lines), 100 + 20 * (seconds + 1) + 2) << seconds << " s";
   cursord->Signal(SIGTERM);
   EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0);
+}
+
+// What grpc.health.v1.Health answers for `service` on the control plane
+// at `control_port`.
+grpc::health::v1::HealthCheckResponse::ServingStatus GrpcHealth(int control_port,
+                                                               const std::string& service) {
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", control_port),
+                                     grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = health->Check(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.status();
+}
+
+// The drain of a rolling restart. On SIGTERM, /readyz fails at once while
+// /healthz stays 200 and gRPC health says NOT_SERVING; a new join is
+// refused (accepted, then 1001); after --drain-delay the 20 clients are
+// closed with 1001 one after another over --drain-spread, not at once;
+// and the process exits when the last has gone, long before its deadline.
+TEST(CursordProcessTest, SigtermDrainsClientsOverTheSpreadAfterReadinessFails) {
+  constexpr int kClients = 20;
+  const absl::Duration delay = absl::Seconds(1);
+  const absl::Duration spread = absl::Seconds(1);
+  std::unique_ptr<Subprocess> cursord;
+  // A grace of 20 s: an exit that came from the deadline would be late.
+  const int port = StartCursord(cursord, {},
+                                {"--threads", "2", "--drain-delay", "1s", "--drain-spread", "1s",
+                                 "--shutdown-grace", "20s"});
+  ASSERT_GT(port, 0);
+  const int control_port = PortAfter(cursord->err(), "control plane (gRPC) on 127.0.0.1:");
+  ASSERT_GT(control_port, 0) << cursord->err();
+  EXPECT_EQ(GrpcHealth(control_port, ""), grpc::health::v1::HealthCheckResponse::SERVING);
+  auto ready = HttpGet(port, "/readyz");
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_EQ(ready->status, 200);
+
+  std::vector<std::unique_ptr<WsTestClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto client = WsTestClient::Connect(port, absl::StrCat("/rooms/drain-", i));
+    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_TRUE((*client)->ReadJoin().ok());
+    clients.push_back(std::move(*client));
+  }
+  // Each client waits for its close on a thread of its own, so that every
+  // close is timed as it arrives.
+  std::vector<absl::Time> closed_at(kClients, absl::InfiniteFuture());
+  std::vector<std::thread> waiters;
+  // Joined however the test ends (each wait is bounded).
+  struct Joiner {
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      for (std::thread& thread : threads) {
+        if (thread.joinable()) thread.join();
+      }
+    }
+  } joiner{waiters};
+  for (int i = 0; i < kClients; ++i) {
+    waiters.emplace_back([&, i] {
+      if (clients[i]->WaitClosed(absl::Seconds(20))) closed_at[i] = absl::Now();
+    });
+  }
+
+  const absl::Time signalled = absl::Now();
+  cursord->Signal(SIGTERM);
+  ASSERT_TRUE(Eventually([&] {
+    auto answer = HttpGet(port, "/readyz");
+    return answer.ok() && answer->status == 503;
+  }));
+  ready = HttpGet(port, "/readyz");
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_EQ(ready->body, "draining\n");
+  auto health = HttpGet(port, "/healthz");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(GrpcHealth(control_port, ""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(GrpcHealth(control_port, "cursord.v1.ControlService"),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // A new join is refused: accepted, then 1001 before any 01 id.
+  auto late = WsTestClient::Connect(port, "/rooms/late");
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ((*late)->Read(), std::nullopt);
+  EXPECT_EQ((*late)->close_code(), 1001);
+
+  for (std::thread& waiter : waiters) waiter.join();
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_NE(closed_at[i], absl::InfiniteFuture()) << "client " << i << " was not closed";
+    EXPECT_EQ(clients[i]->close_code(), 1001) << i;
+    EXPECT_EQ(clients[i]->close_reason(), "server shutting down") << i;
+  }
+  const absl::Time first = *std::min_element(closed_at.begin(), closed_at.end());
+  const absl::Time last = *std::max_element(closed_at.begin(), closed_at.end());
+  // Nobody before the delay: load balancers had that long to notice.
+  EXPECT_GE(first - signalled, delay);
+  // A ramp, not a wall: the closes span most of the spread (19/20 of it
+  // in theory; each shard spreads its own share over the whole window)...
+  EXPECT_GE(last - first, spread / 2) << "first " << first << " last " << last;
+  EXPECT_LE(last - first, spread + absl::Milliseconds(500));
+  // ...and come evenly: about half in each half of it.
+  const int early = static_cast<int>(std::count_if(
+      closed_at.begin(), closed_at.end(), [&](absl::Time t) { return t < first + spread / 2; }));
+  EXPECT_GE(early, kClients / 4) << early;
+  EXPECT_LE(early, kClients * 3 / 4) << early;
+  // Out once the last one has gone, not at the deadline (1 + 1 + 20 s).
+  EXPECT_EQ(cursord->Wait(absl::Seconds(20)), 0) << cursord->err();
+  EXPECT_LT(absl::Now() - last, absl::Seconds(3));
+  EXPECT_NE(cursord->err().find("draining"), std::string::npos) << cursord->err();
+}
+
+// A second signal ends a drain early: whatever is left is closed with
+// 1001 at once, however long --drain-delay is.
+TEST(CursordProcessTest, ASecondSignalEndsTheDrainAtOnce) {
+  std::unique_ptr<Subprocess> cursord;
+  const int port = StartCursord(cursord, {}, {"--drain-delay", "1h"});
+  ASSERT_GT(port, 0);
+  auto a = WsTestClient::Connect(port, "/rooms/twice");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE((*a)->ReadJoin().ok());
+  cursord->Signal(SIGTERM);
+  ASSERT_TRUE(cursord->WaitForStderr("draining", absl::Seconds(5))) << cursord->err();
+  cursord->Signal(SIGINT);
+  EXPECT_TRUE((*a)->WaitClosed(absl::Seconds(5)));
+  EXPECT_EQ((*a)->close_code(), 1001);
+  EXPECT_EQ(cursord->Wait(absl::Seconds(5)), 0) << cursord->err();
+  EXPECT_NE(cursord->err().find("received SIGINT again"), std::string::npos) << cursord->err();
 }
 
 }  // namespace
