@@ -426,5 +426,35 @@ TEST(CursordProcessTest, ASecondSignalEndsTheDrainAtOnce) {
   EXPECT_NE(cursord->err().find("received SIGINT again"), std::string::npos) << cursord->err();
 }
 
+// The deadline holds: a client that never answers the close frame keeps
+// its session open until the close handshake's own timeout (3 s), but the
+// process exits at the drain's deadline (delay + spread + grace, 300 ms
+// here), dropping it.
+TEST(CursordProcessTest, TheDrainEndsAtItsDeadlineWhateverTheClientsDo) {
+  std::unique_ptr<Subprocess> cursord;
+  const int port = StartCursord(cursord, {},
+                                {"--drain-delay", "100ms", "--drain-spread", "100ms",
+                                 "--shutdown-grace", "100ms"});
+  ASSERT_GT(port, 0);
+  auto silent = RawWsConnection::Open(port, "/rooms/silent");
+  ASSERT_TRUE(silent.ok()) << silent.status();
+  // Joined: the room has it (a second member hears of it), and it never
+  // reads nor answers anything.
+  auto other = WsTestClient::Connect(port, "/rooms/silent");
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE((*other)->ReadJoin().ok());
+  const absl::Time signalled = absl::Now();
+  cursord->Signal(SIGTERM);
+  EXPECT_TRUE((*other)->WaitClosed(absl::Seconds(5)));
+  EXPECT_EQ((*other)->close_code(), 1001);
+  EXPECT_EQ(cursord->Wait(absl::Seconds(10)), 0) << cursord->err();
+  // Out at the deadline (300 ms), not after the close timeout (3 s).
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(2));
+  // What the silent client got: its close frame, 1001, then the end.
+  absl::StatusOr<std::string> rest = (*silent)->ReadToEnd();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_NE(rest->find("server shutting down"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cursord::testing
