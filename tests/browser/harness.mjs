@@ -67,8 +67,10 @@ export class Cursord {
   }
 
   async start(extraArgs = []) {
+    // A stop closes every page with 1001 at once (the drain's delay and
+    // spread are for load balancers and other instances, not for tests).
     const args = ['--listen', `127.0.0.1:${this.port}`, '--control-listen', this.control,
-                  ...extraArgs];
+                  '--drain-delay', '0', '--drain-spread', '0', ...extraArgs];
     const proc = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const keep = (chunk) => { this.log = (this.log + chunk).slice(-8000); };
