@@ -315,6 +315,7 @@ void Backplane::EnsureLease(Server& server) {
         Fence();
         return;
       }
+      s->lease_held = true;
       OnLeaseHeld(*s);
     });
     return;

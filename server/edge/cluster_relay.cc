@@ -271,8 +271,13 @@ void ClusterRelay::PublishState(const std::string& room_id, const std::string& t
   core::ClusterRoom* cluster = Find(room_id);
   core::Room* room = shard_.FindRoom(room_id);
   if (cluster == nullptr || room == nullptr) return;
-  // Unpublished moves are part of this state.
-  cluster->TakeMoved();
+  if (to.empty()) {
+    // For everyone: unpublished moves are part of this state.
+    cluster->TakeMoved();
+  } else if (cluster->has_moved()) {
+    // For one newcomer only: the others still need the batch.
+    PublishMoved(room_id);
+  }
   std::vector<backplane::StateEntry> entries;
   for (const auto& [id, member] : room->members()) {
     const core::MemberSnapshot snapshot = room->SnapshotMember(id);
@@ -355,6 +360,11 @@ void ClusterRelay::ApplyRoster(
     }
   }
   for (const auto& [id, record] : remote) ApplyJoin(room_id, id, record);
+  // An instance waited for may have gone with the members it lost.
+  cluster = Find(room_id);
+  if (cluster != nullptr && !cluster->awaiting() && holds_.contains(room_id)) {
+    ReleaseHeld(room_id);
+  }
 }
 
 void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::RoomMessage& message) {

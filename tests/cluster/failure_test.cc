@@ -162,6 +162,36 @@ TEST_F(ClusterFailureTest, WithRedisDownRoomsGoOnLocallyAndNewJoinsAreRefused) {
   })) << a1->Describe();
 }
 
+// Redis drops the instances' command connections (a network blip, a
+// proxy's idle reset, CLIENT KILL) while their leases are alive: they
+// reconnect to the same Redis, find their leases and go on serving: ready,
+// joins accepted, leaves sent.
+TEST_F(ClusterFailureTest, ACommandConnectionLostWithTheLeaseAliveIsBackAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(a, 0, "blip");
+  JOIN(b, 1, "blip");
+  for (Member* m : {a, b}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1})));
+
+  // Normal clients only: the subscribers stay (type pubsub).
+  ASSERT_TRUE(redis().Query({"CLIENT", "KILL", "TYPE", "normal"}).ok());
+  for (int i : {0, 1}) {
+    ASSERT_TRUE(Eventually([&] {
+      return instance(i).Metric("cursord_backplane_reconnects_total").value_or(0) >= 1;
+    })) << instance(i).LogTail(20);
+  }
+  ASSERT_TRUE(AllHealth("ok")) << "an instance stayed degraded after reconnecting";
+  for (int i : {0, 1}) {
+    EXPECT_EQ(instance(i).Metric("cursord_backplane_connected"), 1) << instance(i).LogTail(20);
+    EXPECT_EQ(instance(i).Metric("cursord_backplane_fences_total"), 0) << instance(i).LogTail(20);
+  }
+  // The leave is sent (the id is free again) and a join is accepted.
+  b->Leave();
+  ASSERT_TRUE(a->WaitForMessage(Left(1))) << a->Describe();
+  JOIN(c, 1, "blip");
+  EXPECT_EQ(c->id(), 1);
+  ASSERT_TRUE(a->WaitForMessage(Joined(1))) << a->Describe();
+}
+
 // An instance that starts while Redis is down serves (health says
 // degraded) but refuses joins until it reaches Redis; then it joins its
 // members to the rooms of the others.
