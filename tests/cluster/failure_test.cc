@@ -97,6 +97,13 @@ TEST_F(ClusterFailureTest, AnInstancePausedPastItsLeaseClosesItsSessionsAndLeave
     EXPECT_EQ(m->close_code(), 1012) << m->Describe();
     EXPECT_TRUE(absl::StrContains(m->close_reason(), "lease")) << m->Describe();
   }
+  // b and c may be closed by the leaves and joins buffered in the
+  // subscription before the instance's heartbeat finds its lease gone: a
+  // join sent in between would be closed by that fence. Wait for it.
+  ASSERT_TRUE(Eventually(
+      [&] { return instance(1).Metric("cursord_backplane_fences_total") == 1.0; },
+      absl::Seconds(5)))
+      << "the resumed instance did not find its lease gone";
   ASSERT_TRUE(AllHealth("ok")) << "the resumed instance did not register again";
   JOIN(f, 1, "p");
   EXPECT_EQ(f->id(), 3);
