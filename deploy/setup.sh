@@ -14,6 +14,7 @@ build_packages=(
   libgrpc++-dev protobuf-compiler-grpc libcli11-dev
   libssl-dev nlohmann-json3-dev
   libhiredis-dev
+  prometheus-cpp-dev
   libgtest-dev libgmock-dev
 )
 # Test-only packages: the browser test drives Debian's Chromium from Node;

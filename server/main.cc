@@ -66,6 +66,15 @@ void AddEdgeFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
   app.add_option("--listen", options.listen, "WebSocket/HTTP listen address host:port")
       ->envname("CURSORD_LISTEN")
       ->capture_default_str();
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "serve /metrics (and /healthz, /readyz) on this host:port instead of on "
+                 "--listen (default: /metrics on --listen)")
+      ->envname("CURSORD_METRICS_LISTEN");
+  app.add_flag_function(
+         "--no-demo", [&options](int64_t count) { options.serve_demo = count <= 0; },
+         "--listen serves no demo page and no SDK (/, /rooms/..., /sdk/...: 404), only "
+         "WebSocket upgrades, /healthz, /readyz and, without --metrics-listen, /metrics")
+      ->envname("CURSORD_NO_DEMO");
   app.add_option("--threads", options.threads,
                  "event-loop threads, each owning a share of the rooms (0: one per core)")
       ->envname("CURSORD_THREADS")
@@ -344,6 +353,7 @@ int main(int argc, char** argv) {
       "cursord: live multiplayer cursors over WebSocket.\n"
       "Clients join ws://HOST:PORT/rooms/{room}; GET / serves the demo page.\n"
       "Every flag can also be set as CURSORD_<FLAG> (e.g. CURSORD_LISTEN).",
+  std::string log_format = "text";
       "cursord"};
   app.set_version_flag("--version", std::string(cursord::edge::Version()));
   app.get_formatter()->column_width(34);
@@ -359,6 +369,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  app.add_option("--log-format", log_format,
+                 "text, or json: one JSON object per line (time, level, source, message)")
+      ->envname("CURSORD_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 
   cursord::LogLevel level;
   cursord::ParseLogLevel(log_level, &level);
@@ -368,6 +383,9 @@ int main(int argc, char** argv) {
   if (absl::Status status = cursord::control::ControlServer::CheckOptions(control);
       !status.ok()) {
     CURSORD_LOG(kError) << "control plane: " << status.message();
+  cursord::LogFormat format;
+  cursord::ParseLogFormat(log_format, &format);
+  cursord::SetLogFormat(format);
     return 1;
   }
 

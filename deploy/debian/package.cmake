@@ -55,7 +55,8 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
  binary WebSocket protocol, with a gRPC control plane (cursorctl), signed
  join tokens and rooms spanning several instances through Redis.")
 # Shared libraries: dpkg-shlibdeps names the Debian packages the binaries
-# link (libgrpc++1.51, libprotobuf32, libabsl20220623, libssl3, ...).
+# link (libgrpc++1.51, libprotobuf32, libabsl20220623, libssl3,
+# libprometheus-cpp-core1.0 for /metrics, ...).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The postinst's adduser; the rest of it is Essential (sh, getent).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")

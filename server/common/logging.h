@@ -3,6 +3,13 @@
 // from different threads never interleave. Control characters in a line are
 // escaped (EscapeControl, server/common/escape.h): what a client or operator
 // sent can never start a new line or reach the terminal raw.
+//
+// Two formats of the same fields (time, level, source file:line, message):
+//   text: 2024-05-01T12:00:00.000Z INFO server.cc:80] listening on ...
+//   json: {"time":"2024-05-01T12:00:00.000Z","level":"INFO",
+//          "source":"server.cc:80","message":"listening on ..."}
+// one JSON object per line, for log shippers; its message is the text
+// format's message (escaped the same way), as a JSON string.
 #ifndef CURSORD_COMMON_LOGGING_H_
 #define CURSORD_COMMON_LOGGING_H_
 
@@ -19,6 +26,13 @@ LogLevel GetLogLevel();
 // Parses "debug", "info", "warning", "error", "off".
 bool ParseLogLevel(std::string_view text, LogLevel* level);
 
+enum class LogFormat { kText = 0, kJson = 1 };
+
+// The format of the lines written from now on. Thread-safe; default kText.
+void SetLogFormat(LogFormat format);
+// Parses "text", "json".
+bool ParseLogFormat(std::string_view text, LogFormat* format);
+
 namespace logging_internal {
 
 // Collects one line and writes it to stderr when destroyed.
@@ -31,7 +45,10 @@ class LogLine {
   std::ostream& stream() { return stream_; }
 
  private:
-  std::ostringstream stream_;
+  const LogLevel level_;
+  const char* const file_;  // its base name
+  const int line_;
+  std::ostringstream stream_;  // the message
 };
 
 }  // namespace logging_internal

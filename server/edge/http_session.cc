@@ -65,9 +65,10 @@ unsigned HttpStatusFor(const absl::Status& status) {
 }  // namespace
 
 HttpSession::HttpSession(Server& server, Shard& shard, tcp::socket socket,
-                         const tcp::endpoint& peer)
+                         const tcp::endpoint& peer, HttpSurface surface)
     : server_(server),
       shard_(shard),
+      surface_(surface),
       stream_(std::move(socket)),
       peer_ip_(core::IpAddress::Parse(peer.address().to_string()).value_or(core::IpAddress{})),
       remote_address_(EndpointText(peer)) {}
@@ -117,7 +118,7 @@ void HttpSession::OnRead(const beast::error_code& ec, size_t bytes) {
     return;
   }
   Request request = parser_->release();
-  if (websocket::is_upgrade(request)) {
+  if (websocket::is_upgrade(request) && surface_ == HttpSurface::kPublic) {
     Upgrade(std::move(request));
     return;
   }
@@ -132,6 +133,11 @@ void HttpSession::Serve(const Request& request) {
   }
   const std::string_view target(request.target().data(), request.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
+  if (!Serves(path)) {
+    shard_.counters().http_rejected.Add();
+    Send(MakeResponse(404, "text/plain", "not found\n", request));
+    return;
+  }
   if (path == "/healthz") {
     // Alive either way: degraded still serves the rooms among local members.
     Send(MakeResponse(200, "text/plain", server_.Health() + "\n", request));
@@ -146,8 +152,7 @@ void HttpSession::Serve(const Request& request) {
     return;
   }
   if (path == "/metrics") {
-    Send(MakeResponse(200, "text/plain; version=0.0.4",
-                      RenderMetrics(server_.GetServerInfo(), absl::Now()), request));
+    Send(MakeResponse(200, "text/plain; version=0.0.4", server_.metrics().Scrape(), request));
     return;
   }
   if (path.substr(0, 5) == "/sdk/") {
@@ -177,7 +182,18 @@ void HttpSession::Serve(const Request& request) {
   Send(MakeResponse(200, std::string(page->content_type), std::string(page->body), request));
 }
 
+bool HttpSession::Serves(std::string_view path) const {
+  if (path == "/healthz" || path == "/readyz") return true;  // probes, on either port
+  const bool metrics_here = surface_ == HttpSurface::kMetrics
+                                ? true
+                                : server_.options().metrics_listen.empty();
+  if (path == "/metrics") return metrics_here;
+  // The demo page, the SDK and the room pages (and their 4xx).
+  return surface_ == HttpSurface::kPublic && server_.options().serve_demo;
+}
+
 void HttpSession::Upgrade(Request request) {
+  const auto requested_at = std::chrono::steady_clock::now();
   const std::string_view target(request.target().data(), request.target().size());
   absl::StatusOr<core::JoinRequest> join = core::ParseJoinTarget(target);
   if (!join.ok()) {
@@ -195,6 +211,7 @@ void HttpSession::Upgrade(Request request) {
   std::optional<AdmittedJoin> admitted = Admit(request, std::move(*join));
   if (!admitted) return;
   admitted->accept_key = verdict.accept_key;
+  admitted->requested_at = requested_at;
   HandOver(std::move(*admitted));
 }
 
@@ -319,9 +336,10 @@ void HttpSession::OnWrite(bool keep_alive, const beast::error_code& ec) {
   DoRead();
 }
 
-Listener::Listener(Server& server, Shard& home)
+Listener::Listener(Server& server, Shard& home, HttpSurface surface)
     : server_(server),
       home_(home),
+      surface_(surface),
       acceptor_(home.io_context()),
       retry_timer_(home.io_context()) {}
 
@@ -401,7 +419,8 @@ void Listener::DoAccept() {
           return;
         }
         auto session =
-            std::make_shared<HttpSession>(self->server_, target, std::move(socket), self->peer_);
+            std::make_shared<HttpSession>(self->server_, target, std::move(socket), self->peer_,
+                                          self->surface_);
         // The HTTP phase runs on the socket's own shard thread.
         net::post(target.io_context(), [session] { session->Run(); });
         self->DoAccept();

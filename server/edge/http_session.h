@@ -1,6 +1,7 @@
 // The HTTP phase of a connection: reads requests (bounded in size and
 // time), serves the demo page, health and metrics, refuses bad upgrades
 // with 400, and hands a valid upgrade to the shard that owns its room.
+// What a port serves is its HttpSurface's (the one owner of that choice).
 #ifndef CURSORD_EDGE_HTTP_SESSION_H_
 #define CURSORD_EDGE_HTTP_SESSION_H_
 
@@ -23,11 +24,20 @@ namespace cursord::edge {
 class Server;
 class Shard;
 
+// What a listener serves.
+enum class HttpSurface {
+  // --listen: WebSocket upgrades, /healthz, /readyz; the demo page and the
+  // SDK unless --no-demo; /metrics unless --metrics-listen is set.
+  kPublic,
+  // --metrics-listen: /metrics, /healthz and /readyz; nothing else (404).
+  kMetrics,
+};
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   // `socket` belongs to `shard`'s io_context; `peer` is where it comes from.
   HttpSession(Server& server, Shard& shard, boost::asio::ip::tcp::socket socket,
-              const boost::asio::ip::tcp::endpoint& peer);
+              const boost::asio::ip::tcp::endpoint& peer, HttpSurface surface);
   void Run();
 
  private:
@@ -36,8 +46,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void DoRead();
   void OnRead(const boost::beast::error_code& ec, size_t bytes);
-  // A plain GET: the demo page, /healthz, /metrics, or 4xx.
+  // A plain GET: the demo page, /healthz, /metrics, or 4xx, as surface_
+  // allows.
   void Serve(const Request& request);
+  // Whether surface_ serves `path` (a plain GET's).
+  bool Serves(std::string_view path) const;
   void Upgrade(Request request);
   // Asks the JoinGate whether `join` may go ahead (answering the refusal
   // if not), and as whom.
@@ -53,6 +66,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   Server& server_;
   Shard& shard_;
+  const HttpSurface surface_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
@@ -65,7 +79,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 // over the shards.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(Server& server, Shard& home);
+  Listener(Server& server, Shard& home, HttpSurface surface = HttpSurface::kPublic);
   // Binds and listens on "host:port".
   boost::system::error_code Open(const std::string& host, unsigned short port);
   void Run();
@@ -78,6 +92,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   Server& server_;
   Shard& home_;
+  const HttpSurface surface_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::ip::tcp::endpoint peer_;  // of the accept in progress

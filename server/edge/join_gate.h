@@ -16,6 +16,7 @@
 #ifndef CURSORD_EDGE_JOIN_GATE_H_
 #define CURSORD_EDGE_JOIN_GATE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -43,6 +44,9 @@ struct AdmittedJoin {
   // Set: close with the token's code right after the 101, without joining.
   std::optional<core::JoinTokenRefusal> token_refusal;
   bool token_verified = false;
+  // When its upgrade request was read: the start of the join latency
+  // (cursord_join_latency_seconds).
+  std::chrono::steady_clock::time_point requested_at{};
 };
 
 class JoinGate {

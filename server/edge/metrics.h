@@ -1,18 +1,48 @@
-// The Prometheus text exposition of the server's counters and gauges,
-// served at GET /metrics: one counter per ShardCounters entry
-// (cursord_<name>_total), and the connections, rooms and uptime gauges.
+// GET /metrics: the server's figures as Prometheus text, through
+// prometheus-cpp's data model and text serializer.
+//
+// The hot path keeps its own counting: every shard writes its counters and
+// histograms with plain single-writer stores (ShardCounters), and nothing
+// here touches them but to read. A scrape runs a prometheus::Collectable
+// that sums the shards at that moment, next to a prometheus::Registry for
+// figures that change rarely (cursord_build_info) and for future metrics
+// that are not on the hot path. Names and meanings: docs/OPERATIONS.md,
+// "Observability".
 #ifndef CURSORD_EDGE_METRICS_H_
 #define CURSORD_EDGE_METRICS_H_
 
+#include <memory>
 #include <string>
 
-#include "absl/time/time.h"
-#include "server/core/presence.h"
+namespace prometheus {
+class Collectable;
+class Registry;
+}  // namespace prometheus
 
 namespace cursord::edge {
 
-// `info` as Prometheus text (format 0.0.4), its uptime counted to `now`.
-std::string RenderMetrics(const core::ServerInfo& info, absl::Time now);
+class Server;
+
+class Metrics {
+ public:
+  // `server` must outlive this; scrapes only after server.Start().
+  explicit Metrics(Server& server);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Every metric, read now, as Prometheus text (format 0.0.4). Any thread.
+  std::string Scrape() const;
+
+  // For metrics kept by prometheus-cpp itself (off the hot path: its
+  // counters take a compare-and-swap per change).
+  prometheus::Registry& registry() { return *registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  // Reads the shards, the gauges and the backplane at scrape time.
+  std::shared_ptr<prometheus::Collectable> server_collector_;
+};
 
 }  // namespace cursord::edge
 

@@ -13,6 +13,14 @@ namespace cursord::edge {
 struct ServerOptions {
   // "host:port" of the WebSocket/HTTP listener; port 0 picks a free port.
   std::string listen = "0.0.0.0:8080";
+  // "host:port" of a second HTTP listener that serves /metrics, /healthz
+  // and /readyz only ("" = none). When set, /metrics is served there and
+  // no longer on `listen`.
+  std::string metrics_listen;
+  // Whether `listen` serves the demo page (GET /, /rooms/{room}) and the
+  // browser SDK (/sdk/...). --no-demo: only WebSocket upgrades, /healthz
+  // and /readyz (and /metrics when metrics_listen is empty).
+  bool serve_demo = true;
   // Event-loop threads, each owning a share of the rooms; 0 = one per core.
   int threads = 0;
   // Members per room, 1..256 (ids are one byte).

@@ -65,10 +65,22 @@ absl::Status Server::Start() {
   }
   started_at_ = absl::Now();
   if (backplane_) backplane_->Start();
+  metrics_ = std::make_unique<Metrics>(*this);
+  if (!options_.metrics_listen.empty()) {
+    CURSORD_ASSIGN_OR_RETURN(const core::HostPort metrics_at,
+                             core::SplitHostPort(options_.metrics_listen, "metrics address"));
+    metrics_listener_ = std::make_shared<Listener>(*this, *shards_[0], HttpSurface::kMetrics);
+    if (const boost::system::error_code metrics_ec =
+            metrics_listener_->Open(metrics_at.host, metrics_at.port)) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.metrics_listen,
+                                                 " (metrics): ", metrics_ec.message()));
+    }
+  }
   for (auto& shard : shards_) shard->Start(&gate_->admission());
   listener_->Run();
   started_ = true;
   if (!gate_->tokens_required()) {
+  if (metrics_listener_) metrics_listener_->Run();
     CURSORD_LOG(kWarning) << "joins are open: anyone can join any room under any name "
                              "(set --join-secret or --join-public-key to require join tokens)";
   }
@@ -77,6 +89,10 @@ absl::Status Server::Start() {
                      << shards_.size() << " threads";
   return absl::OkStatus();
 }
+  if (metrics_listener_) {
+    CURSORD_LOG(kInfo) << "metrics on http://" << metrics_address()
+                       << "/metrics (and /healthz, /readyz)";
+  }
 
 uint64_t Server::OpenSessions() {
   uint64_t open = 0;
@@ -137,6 +153,7 @@ void Server::Shutdown() {
   listener_->Close();
   for (auto& shard : shards_) shard->BeginShutdown();
   while (absl::Now() < deadline && OpenSessions() > 0) {
+  if (metrics_listener_) metrics_listener_->Close();
     absl::SleepFor(absl::Milliseconds(10));
   }
   for (auto& shard : shards_) shard->Stop();
@@ -153,6 +170,12 @@ std::string Server::listen_address() const {
   return core::JoinHostPort(endpoint.address().to_string(), endpoint.port());
 }
 
+}
+
+std::string Server::metrics_address() const {
+  if (!metrics_listener_) return "";
+  const auto endpoint = metrics_listener_->local_endpoint();
+  return core::JoinHostPort(endpoint.address().to_string(), endpoint.port());
 Shard& Server::ShardFor(std::string_view room_id) {
   return *shards_[std::hash<std::string_view>{}(room_id) % shards_.size()];
 }

@@ -27,6 +27,7 @@
 #include "server/edge/control_ops.h"
 #include "server/edge/join_gate.h"
 #include "server/edge/options.h"
+#include "server/edge/metrics.h"
 
 namespace cursord::edge {
 
@@ -71,6 +72,11 @@ class Server final {
   // The bound listen address, "host:port".
   std::string listen_address() const;
   const ServerOptions& options() const { return options_; }
+  // The bound --metrics-listen address, "host:port"; "" when there is none.
+  std::string metrics_address() const;
+
+  // GET /metrics (valid once Start returned OK).
+  Metrics& metrics() { return *metrics_; }
 
   // Who may join (valid once Start returned OK).
   JoinGate& gate() { return *gate_; }
@@ -118,6 +124,8 @@ class Server final {
   std::unique_ptr<BackplaneEvents> backplane_events_;
   std::unique_ptr<backplane::Backplane> backplane_;
   std::atomic<unsigned> next_shard_{0};
+  std::shared_ptr<Listener> metrics_listener_;  // with --metrics-listen
+  std::unique_ptr<Metrics> metrics_;
   std::atomic<bool> started_{false};
   std::atomic<bool> shut_down_{false};
   // Set once, by BeginDrain, after every shard refuses joins.

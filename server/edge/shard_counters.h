@@ -1,11 +1,13 @@
-// The counters of one shard. Each is written only by its shard's thread and
-// read by anyone (see core::Counter); the server sums them across shards.
+// The counters and histograms of one shard. Each is written only by its
+// shard's thread and read by anyone (see core::Counter,
+// core::ShardHistogram); a scrape sums them across shards.
 #ifndef CURSORD_EDGE_SHARD_COUNTERS_H_
 #define CURSORD_EDGE_SHARD_COUNTERS_H_
 
 #include <cstdint>
 
 #include "server/core/counter.h"
+#include "server/core/histogram.h"
 #include "server/core/join_token.h"
 
 namespace cursord::edge {
@@ -71,6 +73,43 @@ namespace cursord::edge {
   X(token_bad_claims, "join_tokens_refused_bad_claims",                                \
     "joins refused (4409): missing or invalid claims")
 
+// The histograms' buckets. Times are observed in microseconds (session
+// durations in milliseconds) and exported in seconds; each X entry below
+// names the divisor from its unit to the exported one.
+// Bytes per socket write: one message is 9-10 bytes, a busy room's write
+// carries one per member (up to 256 x ~10 bytes), a join snapshot more.
+inline const core::HistogramBounds kWriteSizeBounds{16,   32,   64,   128,   256,   512,
+                                                    1024, 2048, 4096, 8192, 16384, 65536};
+// Delivery lag and backplane publish latency (microseconds): 100 us to 1 s.
+inline const core::HistogramBounds kLagBounds{100,    250,    500,     1000,    2500,
+                                              5000,   10000,  25000,   50000,   100000,
+                                              250000, 500000, 1000000};
+// Join latency (microseconds): 250 us to 5 s (with --redis a Redis round
+// trip or two, and a wait for the room's state).
+inline const core::HistogramBounds kJoinBounds{250,    500,    1000,    2500,    5000,
+                                               10000,  25000,  50000,   100000,  250000,
+                                               500000, 1000000, 2500000, 5000000};
+// Session duration (milliseconds): 1 s to 1 day.
+inline const core::HistogramBounds kSessionBounds{1000,    5000,    10000,    30000,   60000,
+                                                  300000,  600000,  1800000,  3600000, 14400000,
+                                                  86400000};
+
+// X(member, "exported name", "help text", bounds, divisor to the exported unit)
+#define CURSORD_SHARD_HISTOGRAMS(X)                                                          \
+  X(write_bytes, "write_size_bytes",                                                        \
+    "bytes per socket write to a WebSocket client (all its pending frames)",                \
+    kWriteSizeBounds, 1.0)                                                                  \
+  X(delivery_lag, "delivery_lag_seconds",                                                   \
+    "from the first frame of a write queued for a client (a message read, an event from "   \
+    "Redis, a join or leave) to the write handed to the socket",                            \
+    kLagBounds, 1e6)                                                                       \
+  X(join_latency, "join_latency_seconds",                                                   \
+    "from the upgrade request read to the join sequence written (with --redis, the Redis "  \
+    "round trips included); joins that succeeded",                                          \
+    kJoinBounds, 1e6)                                                                      \
+  X(session_duration, "session_duration_seconds",                                           \
+    "from a member's join to the end of its connection", kSessionBounds, 1e3)
+
 struct ShardCounters {
 #define CURSORD_DECLARE_COUNTER(member, name, help) core::Counter member;
   CURSORD_SHARD_COUNTERS(CURSORD_DECLARE_COUNTER)
@@ -91,6 +130,11 @@ struct ShardCounters {
     }
     return token_malformed;
   }
+
+#define CURSORD_DECLARE_HISTOGRAM(member, name, help, bounds, divisor) \
+  core::ShardHistogram member{bounds};
+  CURSORD_SHARD_HISTOGRAMS(CURSORD_DECLARE_HISTOGRAM)
+#undef CURSORD_DECLARE_HISTOGRAM
 
   // Gauges, same single writer.
   core::Counter sessions;

@@ -22,6 +22,14 @@ constexpr size_t kMaxBusyWriteBuffer = 16 * 1024;
 
 std::chrono::nanoseconds ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
 
+// A duration as the histograms count it (microseconds, milliseconds).
+uint64_t Micros(WsSession::Clock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+uint64_t Millis(WsSession::Clock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
 }  // namespace
 
 WsSession::WsSession(Shard& shard, tcp::socket socket, AdmittedJoin join)
@@ -35,7 +43,8 @@ WsSession::WsSession(Shard& shard, tcp::socket socket, AdmittedJoin join)
       limiter_(core::InputLimiter::Options{shard.options().max_message_rate,
                                            shard.options().message_burst},
                Clock::now()),
-      last_read_(Clock::now()) {}
+      last_read_(Clock::now()),
+      requested_at_(join.requested_at) {}
 
 WsSession::~WsSession() = default;
 
@@ -91,6 +100,7 @@ void WsSession::Start(std::string_view response_head,
   }
   room_ = room;
   member_id_ = *id;
+  joined_at_ = Clock::now();
   CURSORD_LOG(kDebug) << "join room=" << request_.room << " id="
                       << int{member_id_} << " peer=" << remote_address_;
 }
@@ -100,6 +110,7 @@ void WsSession::JoinedCluster(core::Room& room, core::ClusterRoom& cluster, uint
   room_ = &room;
   cluster_ = &cluster;
   member_id_ = id;
+  joined_at_ = Clock::now();
   CURSORD_LOG(kDebug) << "join room=" << request_.room << " id=" << int{member_id_}
                       << " peer=" << remote_address_ << " (cluster)";
   DoRead();
@@ -304,7 +315,11 @@ void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& cou
   Wake();
 }
 
-void WsSession::ScheduleFlush() { shard_.ScheduleFlush(shared_from_this()); }
+void WsSession::ScheduleFlush() {
+  // Called once per flush cycle (Wake), so one clock read per write.
+  if (pending_since_ == Clock::time_point{}) pending_since_ = Clock::now();
+  shard_.ScheduleFlush(shared_from_this());
+}
 
 void WsSession::Kick(uint16_t code, std::string_view reason) {
   kicked_ = true;
@@ -312,7 +327,10 @@ void WsSession::Kick(uint16_t code, std::string_view reason) {
         code == core::kCloseRoomClosed ? counters_.closes_room_closed : counters_.closes_kicked);
 }
 
-void WsSession::ScheduleBatchedFlush() { shard_.ScheduleBatchedFlush(shared_from_this()); }
+void WsSession::ScheduleBatchedFlush() {
+  if (pending_since_ == Clock::time_point{}) pending_since_ = Clock::now();
+  shard_.ScheduleBatchedFlush(shared_from_this());
+}
 
 void WsSession::Flush() {
   if (close_.terminated()) return;
@@ -326,13 +344,24 @@ void WsSession::Flush() {
   }
   inflight_.clear();
   const size_t frames = outbox.Drain(inflight_, room_ ? room_->positions() : nullptr);
+  const Clock::time_point queued_at = pending_since_;
+  pending_since_ = {};  // everything queued is in inflight_ now
   if (inflight_.empty()) return;
+  const Clock::time_point now = Clock::now();
   counters_.messages_out.Add(frames);
   counters_.writes.Add();
   counters_.bytes_out.Add(inflight_.size());
+  counters_.write_bytes.Observe(inflight_.size());
+  if (queued_at != Clock::time_point{}) counters_.delivery_lag.Observe(Micros(now - queued_at));
+  // The first write after the join carries the join sequence (the room's
+  // members, after the 101 or, with --redis, after Redis answered).
+  if (room_ != nullptr && requested_at_ != Clock::time_point{}) {
+    counters_.join_latency.Observe(Micros(now - requested_at_));
+    requested_at_ = {};
+  }
   if (close_.last_bytes_known() && WriteLast()) return;
   writing_ = true;
-  write_started_ = Clock::now();
+  write_started_ = now;
   net::async_write(socket_, net::buffer(inflight_),
                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                      self->OnWrite(ec, n);
@@ -460,6 +489,9 @@ void WsSession::LeaveRoom() {
 void WsSession::Terminate() {
   if (close_.terminated()) return;
   close_.Terminate();
+  if (joined_at_ != Clock::time_point{}) {
+    counters_.session_duration.Observe(Millis(Clock::now() - joined_at_));
+  }
   LeaveRoom();
   outbox.Clear();
   // No shutdown first: close() sends the FIN (or, with bytes left unread,

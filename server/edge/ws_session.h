@@ -139,6 +139,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   bool discard_input_ = false;  // after a protocol error: parse nothing more
   Clock::time_point last_read_;
   Clock::time_point write_started_{};
+  // For the histograms (ShardCounters): when the upgrade request was read
+  // (cleared once the join latency is observed), when the session joined
+  // its room (the epoch if it never did), and when the oldest bytes not
+  // yet handed to a write were queued (the epoch when none wait).
+  Clock::time_point requested_at_;
+  Clock::time_point joined_at_{};
+  Clock::time_point pending_since_{};
   Clock::time_point ping_sent_;
 };
 

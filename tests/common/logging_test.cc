@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace cursord {
 namespace {
@@ -47,6 +48,42 @@ TEST(LoggingTest, PlainLinesAreUnchanged) {
   const std::string out =
       CaptureStderr([] { CURSORD_LOG(kWarning) << "closing slow consumer 127.0.0.1:5000"; });
   EXPECT_NE(out.find("] closing slow consumer 127.0.0.1:5000\n"), std::string::npos) << out;
+}
+
+// JSON lines carry the text format's fields; the message is the same
+// escaped text, so a shipper sees what a reader of the text log sees.
+TEST(LoggingTest, JsonLinesCarryTheTextFormatsFieldsAndParse) {
+  const std::string reason = "say \"hi\" \\ bye\n{\"level\":\"forged\"} \x1b[2J \xff";
+  const std::string text = CaptureStderr([&] { CURSORD_LOG(kWarning) << "kick " << reason; });
+  SetLogFormat(LogFormat::kJson);
+  const std::string json = CaptureStderr([&] { CURSORD_LOG(kWarning) << "kick " << reason; });
+  SetLogFormat(LogFormat::kText);
+  ASSERT_EQ(json.find('\n'), json.size() - 1) << json;
+  EXPECT_EQ(json.find('\x1b'), std::string::npos) << json;
+  const nlohmann::json line = nlohmann::json::parse(json);
+  ASSERT_TRUE(line.is_object()) << json;
+  EXPECT_EQ(line.size(), 4u) << json;
+  EXPECT_EQ(line.at("level"), "WARN");
+  const std::string source = line.at("source");
+  EXPECT_EQ(source.rfind("logging_test.cc:", 0), 0u) << source;
+  const std::string time = line.at("time");
+  EXPECT_EQ(time.size(), 24u) << time;  // 2024-05-01T12:00:00.000Z
+  EXPECT_EQ(time.back(), 'Z') << time;
+  // The text line is "<time> WARN <source>] <message>": the same message.
+  const std::string message = line.at("message");
+  EXPECT_EQ(message, "kick say \"hi\" \\\\ bye\\n{\"level\":\"forged\"} \\x1b[2J \\xff");
+  const size_t bracket = text.find("] ");
+  ASSERT_NE(bracket, std::string::npos) << text;
+  EXPECT_EQ(text.substr(bracket + 2), message + "\n");
+}
+
+TEST(LoggingTest, ParseLogFormatKnowsTextAndJson) {
+  LogFormat format = LogFormat::kText;
+  EXPECT_TRUE(ParseLogFormat("json", &format));
+  EXPECT_EQ(format, LogFormat::kJson);
+  EXPECT_TRUE(ParseLogFormat("text", &format));
+  EXPECT_EQ(format, LogFormat::kText);
+  EXPECT_FALSE(ParseLogFormat("JSON ", &format));
 }
 
 }  // namespace
