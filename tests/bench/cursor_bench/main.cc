@@ -10,6 +10,7 @@
 #include "CLI/CLI.hpp"
 #include "churn.h"
 #include "common.h"
+#include "drain.h"
 #include "idle.h"
 #include "room_load.h"
 
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "cursor-bench: load generator for the cursor protocol (rate, saturate, "
-      "idle, churn). The last line of output is one JSON object."};
+      "idle, churn, drain). The last line of output is one JSON object."};
   app.require_subcommand(1);
   RoomLoadOptions room_options;
   RoomLoadMode room_mode = RoomLoadMode::kRate;
@@ -29,10 +30,13 @@ int main(int argc, char** argv) {
   bool churn_selected = false;
   IdleOptions idle_options;
   bool idle_selected = false;
+  DrainOptions drain_options;
+  bool drain_selected = false;
   SetupRateCommand(app, &room_options, &room_mode);
   SetupSaturateCommand(app, &room_options, &room_mode);
   SetupChurnCommand(app, &churn_options, &churn_selected);
   SetupIdleCommand(app, &idle_options, &idle_selected);
+  SetupDrainCommand(app, &drain_options, &drain_selected);
   for (CLI::App* sub : app.get_subcommands({})) {
     if (sub->get_name() == "rate" || sub->get_name() == "saturate") {
       sub->preparse_callback([&room_selected](size_t) { room_selected = true; });
@@ -46,6 +50,7 @@ int main(int argc, char** argv) {
 
   CommonOptions* common = room_selected    ? &room_options.common
                           : churn_selected ? &churn_options.common
+                          : drain_selected ? &drain_options.common
                                            : &idle_options.common;
   if (common->room_prefix.empty()) {
     common->room_prefix = "cb" + std::to_string(getpid());
@@ -53,6 +58,7 @@ int main(int argc, char** argv) {
   const char* mode_name = room_selected
                               ? (room_mode == RoomLoadMode::kRate ? "rate" : "saturate")
                           : churn_selected ? "churn"
+                          : drain_selected ? "drain"
                                            : "idle";
   const double bound = common->max_runtime_s > 0
                            ? common->max_runtime_s
@@ -65,6 +71,14 @@ int main(int argc, char** argv) {
     if (churn_selected) {
       ArmRunTimeBound(bound, mode_name);
       return RunChurn(churn_options);
+    }
+    if (drain_selected) {
+      ArmRunTimeBound(common->max_runtime_s > 0
+                          ? common->max_runtime_s
+                          : common->connect_timeout_s + drain_options.settle_s +
+                                drain_options.move_timeout_s + 30,
+                      mode_name);
+      return RunDrain(drain_options);
     }
     // The idle parent only waits on its children, which carry their own
     // bound; its own is a little longer so their reports still arrive.
