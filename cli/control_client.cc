@@ -142,4 +142,11 @@ void PrintError(const std::string& message) {
   std::cerr << "cursorctl: " << message << '\n' << std::flush;
 }
 
+int ReportUnanswered(const google::protobuf::RepeatedPtrField<std::string>& instances) {
+  for (const std::string& instance : instances) {
+    PrintError("instance " + instance + " did not answer in time: the answer is incomplete");
+  }
+  return instances.empty() ? kExitOk : kExitCallFailed;
+}
+
 }  // namespace cursord::cli

@@ -64,6 +64,11 @@ void Print(const std::string& text);
 // "cursorctl: <message>" on stderr.
 void PrintError(const std::string& message);
 
+// With --redis, an answer names the live instances that did not answer in
+// time: each is reported on stderr and the command exits kExitCallFailed
+// (what it did is incomplete); kExitOk when there is none.
+int ReportUnanswered(const google::protobuf::RepeatedPtrField<std::string>& instances);
+
 }  // namespace cursord::cli
 
 #endif  // CURSORD_CLI_CONTROL_CLIENT_H_

@@ -61,7 +61,7 @@ int KickUser(ControlClient& client, const GlobalOptions& globals,
                        response.kicked_count() == 1 ? " connection)\n"
                                                     : " connections)\n"));
   }
-  return kExitOk;
+  return ReportUnanswered(response.unanswered_instances());
 }
 
 int RunKick(const GlobalOptions& globals, const KickOptions& options) {

@@ -34,7 +34,7 @@ int RunRoomsClose(const GlobalOptions& globals, const RoomsCloseOptions& options
                        response.closed_count(),
                        response.closed_count() == 1 ? " member)\n" : " members)\n"));
   }
-  return kExitOk;
+  return ReportUnanswered(response.unanswered_instances());
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ int RunRoomsList(const GlobalOptions& globals, const RoomsListOptions& options) 
   if (int code = client.Connect(); code != kExitOk) return code;
 
   std::vector<v1::Room> rooms;  // table output needs every row to align
+  std::vector<std::string> unanswered;  // with --redis, over every page
   size_t listed = 0;
   std::string page_token;
   // Ends on the last page or at the limit; a server that kept handing out
@@ -45,6 +46,11 @@ int RunRoomsList(const GlobalOptions& globals, const RoomsListOptions& options) 
     if (grpc::Status status = client.control().ListRooms(&call, request, &response);
         !status.ok()) {
       return client.Report(status);
+    }
+    for (const std::string& instance : response.unanswered_instances()) {
+      if (std::find(unanswered.begin(), unanswered.end(), instance) == unanswered.end()) {
+        unanswered.push_back(instance);
+      }
     }
     for (v1::Room& room : *response.mutable_rooms()) {
       if (options.limit > 0 && listed >= static_cast<size_t>(options.limit)) break;
@@ -74,7 +80,8 @@ int RunRoomsList(const GlobalOptions& globals, const RoomsListOptions& options) 
       Print(RoomListView(rooms, ViewContext{}));
     }
   }
-  return kExitOk;
+  google::protobuf::RepeatedPtrField<std::string> missing(unanswered.begin(), unanswered.end());
+  return ReportUnanswered(missing);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ int RunRoomsShow(const GlobalOptions& globals, const std::string& room_id) {
   } else {
     Print(RoomView(room, ViewContext{}));
   }
-  return kExitOk;
+  return ReportUnanswered(room.unanswered_instances());
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -83,11 +85,20 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
                                      " ago)")},
   }, context.width);
   out += "\n";
+  if (room.unanswered_instances_size() > 0) {
+    out += absl::StrCat("Not answered in time (their members are missing): ",
+                        absl::StrJoin(room.unanswered_instances(), ", "), "\n\n");
+  }
   if (room.members_size() == 0) {
     out += "No members.\n";
     return out;
   }
-  Table table({{"ID", Align::kRight},
+  // With --redis every member names its instance.
+  bool cluster = false;
+  for (const v1::Member& member : room.members()) {
+    cluster = cluster || !member.instance_id().empty();
+  }
+  std::vector<Table::Column> columns = {{"ID", Align::kRight},
                {"USER", Align::kLeft, /*shrinkable=*/true, 6},
                {"NAME", Align::kLeft, /*shrinkable=*/true, 6},
                {"COLOR", Align::kLeft},
@@ -95,20 +106,55 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
                {"CLICK", Align::kLeft},
                {"ONLINE", Align::kLeft},
                {"IDLE", Align::kLeft},
-               {"ADDRESS", Align::kLeft, /*shrinkable=*/true, 12}});
+               {"ADDRESS", Align::kLeft, /*shrinkable=*/true, 12}};
+  if (cluster) columns.push_back({"INSTANCE", Align::kLeft, /*shrinkable=*/true, 8});
+  Table table(std::move(columns));
   for (const v1::Member& member : room.members()) {
-    table.AddRow({absl::StrCat(member.id()), OrDash(member.user_id()),
-                  OrDash(member.display_name()), OrDash(member.color()),
-                  CursorText(member), member.clicking() ? "down" : "-",
-                  FormatAge(FromProto(member.connect_time()), context.now),
-                  FormatAge(FromProto(member.last_activity_time()), context.now),
-                  // The mark first: a narrow terminal shortens the end.
-                  member.remote() ? absl::StrCat("(other instance) ",
-                                                 OrDash(member.remote_address()))
-                                  : OrDash(member.remote_address())});
+    std::vector<std::string> row = {
+        absl::StrCat(member.id()), OrDash(member.user_id()),
+        OrDash(member.display_name()), OrDash(member.color()),
+        CursorText(member), member.clicking() ? "down" : "-",
+        FormatAge(FromProto(member.connect_time()), context.now),
+        FormatAge(FromProto(member.last_activity_time()), context.now),
+        OrDash(member.remote_address())};
+    if (cluster) row.push_back(member.instance_id());
+    table.AddRow(std::move(row));
   }
   out += table.Render(context.width);
   return out;
+}
+
+std::string InstancesView(const v1::ListInstancesResponse& response,
+                          const ViewContext& context) {
+  Table table({{"INSTANCE", Align::kLeft, /*shrinkable=*/true, 12},
+               {"STATE", Align::kLeft},
+               {"CONNS", Align::kRight},
+               {"ROOMS", Align::kRight},
+               {"UPTIME", Align::kLeft},
+               {"VERSION", Align::kLeft},
+               {"WEBSOCKET", Align::kLeft, /*shrinkable=*/true, 12}});
+  for (const v1::Instance& instance : response.instances()) {
+    // The instance that answered the call is marked.
+    std::string id = instance.instance_id().empty() ? "(alone, in memory)"
+                                                    : instance.instance_id();
+    if (instance.instance_id() == response.self_instance_id()) id += " *";
+    if (!instance.answered()) {
+      table.AddRow({id, "NO ANSWER", "-", "-", "-", "-", "-"});
+      continue;
+    }
+    const std::string state = !instance.ready() ? (instance.backplane_connected()
+                                                       ? "not ready"
+                                                       : "DEGRADED")
+                                                : "ready";
+    table.AddRow({id, state, absl::StrCat(instance.connection_count()),
+                  absl::StrCat(instance.room_count()),
+                  FormatAge(FromProto(instance.start_time()), context.now),
+                  OrDash(instance.version()),
+                  instance.listen_addresses().empty()
+                      ? "-"
+                      : absl::StrJoin(instance.listen_addresses(), ", ")});
+  }
+  return table.Render(context.width);
 }
 
 std::string ServerInfoView(const v1::ServerInfo& info, absl::string_view health,

@@ -35,6 +35,10 @@ std::string RoomListView(const std::vector<v1::Room>& rooms,
 std::string RoomView(const v1::Room& room, const ViewContext& context);
 
 // `status`: the server's facts, then its counters.
+// `cursorctl instances`: one row per instance.
+std::string InstancesView(const v1::ListInstancesResponse& response,
+                          const ViewContext& context);
+
 std::string ServerInfoView(const v1::ServerInfo& info, absl::string_view health,
                            const ViewContext& context);
 

@@ -209,6 +209,11 @@ void AddJoinFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
                     "(at most one message per room per interval)",
                     kPositive)
       ->envname("CURSORD_REDIS_FLUSH_INTERVAL");
+  AddDurationOption(app, "--cluster-timeout", &options.cluster_timeout,
+                    "how long a control plane request waits for the other instances; those "
+                    "that did not answer by then are named in the answer",
+                    kPositive)
+      ->envname("CURSORD_CLUSTER_TIMEOUT");
 }
 
 // The gRPC control plane's flags.
@@ -348,12 +353,12 @@ int main(int argc, char** argv) {
   cursord::edge::ServerOptions options;
   cursord::control::ControlServerOptions control;
   std::string log_level = "info";
+  std::string log_format = "text";
 
   CLI::App app{
       "cursord: live multiplayer cursors over WebSocket.\n"
       "Clients join ws://HOST:PORT/rooms/{room}; GET / serves the demo page.\n"
       "Every flag can also be set as CURSORD_<FLAG> (e.g. CURSORD_LISTEN).",
-  std::string log_format = "text";
       "cursord"};
   app.set_version_flag("--version", std::string(cursord::edge::Version()));
   app.get_formatter()->column_width(34);
@@ -364,28 +369,28 @@ int main(int argc, char** argv) {
       ->envname("CURSORD_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warning", "error", "off"}))
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
   app.add_option("--log-format", log_format,
                  "text, or json: one JSON object per line (time, level, source, message)")
       ->envname("CURSORD_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
 
   cursord::LogLevel level;
   cursord::ParseLogLevel(log_level, &level);
   cursord::SetLogLevel(level);
+  cursord::LogFormat format;
+  cursord::ParseLogFormat(log_format, &format);
+  cursord::SetLogFormat(format);
   // Before anything binds: a token sent in clear off loopback, or a TLS
   // file that cannot be used, stops cursord before it serves anyone.
   if (absl::Status status = cursord::control::ControlServer::CheckOptions(control);
       !status.ok()) {
     CURSORD_LOG(kError) << "control plane: " << status.message();
-  cursord::LogFormat format;
-  cursord::ParseLogFormat(log_format, &format);
-  cursord::SetLogFormat(format);
     return 1;
   }
 

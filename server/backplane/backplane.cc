@@ -14,6 +14,7 @@
 #include "server/backplane/redis_subscriber.h"
 #include "server/backplane/room_keys.h"
 #include "server/common/logging.h"
+#include "server/core/log_throttle.h"
 
 namespace cursord::backplane {
 namespace {
@@ -95,6 +96,13 @@ struct Backplane::FollowedRoom {
   std::vector<std::pair<uint8_t, uint64_t>> own_joins_seen;
 };
 
+struct Backplane::PendingSurvey {
+  std::vector<std::string> waiting;  // sorted: live instances yet to answer
+  SurveyResult result;
+  SurveyDone done;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+};
+
 std::string DefaultInstanceName() {
   char host[256] = {0};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
@@ -172,6 +180,8 @@ void Backplane::Start() {
       s->store = std::make_unique<RoomStore>(io_, s->redis.get());
       servers_.push_back(std::move(server));
     }
+    // The cluster bus lives on the first server.
+    servers_.front()->subscriber->Subscribe(std::string(kControlChannel));
     for (auto& s : servers_) {
       s->redis->Start();
       s->subscriber->Start();
@@ -199,6 +209,12 @@ void Backplane::Stop(absl::Duration grace) {
   auto remaining = std::make_shared<int>(0);
   auto finish = [this] {
     tick_timer_.reset();
+    std::vector<std::string> ids;
+    for (const auto& [id, survey] : surveys_) ids.push_back(id);
+    for (const std::string& id : ids) {
+      surveys_[id]->done(absl::UnavailableError("server shutting down"));
+      surveys_.erase(id);
+    }
     rooms_.clear();
     rooms_by_channel_.clear();
     for (auto& s : servers_) {
@@ -219,6 +235,10 @@ void Backplane::Stop(absl::Duration grace) {
       if (s->registered_as == instance_id_) {
         s->redis->Command({"DEL", KeysOfInstance(instance_id_).lease},
                           [](absl::StatusOr<Reply>) {});
+        if (s->index == 0) {
+          s->redis->Command({"SREM", std::string(kLiveKey), instance_id_},
+                            [](absl::StatusOr<Reply>) {});
+        }
         s->store->ReapDead([](absl::StatusOr<int>) {});
       }
       ++*remaining;
@@ -343,6 +363,10 @@ bool Backplane::Ready(const Server& server) const {
 void Backplane::OnLeaseHeld(Server& server) {
   UpdateConnected();
   if (!Ready(server)) return;
+  if (server.index == 0) {
+    server.redis->Command({"SADD", std::string(kLiveKey), instance_id_},
+                          [](absl::StatusOr<Reply>) {});
+  }
   std::vector<Server::PendingLeave> leaves;
   leaves.swap(server.leaves_to_retry);
   for (auto& leave : leaves) {
@@ -569,6 +593,10 @@ void Backplane::ReadRoster(FollowedRoom& room) {
 }
 
 void Backplane::OnMessage(Server& server, std::string_view channel, std::string_view payload) {
+  if (server.index == 0 && channel == kControlChannel) {
+    OnControlMessage(payload);
+    return;
+  }
   auto it = rooms_by_channel_.find(absl::string_view(channel.data(), channel.size()));
   if (it == rooms_by_channel_.end()) return;
   FollowedRoom& room = *it->second;
@@ -767,6 +795,128 @@ void Backplane::Publish(Server& server, const std::string& channel, std::string 
                           stats_.publish_latency_us_sum += us;
                           stats_.publish_latency_us_max = std::max(stats_.publish_latency_us_max, us);
                         });
+}
+
+// --- The cluster bus ---
+
+void Backplane::Survey(std::string op, nlohmann::json args, absl::Duration timeout,
+                       SurveyDone done) {
+  net::post(io_, [this, op = std::move(op), args = std::move(args), timeout,
+                  done = std::move(done)]() mutable {
+    if (servers_.empty() || !Ready(*servers_.front()) || !servers_.front()->subscriber_up) {
+      done(Unavailable());
+      return;
+    }
+    if (surveys_.size() >= kMaxPendingSurveys) {
+      done(absl::ResourceExhaustedError("too many cluster requests in flight"));
+      return;
+    }
+    servers_.front()->store->LiveInstances(
+        [this, op = std::move(op), args = std::move(args), timeout,
+         done = std::move(done)](absl::StatusOr<std::vector<std::string>> live) mutable {
+          if (!live.ok()) {
+            done(Unavailable());
+            return;
+          }
+          // This instance answers itself through the bus too (one path),
+          // even before its first announcement reached the set.
+          if (std::find(live->begin(), live->end(), instance_id_) == live->end()) {
+            live->push_back(instance_id_);
+            std::sort(live->begin(), live->end());
+          }
+          SendSurvey(std::move(op), std::move(args), timeout, *std::move(live), std::move(done));
+        });
+  });
+}
+
+void Backplane::SendSurvey(std::string op, nlohmann::json args, absl::Duration timeout,
+                           std::vector<std::string> to, SurveyDone done) {
+  ControlMessage request;
+  request.kind = ControlMessage::Kind::kRequest;
+  request.id = absl::StrCat(instance_id_, "/", ++last_survey_);
+  request.from = instance_id_;
+  request.to = to;
+  request.op = std::move(op);
+  request.body = std::move(args);
+  auto survey = std::make_unique<PendingSurvey>();
+  survey->waiting = std::move(to);
+  survey->done = std::move(done);
+  survey->timer = std::make_unique<net::steady_timer>(io_);
+  survey->timer->expires_after(absl::ToChronoNanoseconds(timeout));
+  const std::string id = request.id;
+  survey->timer->async_wait([this, id](const boost::system::error_code& ec) {
+    if (!ec) FinishSurvey(id);
+  });
+  surveys_.emplace(id, std::move(survey));
+  PublishControl(request);
+}
+
+void Backplane::FinishSurvey(const std::string& id) {
+  auto it = surveys_.find(id);
+  if (it == surveys_.end()) return;
+  std::unique_ptr<PendingSurvey> survey = std::move(it->second);
+  surveys_.erase(it);
+  survey->timer->cancel();
+  survey->result.unanswered = std::move(survey->waiting);
+  survey->done(std::move(survey->result));
+}
+
+void Backplane::OnControlMessage(std::string_view payload) {
+  absl::StatusOr<ControlMessage> message = DecodeControlMessage(payload);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.control_messages;
+    if (!message.ok()) ++stats_.bad_messages;
+  }
+  if (!message.ok()) {
+    uint64_t held_back = 0;
+    if (bad_control_log_.Allow(core::LogThrottle::Clock::now(), &held_back)) {
+      CURSORD_LOG(kWarning) << core::HeldBackNote(held_back) << "backplane: dropped a bad message on "
+                            << kControlChannel << ": " << message.status().message();
+    }
+    return;
+  }
+  if (message->kind == ControlMessage::Kind::kReply) {
+    auto it = surveys_.find(message->id);
+    if (it == surveys_.end()) return;  // another instance's, or too late
+    PendingSurvey& survey = *it->second;
+    auto waiting = std::find(survey.waiting.begin(), survey.waiting.end(), message->from);
+    if (waiting == survey.waiting.end()) return;  // not asked, or answered already
+    survey.waiting.erase(waiting);
+    if (message->status.ok()) {
+      survey.result.answers.emplace(message->from, std::move(message->body));
+    } else {
+      survey.result.answers.emplace(message->from, message->status);
+    }
+    if (survey.waiting.empty()) FinishSurvey(message->id);
+    return;
+  }
+  if (!message->addressed_to(instance_id_)) return;
+  ControlMessage reply;
+  reply.kind = ControlMessage::Kind::kReply;
+  reply.id = message->id;
+  reply.to = {message->from};
+  // Answered under the id the request named: a fence meanwhile does not
+  // turn the answer into a stranger's.
+  reply.from = instance_id_;
+  auto reply_shared = std::make_shared<ControlMessage>(std::move(reply));
+  listener_->OnControlRequest(
+      message->op, std::move(message->body),
+      [this, reply_shared](absl::StatusOr<nlohmann::json> result) {
+        net::post(io_, [this, reply_shared, result = std::move(result)]() mutable {
+          if (result.ok()) {
+            reply_shared->body = *std::move(result);
+          } else {
+            reply_shared->status = result.status();
+          }
+          PublishControl(*reply_shared);
+        });
+      });
+}
+
+void Backplane::PublishControl(const ControlMessage& message) {
+  if (servers_.empty()) return;
+  Publish(*servers_.front(), std::string(kControlChannel), EncodeControlMessage(message));
 }
 
 Backplane::Stats Backplane::stats() const {

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,11 +45,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "server/backplane/connection_options.h"
+#include "server/backplane/control_message.h"
 #include "server/backplane/member_record.h"
 #include "server/backplane/redis_url.h"
 #include "server/backplane/room_message.h"
 #include "server/backplane/room_store.h"
+#include "server/core/log_throttle.h"
 
 namespace cursord::backplane {
 
@@ -101,6 +105,20 @@ class BackplaneListener {
   // paused, or cut off from Redis): the others have freed its members. Close
   // every session so that clients reconnect; the instance registers anew.
   virtual void OnFenced() = 0;
+  // A request of another instance's control plane (or this one's own, sent
+  // to every live instance) on the cluster bus. `reply` may be called from
+  // any thread, once; its result or error goes back to the requester.
+  using ControlReply = std::function<void(absl::StatusOr<nlohmann::json>)>;
+  virtual void OnControlRequest(const std::string& op, nlohmann::json args,
+                                ControlReply reply) = 0;
+};
+
+// What every live instance answered to a Backplane::Survey.
+struct SurveyResult {
+  // By instance id: its result, or the error its operation ended with.
+  std::map<std::string, absl::StatusOr<nlohmann::json>> answers;
+  // Live instances (this one included) that did not answer in time.
+  std::vector<std::string> unanswered;
 };
 
 class Backplane {
@@ -120,6 +138,7 @@ class Backplane {
     uint64_t publish_latency_us_sum = 0;  // PUBLISH sent to answered
     uint64_t publish_latency_us_max = 0;
     uint64_t rooms_followed = 0;
+    uint64_t control_messages = 0;  // on the cluster bus, requests and replies
   };
 
   using JoinDone = std::function<void(absl::StatusOr<RoomStore::Joined>)>;
@@ -158,6 +177,17 @@ class Backplane {
   // in the room), or for every instance (`to` empty).
   void PublishState(std::string room, std::string to, std::vector<StateEntry> entries);
 
+  // Sends request `op` with `args` on the cluster bus to every live
+  // instance, this one included (OnControlRequest on each), and gathers
+  // the replies until all are in or `timeout` passed; `done` runs once, on
+  // the backplane's thread. UNAVAILABLE "backplane unavailable" when the
+  // first Redis server is not ready; RESOURCE_EXHAUSTED when
+  // kMaxPendingSurveys are waiting already. Live: registered on the first
+  // server with a lease there (RoomStore::LiveInstances).
+  using SurveyDone = std::function<void(absl::StatusOr<SurveyResult>)>;
+  void Survey(std::string op, nlohmann::json args, absl::Duration timeout, SurveyDone done);
+  static constexpr size_t kMaxPendingSurveys = 256;
+
   Stats stats() const;
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
 
@@ -185,6 +215,11 @@ class Backplane {
   void Publish(Server& server, const std::string& channel, std::string bytes);
   void Fence();
   void Tick();
+  void OnControlMessage(std::string_view payload);
+  void SendSurvey(std::string op, nlohmann::json args, absl::Duration timeout,
+                  std::vector<std::string> to, SurveyDone done);
+  void FinishSurvey(const std::string& id);
+  void PublishControl(const ControlMessage& message);
   void UpdateConnected();
   FollowedRoom* FindRoom(const std::string& room);
   Server& ServerOf(std::string_view room);
@@ -208,6 +243,11 @@ class Backplane {
   absl::flat_hash_map<std::string, FollowedRoom*> rooms_by_channel_;
   std::string instance_id_;
   int fences_ = 0;
+  struct PendingSurvey;
+  absl::flat_hash_map<std::string, std::unique_ptr<PendingSurvey>> surveys_;
+  uint64_t last_survey_ = 0;
+  // Bad messages on the bus: at most a line every 10 s (3 at once).
+  core::LogThrottle bad_control_log_{0.1, 3, core::LogThrottle::Clock::now()};
   uint64_t last_roster_epoch_ = 0;
 
   mutable std::mutex stats_mu_;

@@ -13,7 +13,7 @@ std::string RoomKey(std::string_view room, std::string_view suffix) {
 }
 
 std::string InstanceKey(std::string_view instance, std::string_view suffix) {
-  std::string key("cursord:instance:{");
+  std::string key(kInstanceKeyPrefix);
   key.append(instance).append(suffix);
   return key;
 }
@@ -33,7 +33,7 @@ RoomKeys KeysOfRoom(std::string_view room) {
 std::string RoomChannel(std::string_view room) { return RoomKey(room, kChannelSuffix); }
 
 InstanceKeys KeysOfInstance(std::string_view instance) {
-  return InstanceKeys{InstanceKey(instance, "}:lease"), InstanceKey(instance, "}:members")};
+  return InstanceKeys{InstanceKey(instance, kLeaseSuffix), InstanceKey(instance, "}:members")};
 }
 
 bool IsValidInstanceId(std::string_view instance) {

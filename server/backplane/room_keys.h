@@ -26,6 +26,18 @@ inline constexpr std::string_view kChannelSuffix = "}";
 // Every instance with members on a server (a set, on that server).
 inline constexpr std::string_view kInstancesKey = "cursord:instances";
 
+// The cluster bus (docs/BACKPLANE.md, "The cluster bus"), on the first
+// server of the --redis list only: every live instance's id (a set; an id
+// whose lease is gone is dropped by the next reader), and the channel the
+// control plane's requests and replies travel on.
+inline constexpr std::string_view kLiveKey = "cursord:live";
+inline constexpr std::string_view kControlChannel = "cursord:control";
+
+// The pieces of an instance key: kInstanceKeyPrefix + I + a suffix. The
+// live-instances script builds lease keys from the same pieces.
+inline constexpr std::string_view kInstanceKeyPrefix = "cursord:instance:{";
+inline constexpr std::string_view kLeaseSuffix = "}:lease";
+
 // The keys and channel of room R.
 struct RoomKeys {
   std::string ids;         // cursord:{R}:ids      bitmap, bit n set while id n is in use

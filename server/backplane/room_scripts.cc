@@ -153,6 +153,21 @@ if old ~= record then redis.call('PUBLISH', ARGV[1], join_message(id, record)) e
 return 1
 )lua";
 
+// The live instances of the cluster bus: those of the set whose lease
+// still exists. The dead ones leave the set here, so it stays small.
+constexpr char kLive[] = R"lua(
+local live = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if has_lease('$INSTANCE_PREFIX' .. id .. '$LEASE') then
+    table.insert(live, id)
+  else
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+table.sort(live)
+return live
+)lua";
+
 std::string Preamble() {
   return absl::StrReplaceAll(kPreamble,
                              {{"$RECORD_VERSION", absl::StrCat(kMemberRecordVersion)},
@@ -171,6 +186,11 @@ std::string Preamble() {
                               {"$NOLEASE", kNoLeaseError}});
 }
 
+std::string WithInstanceKeys(const char* body) {
+  return absl::StrReplaceAll(body, {{"$INSTANCE_PREFIX", Absl(kInstanceKeyPrefix)},
+                                    {"$LEASE", Absl(kLeaseSuffix)}});
+}
+
 std::string Sha1Hex(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -179,7 +199,10 @@ std::string Sha1Hex(const std::string& text) {
 }
 
 LuaScript Make(const char* name, const char* body) {
-  LuaScript script{name, absl::StrCat("-- cursord room store: ", name, "\n", Preamble(), body), ""};
+  LuaScript script{name,
+                   absl::StrCat("-- cursord room store: ", name, "\n", Preamble(),
+                                WithInstanceKeys(body)),
+                   ""};
   script.sha1 = Sha1Hex(script.body);
   return script;
 }
@@ -206,9 +229,14 @@ const LuaScript& ReassertScript() {
   return *script;
 }
 
+const LuaScript& LiveScript() {
+  static const LuaScript* const script = new LuaScript(Make("live", kLive));
+  return *script;
+}
+
 const std::vector<const LuaScript*>& AllScripts() {
   static const std::vector<const LuaScript*>* const scripts = new std::vector<const LuaScript*>{
-      &JoinScript(), &LeaveScript(), &ReapScript(), &ReassertScript()};
+      &JoinScript(), &LeaveScript(), &ReapScript(), &ReassertScript(), &LiveScript()};
   return *scripts;
 }
 

@@ -38,10 +38,14 @@ struct LuaScript {
 //           ARGV channel, room, instance, id, record (with its generation)
 //           -> 1 kept, 0 when another instance holds the id;
 //              error NOLEASE when I's lease is missing
+// live      KEYS live set
+//           -> the ids in the set whose lease exists, sorted; the others
+//              are removed from the set
 const LuaScript& JoinScript();
 const LuaScript& LeaveScript();
 const LuaScript& ReapScript();
 const LuaScript& ReassertScript();
+const LuaScript& LiveScript();
 const std::vector<const LuaScript*>& AllScripts();
 
 // The error reply prefix of a script whose instance has no lease.

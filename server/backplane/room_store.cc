@@ -302,6 +302,11 @@ void RoomStore::ReapDead(Done<int> done) {
                       ParseStrings));
 }
 
+void RoomStore::LiveInstances(Done<std::vector<std::string>> done) {
+  RunScript(internal::LiveScript(), {std::string(kLiveKey)}, {},
+            Answer<std::vector<std::string>>("live", std::move(done), ParseStrings));
+}
+
 void RoomStore::Reassert(std::string_view room, std::string_view instance, uint8_t id,
                          uint64_t generation, MemberRecord record, Done<bool> done) {
   absl::StatusOr<std::string> bytes = ClaimedRecord(room, instance, generation, std::move(record));

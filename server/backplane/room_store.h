@@ -122,6 +122,10 @@ class RoomStore {
   // several instances reap at once. The number of members freed.
   void ReapDead(Done<int> done);
 
+  // The cluster bus' live instances (kLiveKey: those whose lease exists),
+  // sorted; dead ones are dropped from the set on the way.
+  void LiveInstances(Done<std::vector<std::string>> done);
+
   // After Redis came back (possibly empty): claims `id` of `room` for
   // `instance`'s member of `generation` if the id is free or already
   // `instance`'s: the bit, the record (instance and generation set here),

@@ -180,13 +180,20 @@ grpc::ServerUnaryReactor* ControlService::ListRooms(
   plane_.ListRooms(
       std::move(query),
       [reactor, response, prefix = request->room_id_prefix()](
-          core::ListRoomsResult result) {
-        for (const core::RoomSummary& room : result.rooms) {
+          absl::StatusOr<core::ListRoomsResult> result) {
+        if (!result.ok()) {
+          reactor->Finish(ToGrpcStatus(result.status()));
+          return;
+        }
+        for (const std::string& instance : result->unanswered) {
+          response->add_unanswered_instances(instance);
+        }
+        for (const core::RoomSummary& room : result->rooms) {
           ToProto(room, response->add_rooms());
         }
-        if (result.more && !result.rooms.empty()) {
+        if (result->more && !result->rooms.empty()) {
           response->set_next_page_token(
-              EncodePageToken(prefix, result.rooms.back().id));
+              EncodePageToken(prefix, result->rooms.back().id));
         }
         reactor->Finish(grpc::Status::OK);
       });
@@ -240,8 +247,13 @@ grpc::ServerUnaryReactor* ControlService::KickUser(
     return Reject(reactor, status);
   }
   plane_.KickUser(request->user_id(), request->reason(),
-                  [reactor, response](absl::StatusOr<int> kicked) {
-                    if (kicked.ok()) response->set_kicked_count(*kicked);
+                  [reactor, response](absl::StatusOr<core::CloseResult> kicked) {
+                    if (kicked.ok()) {
+                      response->set_kicked_count(kicked->closed);
+                      for (const std::string& instance : kicked->unanswered) {
+                        response->add_unanswered_instances(instance);
+                      }
+                    }
                     reactor->Finish(ToGrpcStatus(kicked.status()));
                   });
   return reactor;
@@ -258,8 +270,13 @@ grpc::ServerUnaryReactor* ControlService::CloseRoom(
     return Reject(reactor, status);
   }
   plane_.CloseRoom(request->room_id(), request->reason(),
-                   [reactor, response](absl::StatusOr<int> closed) {
-                     if (closed.ok()) response->set_closed_count(*closed);
+                   [reactor, response](absl::StatusOr<core::CloseResult> closed) {
+                     if (closed.ok()) {
+                       response->set_closed_count(closed->closed);
+                       for (const std::string& instance : closed->unanswered) {
+                         response->add_unanswered_instances(instance);
+                       }
+                     }
                      reactor->Finish(ToGrpcStatus(closed.status()));
                    });
   return reactor;
@@ -282,6 +299,27 @@ grpc::ServerWriteReactor<v1::WatchRoomResponse>* ControlService::WatchRoom(
     return reactor;
   }
   reactor->Start(request->include_cursor_moves());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::ListInstances(
+    grpc::CallbackServerContext* context,
+    const v1::ListInstancesRequest* request,
+    v1::ListInstancesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = Authenticate(*context); !status.ok()) {
+    return Reject(reactor, status);
+  }
+  plane_.ListInstances(
+      [reactor, response](absl::StatusOr<core::InstancesResult> result) {
+        if (result.ok()) {
+          response->set_self_instance_id(result->self);
+          for (const core::InstanceInfo& instance : result->instances) {
+            ToProto(instance, response->add_instances());
+          }
+        }
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   return reactor;
 }
 

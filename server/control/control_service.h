@@ -68,6 +68,9 @@ class ControlService final : public v1::ControlService::CallbackService {
   grpc::ServerWriteReactor<v1::WatchRoomResponse>* WatchRoom(
       grpc::CallbackServerContext* context,
       const v1::WatchRoomRequest* request) override;
+  grpc::ServerUnaryReactor* ListInstances(grpc::CallbackServerContext* context,
+                                          const v1::ListInstancesRequest* request,
+                                          v1::ListInstancesResponse* response) override;
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
                                           const v1::GetServerInfoRequest* request,
                                           v1::ServerInfo* response) override;

@@ -48,6 +48,7 @@ void ToProto(const core::MemberSnapshot& member, v1::Member* out) {
   }
   out->set_clicking(member.clicking);
   out->set_remote(member.remote);
+  out->set_instance_id(member.instance);
 }
 
 void ToProto(const core::RoomSummary& room, v1::Room* out) {
@@ -64,6 +65,23 @@ void ToProto(const core::RoomSnapshot& room, v1::Room* out) {
   for (const core::MemberSnapshot& member : room.members) {
     ToProto(member, out->add_members());
   }
+  out->clear_unanswered_instances();
+  for (const std::string& instance : room.unanswered) out->add_unanswered_instances(instance);
+}
+
+void ToProto(const core::InstanceInfo& instance, v1::Instance* out) {
+  out->set_instance_id(instance.instance_id);
+  out->set_answered(instance.answered);
+  if (!instance.answered) return;
+  out->set_version(instance.version);
+  ToProto(instance.started_at, out->mutable_start_time());
+  for (const std::string& address : instance.listen_addresses) {
+    out->add_listen_addresses(address);
+  }
+  out->set_connection_count(static_cast<int64_t>(instance.connections));
+  out->set_room_count(static_cast<int64_t>(instance.rooms));
+  out->set_ready(instance.ready);
+  out->set_backplane_connected(instance.backplane_connected);
 }
 
 void ToProto(const core::ServerInfo& info, absl::Time now, v1::ServerInfo* out) {

@@ -27,6 +27,8 @@ void ToProto(const core::MemberSnapshot& member, v1::Member* out);
 void ToProto(const core::RoomSummary& room, v1::Room* out);
 // The full view, with members.
 void ToProto(const core::RoomSnapshot& room, v1::Room* out);
+// One instance of ListInstances; only id and `answered` when it did not.
+void ToProto(const core::InstanceInfo& instance, v1::Instance* out);
 // The fields the core knows; control_address and watcher_count are the
 // control server's and set by the caller. `now` gives the uptime.
 void ToProto(const core::ServerInfo& info, absl::Time now, v1::ServerInfo* out);

@@ -21,8 +21,11 @@ class ControlPlane {
  public:
   virtual ~ControlPlane() = default;
 
+  // With --redis every operation but Watch answers for the whole cluster
+  // (edge::ClusterControl), and fails with UNAVAILABLE when the cluster
+  // cannot be asked (Redis unreachable).
   virtual void ListRooms(ListRoomsQuery query,
-                         std::function<void(ListRoomsResult)> done) = 0;
+                         std::function<void(absl::StatusOr<ListRoomsResult>)> done) = 0;
   // NOT_FOUND when the room has no members.
   virtual void GetRoom(std::string room_id,
                        std::function<void(absl::StatusOr<RoomSnapshot>)> done) = 0;
@@ -33,11 +36,14 @@ class ControlPlane {
   // Kicks every connection that joined with `user=user_id`, in every room.
   // Returns how many were kicked; NOT_FOUND when none.
   virtual void KickUser(std::string user_id, std::string reason,
-                        std::function<void(absl::StatusOr<int>)> done) = 0;
+                        std::function<void(absl::StatusOr<CloseResult>)> done) = 0;
   // Closes every member of the room with kCloseRoomClosed and `reason`.
   // Returns how many were closed; NOT_FOUND for an unknown room.
   virtual void CloseRoom(std::string room_id, std::string reason,
-                         std::function<void(absl::StatusOr<int>)> done) = 0;
+                         std::function<void(absl::StatusOr<CloseResult>)> done) = 0;
+  // The instances of the cluster; without --redis, this server alone
+  // (instance_id "").
+  virtual void ListInstances(std::function<void(absl::StatusOr<InstancesResult>)> done) = 0;
   // Attaches `sink` to a room: OnSnapshot, then events. `started` gets OK
   // once attached, or NOT_FOUND (unknown room; the sink is not called).
   // With `cursor_moves`, kCursorMoved events are delivered too (every move:

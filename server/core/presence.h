@@ -32,6 +32,8 @@ struct MemberSnapshot {
   uint16_t y = 0;
   bool clicking = false;
   bool remote = false;  // connected to another instance of the cluster
+  // With --redis: the id of the instance it is connected to.
+  std::string instance;
 };
 
 struct RoomSummary {
@@ -44,6 +46,9 @@ struct RoomSnapshot {
   std::string id;
   absl::Time created_at;
   std::vector<MemberSnapshot> members;  // ordered by member id
+  // A cluster-wide answer: live instances that did not answer in time
+  // (their members are missing from `members`).
+  std::vector<std::string> unanswered;
 };
 
 // Rooms are listed in byte order of their id. `start_after` is the last id
@@ -57,6 +62,31 @@ struct ListRoomsQuery {
 struct ListRoomsResult {
   std::vector<RoomSummary> rooms;  // at most `limit`, ascending id
   bool more = false;               // rooms remain after the last one
+  std::vector<std::string> unanswered;  // as in RoomSnapshot
+};
+
+// What a KickUser or CloseRoom closed.
+struct CloseResult {
+  int closed = 0;
+  std::vector<std::string> unanswered;  // as in RoomSnapshot
+};
+
+// One instance of a cluster, as it describes itself (ListInstances).
+struct InstanceInfo {
+  std::string instance_id;
+  bool answered = false;  // false: live in Redis, but no answer in time
+  std::string version;
+  absl::Time started_at;
+  std::vector<std::string> listen_addresses;
+  uint64_t connections = 0;
+  uint64_t rooms = 0;
+  bool ready = false;  // accepting joins (its /readyz)
+  bool backplane_connected = false;
+};
+
+struct InstancesResult {
+  std::string self;                      // the answering instance's id
+  std::vector<InstanceInfo> instances;   // by id
 };
 
 // Server-wide figures. Counters are monotonic since start.

@@ -472,4 +472,11 @@ void BackplaneEvents::OnFenced() {
   }
 }
 
+void BackplaneEvents::OnControlRequest(const std::string& op, nlohmann::json args,
+                                       ControlReply reply) {
+  ClusterControl* control = server_.cluster_control();
+  if (control == nullptr) return reply(absl::UnavailableError("starting"));
+  control->Handle(op, std::move(args), std::move(reply));
+}
+
 }  // namespace cursord::edge

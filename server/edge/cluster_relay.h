@@ -138,6 +138,8 @@ class BackplaneEvents final : public backplane::BackplaneListener {
   void OnMemberLost(const std::string& room, uint8_t id, uint64_t generation) override;
   void OnResync(const std::string& room) override;
   void OnFenced() override;
+  void OnControlRequest(const std::string& op, nlohmann::json args,
+                        ControlReply reply) override;
 
  private:
   Server& server_;

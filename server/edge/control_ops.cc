@@ -75,14 +75,25 @@ int KickMembers(core::Room& room, const std::vector<uint8_t>& ids, uint16_t code
 }  // namespace
 
 void ControlOps::ListRooms(core::ListRoomsQuery query,
-                       std::function<void(core::ListRoomsResult)> done) {
+                           std::function<void(absl::StatusOr<core::ListRoomsResult>)> done) {
+  ListRoomsIn(std::move(query), /*local_only=*/false,
+              [done = std::move(done)](core::ListRoomsResult result) { done(std::move(result)); });
+}
+
+void ControlOps::ListLocalRooms(core::ListRoomsQuery query,
+                                std::function<void(core::ListRoomsResult)> done) {
+  ListRoomsIn(std::move(query), /*local_only=*/true, std::move(done));
+}
+
+void ControlOps::ListRoomsIn(core::ListRoomsQuery query, bool local_only,
+                             std::function<void(core::ListRoomsResult)> done) {
   const size_t limit = std::max<size_t>(query.limit, 1);
   auto q = std::make_shared<core::ListRoomsQuery>(std::move(query));
   // Each shard returns its first limit+1 matching rooms after start_after
   // (a range scan of its ordered map); the merge keeps the first `limit`.
   OnEveryShard<std::vector<core::RoomSummary>>(
       server_.shards(),
-      [q, limit](Shard& shard) {
+      [q, limit, local_only](Shard& shard) {
         std::vector<core::RoomSummary> out;
         const auto& rooms = shard.rooms();
         const std::string& from = std::max(q->prefix, q->start_after);
@@ -90,7 +101,14 @@ void ControlOps::ListRooms(core::ListRoomsQuery query,
              ++it) {
           if (!absl::StartsWith(it->first, q->prefix)) break;
           if (it->first == q->start_after) continue;
-          out.push_back(it->second->Summary());
+          core::RoomSummary summary = it->second->Summary();
+          if (local_only) {
+            // Members connected here; a room held only for joins in flight
+            // has none yet.
+            summary.member_count = static_cast<uint32_t>(it->second->size());
+            if (summary.member_count == 0) continue;
+          }
+          out.push_back(std::move(summary));
         }
         return out;
       },
@@ -124,6 +142,23 @@ void ControlOps::GetRoom(std::string room_id,
   });
 }
 
+void ControlOps::GetLocalRoom(std::string room_id,
+                              std::function<void(absl::StatusOr<core::RoomSnapshot>)> done) {
+  Shard& shard = server_.ShardFor(room_id);
+  net::post(shard.io_context(), [&shard, room_id = std::move(room_id), done = std::move(done)] {
+    core::Room* room = shard.FindRoom(room_id);
+    if (room == nullptr || room->size() == 0) {
+      done(RoomNotFound(room_id));
+      return;
+    }
+    core::RoomSnapshot snapshot = room->Snapshot();
+    snapshot.members.erase(std::remove_if(snapshot.members.begin(), snapshot.members.end(),
+                                          [](const core::MemberSnapshot& m) { return m.remote; }),
+                           snapshot.members.end());
+    done(std::move(snapshot));
+  });
+}
+
 void ControlOps::KickMember(std::string room_id, uint8_t member_id, std::string reason,
                             std::function<void(absl::Status)> done) {
   Shard& shard = server_.ShardFor(room_id);
@@ -154,7 +189,7 @@ void ControlOps::KickMember(std::string room_id, uint8_t member_id, std::string 
 }
 
 void ControlOps::KickUser(std::string user_id, std::string reason,
-                      std::function<void(absl::StatusOr<int>)> done) {
+                          std::function<void(absl::StatusOr<core::CloseResult>)> done) {
   auto args = std::make_shared<std::pair<std::string, std::string>>(std::move(user_id),
                                                                     std::move(reason));
   OnEveryShard<int>(
@@ -185,12 +220,12 @@ void ControlOps::KickUser(std::string user_id, std::string reason,
           return;
         }
         CURSORD_LOG(kInfo) << "kicked user=" << args->first << " connections=" << total;
-        done(total);
+        done(core::CloseResult{total, {}});
       });
 }
 
 void ControlOps::CloseRoom(std::string room_id, std::string reason,
-                       std::function<void(absl::StatusOr<int>)> done) {
+                           std::function<void(absl::StatusOr<core::CloseResult>)> done) {
   Shard& shard = server_.ShardFor(room_id);
   net::post(shard.io_context(), [&shard, room_id = std::move(room_id),
                                  reason = std::move(reason), done = std::move(done)] {
@@ -204,7 +239,7 @@ void ControlOps::CloseRoom(std::string room_id, std::string reason,
     const int closed = KickMembers(*room, ids, core::kCloseRoomClosed, reason);
     CURSORD_LOG(kInfo) << "closed room=" << room_id << " members=" << closed
                        << " reason=\"" << reason << "\"";
-    done(closed);
+    done(core::CloseResult{closed, {}});
   });
 }
 
@@ -231,5 +266,27 @@ void ControlOps::Unwatch(std::string room_id, core::WatchSink* sink, std::functi
 }
 
 core::ServerInfo ControlOps::GetServerInfo() { return server_.GetServerInfo(); }
+
+core::InstanceInfo ControlOps::DescribeSelf() {
+  const core::ServerInfo info = server_.GetServerInfo();
+  core::InstanceInfo self;
+  self.instance_id = info.cluster ? info.cluster->instance_id : "";
+  self.answered = true;
+  self.version = info.version;
+  self.started_at = info.started_at;
+  self.listen_addresses = info.listen_addresses;
+  self.connections = info.connections;
+  self.rooms = info.rooms;
+  self.ready = server_.Readiness().ok();
+  self.backplane_connected = info.cluster && info.cluster->backplane_connected;
+  return self;
+}
+
+void ControlOps::ListInstances(std::function<void(absl::StatusOr<core::InstancesResult>)> done) {
+  core::InstancesResult result;
+  result.instances.push_back(DescribeSelf());
+  result.self = result.instances.front().instance_id;
+  done(std::move(result));
+}
 
 }  // namespace cursord::edge

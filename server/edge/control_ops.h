@@ -23,21 +23,35 @@ class ControlOps final : public core::ControlPlane {
   explicit ControlOps(Server& server) : server_(server) {}
 
   void ListRooms(core::ListRoomsQuery query,
-                 std::function<void(core::ListRoomsResult)> done) override;
+                 std::function<void(absl::StatusOr<core::ListRoomsResult>)> done) override;
   void GetRoom(std::string room_id,
                std::function<void(absl::StatusOr<core::RoomSnapshot>)> done) override;
   void KickMember(std::string room_id, uint8_t member_id, std::string reason,
                   std::function<void(absl::Status)> done) override;
   void KickUser(std::string user_id, std::string reason,
-                std::function<void(absl::StatusOr<int>)> done) override;
+                std::function<void(absl::StatusOr<core::CloseResult>)> done) override;
   void CloseRoom(std::string room_id, std::string reason,
-                 std::function<void(absl::StatusOr<int>)> done) override;
+                 std::function<void(absl::StatusOr<core::CloseResult>)> done) override;
+  void ListInstances(std::function<void(absl::StatusOr<core::InstancesResult>)> done) override;
   void Watch(std::string room_id, bool cursor_moves, std::shared_ptr<core::WatchSink> sink,
              std::function<void(absl::Status)> started) override;
   void Unwatch(std::string room_id, core::WatchSink* sink, std::function<void()> done) override;
   core::ServerInfo GetServerInfo() override;
 
+  // This instance's part of a cluster-wide answer (ClusterControl): its
+  // own members only. Rooms with members here, counted by those members;
+  // a room's members here (NOT_FOUND when none).
+  void ListLocalRooms(core::ListRoomsQuery query,
+                      std::function<void(core::ListRoomsResult)> done);
+  void GetLocalRoom(std::string room_id,
+                    std::function<void(absl::StatusOr<core::RoomSnapshot>)> done);
+  // This server, as ListInstances describes it.
+  core::InstanceInfo DescribeSelf();
+
  private:
+  void ListRoomsIn(core::ListRoomsQuery query, bool local_only,
+                   std::function<void(core::ListRoomsResult)> done);
+
   Server& server_;
 };
 

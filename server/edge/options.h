@@ -95,6 +95,9 @@ struct ServerOptions {
   // How often an instance publishes its members' newest positions, per
   // room (at most one message per room per interval).
   absl::Duration redis_flush_interval = absl::Milliseconds(10);
+  // How long a cluster-wide control plane request waits for the other
+  // instances before naming those that did not answer.
+  absl::Duration cluster_timeout = absl::Seconds(2);
 };
 
 }  // namespace cursord::edge

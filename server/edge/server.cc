@@ -56,6 +56,8 @@ absl::Status Server::Start() {
     CURSORD_ASSIGN_OR_RETURN(backplane_, backplane::Backplane::Create(std::move(backplane_options),
                                                                       backplane_events_.get()));
     for (auto& shard : shards_) shard->AttachBackplane(*backplane_, options_.redis_flush_interval);
+    cluster_control_ =
+        std::make_unique<ClusterControl>(*control_ops_, *backplane_, options_.cluster_timeout);
   }
   listener_ = std::make_shared<Listener>(*this, *shards_[0]);
   const boost::system::error_code ec = listener_->Open(listen.host, listen.port);
@@ -63,8 +65,6 @@ absl::Status Server::Start() {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options_.listen, ": ", ec.message()));
   }
-  started_at_ = absl::Now();
-  if (backplane_) backplane_->Start();
   metrics_ = std::make_unique<Metrics>(*this);
   if (!options_.metrics_listen.empty()) {
     CURSORD_ASSIGN_OR_RETURN(const core::HostPort metrics_at,
@@ -76,23 +76,25 @@ absl::Status Server::Start() {
                                                  " (metrics): ", metrics_ec.message()));
     }
   }
+  started_at_ = absl::Now();
+  if (backplane_) backplane_->Start();
   for (auto& shard : shards_) shard->Start(&gate_->admission());
   listener_->Run();
+  if (metrics_listener_) metrics_listener_->Run();
   started_ = true;
   if (!gate_->tokens_required()) {
-  if (metrics_listener_) metrics_listener_->Run();
     CURSORD_LOG(kWarning) << "joins are open: anyone can join any room under any name "
                              "(set --join-secret or --join-public-key to require join tokens)";
   }
   CURSORD_LOG(kInfo) << "cursord " << Version() << " listening on " << listen_address()
                      << " (ws://" << listen_address() << "/rooms/{room}) with "
                      << shards_.size() << " threads";
-  return absl::OkStatus();
-}
   if (metrics_listener_) {
     CURSORD_LOG(kInfo) << "metrics on http://" << metrics_address()
                        << "/metrics (and /healthz, /readyz)";
   }
+  return absl::OkStatus();
+}
 
 uint64_t Server::OpenSessions() {
   uint64_t open = 0;
@@ -151,9 +153,9 @@ void Server::Shutdown() {
     CURSORD_LOG(kInfo) << "shutting down: no sessions left";
   }
   listener_->Close();
+  if (metrics_listener_) metrics_listener_->Close();
   for (auto& shard : shards_) shard->BeginShutdown();
   while (absl::Now() < deadline && OpenSessions() > 0) {
-  if (metrics_listener_) metrics_listener_->Close();
     absl::SleepFor(absl::Milliseconds(10));
   }
   for (auto& shard : shards_) shard->Stop();
@@ -170,12 +172,12 @@ std::string Server::listen_address() const {
   return core::JoinHostPort(endpoint.address().to_string(), endpoint.port());
 }
 
-}
-
 std::string Server::metrics_address() const {
   if (!metrics_listener_) return "";
   const auto endpoint = metrics_listener_->local_endpoint();
   return core::JoinHostPort(endpoint.address().to_string(), endpoint.port());
+}
+
 Shard& Server::ShardFor(std::string_view room_id) {
   return *shards_[std::hash<std::string_view>{}(room_id) % shards_.size()];
 }

@@ -23,11 +23,12 @@
 #include "server/backplane/backplane.h"
 #include "server/core/drain_schedule.h"
 #include "server/core/presence.h"
+#include "server/edge/cluster_control.h"
 #include "server/edge/cluster_relay.h"
 #include "server/edge/control_ops.h"
 #include "server/edge/join_gate.h"
-#include "server/edge/options.h"
 #include "server/edge/metrics.h"
+#include "server/edge/options.h"
 
 namespace cursord::edge {
 
@@ -71,12 +72,12 @@ class Server final {
   int port() const;
   // The bound listen address, "host:port".
   std::string listen_address() const;
-  const ServerOptions& options() const { return options_; }
   // The bound --metrics-listen address, "host:port"; "" when there is none.
   std::string metrics_address() const;
 
   // GET /metrics (valid once Start returned OK).
   Metrics& metrics() { return *metrics_; }
+  const ServerOptions& options() const { return options_; }
 
   // Who may join (valid once Start returned OK).
   JoinGate& gate() { return *gate_; }
@@ -90,8 +91,13 @@ class Server final {
   // The server's shards, for the control operations.
   std::vector<std::unique_ptr<Shard>>& shards() { return shards_; }
 
-  // The control operations on this server's rooms (for the gRPC service).
-  core::ControlPlane& control_plane() { return *control_ops_; }
+  // The control operations (for the gRPC service): this server's rooms, or
+  // with --redis the cluster's (ClusterControl). Valid once Start returned.
+  core::ControlPlane& control_plane() {
+    return cluster_control_ ? static_cast<core::ControlPlane&>(*cluster_control_) : *control_ops_;
+  }
+  // With --redis (else null): answers the cluster bus' requests.
+  ClusterControl* cluster_control() { return cluster_control_.get(); }
 
   // Version, start time, addresses, connections, rooms and the counters of
   // every shard, summed; with --redis, the backplane's figures too.
@@ -118,14 +124,15 @@ class Server final {
   std::unique_ptr<JoinGate> gate_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::shared_ptr<Listener> listener_;
+  std::shared_ptr<Listener> metrics_listener_;  // with --metrics-listen
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<ControlOps> control_ops_;
+  std::unique_ptr<ClusterControl> cluster_control_;  // with --redis
   // With --redis. After the shards: destroyed (stopped) first, as it posts
   // into them.
   std::unique_ptr<BackplaneEvents> backplane_events_;
   std::unique_ptr<backplane::Backplane> backplane_;
   std::atomic<unsigned> next_shard_{0};
-  std::shared_ptr<Listener> metrics_listener_;  // with --metrics-listen
-  std::unique_ptr<Metrics> metrics_;
   std::atomic<bool> started_{false};
   std::atomic<bool> shut_down_{false};
   // Set once, by BeginDrain, after every shard refuses joins.

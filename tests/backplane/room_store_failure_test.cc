@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/backplane/room_store.h"
+#include "server/backplane/room_scripts.h"
 #include "tests/backplane/room_store_fixture.h"
 
 namespace cursord::testing {
@@ -55,6 +56,33 @@ TEST_F(RoomStoreFailureTest, AnExpiredLeaseIsReportedByHeartbeatAndBarsJoins) {
   absl::StatusOr<Joined> joined = Join(alpha, "r");
   EXPECT_EQ(joined.status().code(), absl::StatusCode::kFailedPrecondition) << joined.status();
   EXPECT_EQ(Roster(alpha, "r")->size(), 1u);  // the refused join left nothing
+}
+
+// The cluster bus' live list: the ids of the set whose lease exists,
+// sorted; a dead one leaves the set as it is read.
+TEST_F(RoomStoreFailureTest, TheLiveInstancesAreThoseWithALeaseAndTheDeadLeaveTheSet) {
+  Instance* alpha = LiveInstance("alpha");
+  Instance* beta = LiveInstance("beta");
+  LiveInstance("gamma");
+  for (const char* id : {"gamma", "alpha", "beta", "never-registered"}) {
+    ASSERT_EQ(redis_->Query({"SADD", std::string(backplane::kLiveKey), id}).value_or(""), "1");
+  }
+  auto live = [&] {
+    return Await<std::vector<std::string>>([alpha](RoomStore::Done<std::vector<std::string>> done) {
+      alpha->store->LiveInstances(std::move(done));
+    });
+  };
+  absl::StatusOr<std::vector<std::string>> ids = live();
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"alpha", "beta", "gamma"}));
+  EXPECT_EQ(redis_->Query({"SCARD", std::string(backplane::kLiveKey)}).value_or(""), "3");
+
+  ASSERT_NO_FATAL_FAILURE(LetLeaseExpire(beta));
+  ids = live();
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"alpha", "gamma"}));
+  EXPECT_EQ(redis_->Query({"SISMEMBER", std::string(backplane::kLiveKey), "beta"}).value_or(""),
+            "0");
 }
 
 TEST_F(RoomStoreFailureTest, TheReaperFreesADeadInstancesMembersAndLeavesTheLivingAlone) {
@@ -190,7 +218,8 @@ TEST_F(RoomStoreFailureTest, AfterRedisRestartedEmptyReassertRestoresTheRoom) {
   EXPECT_EQ(ReapDead(beta).value_or(-1), 2);
 
   // The new connections were given the scripts once each; no fallback.
-  EXPECT_EQ(CommandCalls("script|load"), 8);
+  EXPECT_EQ(CommandCalls("script|load"),
+            2 * static_cast<int>(backplane::internal::AllScripts().size()));
   EXPECT_EQ(CommandCalls("eval"), -1);
 }
 

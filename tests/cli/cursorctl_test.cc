@@ -291,7 +291,7 @@ TEST_F(CursorctlTest, KickUserTableAndJson) {
 
   RunResult json = Ctl({"-o", "json", "kick", "--user", "eve"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
-  EXPECT_EQ(json.out, "{\"kickedCount\":1}\n");
+  EXPECT_EQ(json.out, "{\"kickedCount\":1,\"unansweredInstances\":[]}\n");
 
   RunResult none = Ctl({"kick", "--user", "eve"});
   EXPECT_EQ(none.exit_code, 1);
@@ -315,7 +315,7 @@ TEST_F(CursorctlTest, RoomsCloseTableAndJson) {
 
   RunResult json = Ctl({"rooms", "close", "c2", "-o", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
-  EXPECT_EQ(json.out, "{\"closedCount\":1}\n");
+  EXPECT_EQ(json.out, "{\"closedCount\":1,\"unansweredInstances\":[]}\n");
   ASSERT_TRUE(c->WaitClosed());
   EXPECT_EQ(c->close_code(), 4001);
 

@@ -10,6 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "tests/testing/eventually.h"
 
 namespace cursord::testing {
@@ -115,6 +117,24 @@ bool ClusterTest::AllHealth(const std::string& prefix, absl::Duration timeout) {
         return true;
       },
       timeout);
+}
+
+RunResult ClusterTest::Ctl(int i, const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> address = instance(i).ControlAddress();
+  EXPECT_TRUE(address.ok()) << address.status();
+  std::vector<std::string> argv = {CURSORCTL_PATH, "--server", address.value_or("?"),
+                                   "--timeout", "10"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv);
+}
+
+std::string LineStartingWith(const std::string& text, const std::string& first) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::StripLeadingAsciiWhitespace(line), ' ', absl::SkipEmpty());
+    if (!fields.empty() && fields[0] == first) return std::string(line);
+  }
+  return "";
 }
 
 double ClusterTest::MetricSum(const std::string& name) {

@@ -17,6 +17,7 @@
 #include "tests/backplane/redis_server.h"
 #include "tests/cluster/cursord_instance.h"
 #include "tests/cluster/member.h"
+#include "tests/testing/subprocess.h"
 
 namespace cursord::testing {
 
@@ -55,6 +56,8 @@ class ClusterTest : public ::testing::Test {
   bool AllHealth(const std::string& prefix, absl::Duration timeout = absl::Seconds(5));
   // The sum of the metric over all running instances.
   double MetricSum(const std::string& name);
+  // The real cursorctl against instance `i`'s control plane.
+  RunResult Ctl(int i, const std::vector<std::string>& args);
 
   // `member` sees exactly `ids` within `timeout`.
   static ::testing::AssertionResult SeesExactly(Member& member, const std::set<uint8_t>& ids,
@@ -73,6 +76,10 @@ class ClusterTest : public ::testing::Test {
 #define JOIN(var, i, room)  \
   Member* var = nullptr;    \
   ASSERT_NO_FATAL_FAILURE(Join(i, room, #var, &var))
+
+// The line of `text` whose first field is `first` (a table row by its ID,
+// a fact by "Key:"), or "" if none.
+std::string LineStartingWith(const std::string& text, const std::string& first);
 
 // A set of ids, for SeesExactly and roster comparisons.
 std::set<uint8_t> Ids(std::initializer_list<int> ids);

@@ -817,6 +817,25 @@ TEST_F(ControlServerTest, GetServerInfo) {
   EXPECT_TRUE(info.counters().contains("closes_4000_kicked"));
 }
 
+// Without --redis the server is the only instance: itself, unnamed.
+TEST_F(ControlServerTest, ListInstancesWithoutRedisIsThisServerAlone) {
+  auto a = Join("/rooms/alone");
+  ASSERT_NE(a, nullptr);
+  v1::ListInstancesResponse response;
+  ASSERT_TRUE(stub().ListInstances(Call().get(), {}, &response).ok());
+  EXPECT_EQ(response.self_instance_id(), "");
+  ASSERT_EQ(response.instances_size(), 1);
+  const v1::Instance& self = response.instances(0);
+  EXPECT_TRUE(self.answered());
+  EXPECT_EQ(self.version(), edge::Version());
+  EXPECT_EQ(self.connection_count(), 1);
+  EXPECT_EQ(self.room_count(), 1);
+  EXPECT_TRUE(self.ready());
+  EXPECT_FALSE(self.backplane_connected());
+  ASSERT_EQ(self.listen_addresses_size(), 1);
+  EXPECT_EQ(self.listen_addresses(0), edge_->listen_address());
+}
+
 TEST_F(ControlServerTest, HealthService) {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   HealthCheckRequest request;
@@ -908,6 +927,10 @@ TEST_F(ControlServerTest, TokenIsRequiredWhenSet) {
   grpc::ClientContext info_context;
   v1::ServerInfo info;
   EXPECT_EQ(stub().GetServerInfo(&info_context, {}, &info).error_code(),
+            StatusCode::UNAUTHENTICATED);
+  grpc::ClientContext instances_context;
+  v1::ListInstancesResponse instances;
+  EXPECT_EQ(stub().ListInstances(&instances_context, {}, &instances).error_code(),
             StatusCode::UNAUTHENTICATED);
   v1::KickMemberRequest kick;
   kick.set_room_id("auth");

@@ -85,7 +85,7 @@ TEST(ConvertTest, RoomSummaryAndSnapshot) {
   EXPECT_EQ(room.member_count(), 3);
   EXPECT_EQ(room.members_size(), 0);
 
-  core::RoomSnapshot snapshot{"lobby", kT0, {Alice(), Alice()}};
+  core::RoomSnapshot snapshot{"lobby", kT0, {Alice(), Alice()}, {}};
   snapshot.members[1].id = 9;
   ToProto(snapshot, &room);
   EXPECT_EQ(room.member_count(), 2);
@@ -149,7 +149,7 @@ TEST(ConvertTest, EveryEventKind) {
   EXPECT_EQ(out.cursor_moved().position().x(), 1200u);
   EXPECT_EQ(out.cursor_moved().position().y(), 340u);
 
-  ToProto(core::RoomSnapshot{"lobby", kT0, {Alice()}}, kT0, &out);
+  ToProto(core::RoomSnapshot{"lobby", kT0, {Alice()}, {}}, kT0, &out);
   ASSERT_TRUE(out.has_snapshot());
   EXPECT_EQ(out.snapshot().members_size(), 1);
 }

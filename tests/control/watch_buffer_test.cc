@@ -48,7 +48,7 @@ RoomEvent PopEvent(WatchBuffer& buffer, absl::Time now) {
 
 TEST(WatchBufferTest, SnapshotThenEventsInOrder) {
   WatchBuffer buffer = MakeBuffer();
-  ASSERT_TRUE(buffer.PushSnapshot(core::RoomSnapshot{"lobby", kT0, {}}, kT0));
+  ASSERT_TRUE(buffer.PushSnapshot(core::RoomSnapshot{"lobby", kT0, {}, {}}, kT0));
   ASSERT_TRUE(buffer.Push(Event(RoomEventKind::kJoined, 1), kT0));
   ASSERT_TRUE(buffer.Push(Event(RoomEventKind::kClickStarted, 1), kT0));
   EXPECT_EQ(buffer.NextReady(), absl::InfinitePast());
@@ -138,7 +138,7 @@ TEST(WatchBufferTest, LeaveResetsTheIdForItsNextOwner) {
 
 TEST(WatchBufferTest, FullBufferRefuses) {
   WatchBuffer buffer = MakeBuffer(3);
-  ASSERT_TRUE(buffer.PushSnapshot(core::RoomSnapshot{"r", kT0, {}}, kT0));
+  ASSERT_TRUE(buffer.PushSnapshot(core::RoomSnapshot{"r", kT0, {}, {}}, kT0));
   ASSERT_TRUE(buffer.Push(Event(RoomEventKind::kJoined, 1), kT0));
   ASSERT_TRUE(buffer.Push(Event(RoomEventKind::kJoined, 2), kT0));
   EXPECT_FALSE(buffer.Push(Event(RoomEventKind::kJoined, 3), kT0));

@@ -1,0 +1,349 @@
+// The control plane of a cluster (docs/CONTROL_API.md, "Clusters";
+// docs/BACKPLANE.md, "The cluster bus"): every RPC asked of any instance
+// answers for the whole cluster, also from an instance that holds none of
+// the room's members; kicks and closes reach the members where they are
+// connected; an instance that does not answer is named in the answer, not
+// waited for. Through gRPC and through the real cursorctl.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "cursord/v1/control.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/cluster/cluster_fixture.h"
+#include "tests/testing/eventually.h"
+#include "tests/testing/subprocess.h"
+
+namespace cursord::testing {
+namespace {
+
+class ClusterControlTest : public ClusterTest {
+ protected:
+  // A ControlService stub on instance `i`.
+  std::unique_ptr<v1::ControlService::Stub> Stub(int i) {
+    absl::StatusOr<std::string> address = instance(i).ControlAddress();
+    EXPECT_TRUE(address.ok()) << address.status();
+    return v1::ControlService::NewStub(
+        grpc::CreateChannel(address.value_or("?"), grpc::InsecureChannelCredentials()));
+  }
+
+  // A context with a deadline, so that no call can hang the test.
+  static std::unique_ptr<grpc::ClientContext> Call() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  // Three instances with a short --cluster-timeout, so that every call
+  // fits in a stopped instance's lease (3 s): past it, the instance is dead
+  // to the cluster and no longer asked (then its members are reaped, as
+  // failure_test checks). Members a@0, b@1 and c@2 of "stuck", then
+  // instance 1 stopped (SIGSTOP; resumed by the test).
+  void StartWithInstance1Stopped(Member** a, Member** c) {
+    ASSERT_NO_FATAL_FAILURE(StartCluster(3, {"--cluster-timeout", "300ms"}));
+    ASSERT_NO_FATAL_FAILURE(Join(0, "stuck", "a", a));
+    JOIN(b, 1, "stuck");
+    ASSERT_NO_FATAL_FAILURE(Join(2, "stuck", "c", c));
+    for (Member* m : {*a, b, *c}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1, 2})));
+    instance(1).Pause();
+  }
+
+  grpc::Status GetRoom(int i, const std::string& room, v1::Room* out) {
+    v1::GetRoomRequest request;
+    request.set_room_id(room);
+    return Stub(i)->GetRoom(Call().get(), request, out);
+  }
+};
+
+// The member of `room` with `id`, or null.
+const v1::Member* FindMember(const v1::Room& room, uint32_t id) {
+  for (const v1::Member& m : room.members()) {
+    if (m.id() == id) return &m;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Unanswered(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  return std::vector<std::string>(ids.begin(), ids.end());
+}
+
+// Members on i0 and i1; i2 holds none of them and answers every RPC for
+// the whole room: GetRoom with each member's instance, position and press;
+// ListRooms with the cluster-wide count; a kick of a member of i1; a
+// CloseRoom of everyone left.
+TEST_F(ClusterControlTest, EveryRpcOfAnInstanceWithoutMembersAnswersForTheCluster) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(3));
+  JOIN(a, 0, "doc?user=alice&name=Alice");
+  JOIN(b, 1, "doc?user=bob");
+  JOIN(c, 1, "doc");
+  for (Member* m : {a, b, c}) ASSERT_TRUE(SeesExactly(*m, Ids({0, 1, 2})));
+  b->Move(300, 400);
+  b->Press();
+  // The marker: once a has b's press, b's instance has its move and press.
+  ASSERT_TRUE(a->WaitForMessage(Pressed(1))) << a->Describe();
+
+  v1::Room room;
+  grpc::Status status = GetRoom(2, "doc", &room);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(room.member_count(), 3);
+  EXPECT_TRUE(room.unanswered_instances().empty());
+  const v1::Member* alice = FindMember(room, 0);
+  const v1::Member* bob = FindMember(room, 1);
+  ASSERT_TRUE(alice != nullptr && bob != nullptr && FindMember(room, 2) != nullptr)
+      << room.DebugString();
+  EXPECT_EQ(alice->user_id(), "alice");
+  EXPECT_EQ(alice->display_name(), "Alice");
+  EXPECT_EQ(alice->instance_id(), instance(0).instance_id());
+  EXPECT_EQ(bob->instance_id(), instance(1).instance_id());
+  EXPECT_EQ(FindMember(room, 2)->instance_id(), instance(1).instance_id());
+  EXPECT_TRUE(alice->remote() && bob->remote()) << "i2 has no member of its own here";
+  EXPECT_EQ(bob->cursor().x(), 300u);
+  EXPECT_EQ(bob->cursor().y(), 400u);
+  EXPECT_TRUE(bob->clicking());
+  EXPECT_FALSE(bob->remote_address().empty());
+
+  v1::ListRoomsRequest list;
+  v1::ListRoomsResponse rooms;
+  status = Stub(2)->ListRooms(Call().get(), list, &rooms);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(rooms.rooms_size(), 1) << rooms.DebugString();
+  EXPECT_EQ(rooms.rooms(0).id(), "doc");
+  EXPECT_EQ(rooms.rooms(0).member_count(), 3);
+
+  // The kick goes to b's instance; b sees 4000, the others its leave.
+  v1::KickMemberRequest kick;
+  kick.set_room_id("doc");
+  kick.set_member_id(1);
+  kick.set_reason("from i2");
+  v1::KickMemberResponse kicked;
+  status = Stub(2)->KickMember(Call().get(), kick, &kicked);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(b->WaitClosed()) << b->Describe();
+  EXPECT_EQ(b->close_code(), 4000);
+  EXPECT_EQ(b->close_reason(), "from i2");
+  for (Member* m : {a, c}) EXPECT_TRUE(m->WaitForMessage(Left(1))) << m->Describe();
+  // A member that is not there: NOT_FOUND from every instance's answer.
+  status = Stub(2)->KickMember(Call().get(), kick, &kicked);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+
+  v1::CloseRoomRequest close;
+  close.set_room_id("doc");
+  close.set_reason("closing");
+  v1::CloseRoomResponse closed;
+  status = Stub(2)->CloseRoom(Call().get(), close, &closed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(closed.closed_count(), 2);
+  EXPECT_TRUE(closed.unanswered_instances().empty());
+  for (Member* m : {a, c}) {
+    ASSERT_TRUE(m->WaitClosed()) << m->Describe();
+    EXPECT_EQ(m->close_code(), 4001) << m->Describe();
+  }
+  // Gone everywhere: the room is not found from any instance.
+  ASSERT_TRUE(Eventually([&] {
+    v1::Room gone;
+    return GetRoom(0, "doc", &gone).error_code() == grpc::StatusCode::NOT_FOUND;
+  })) << "the room outlived its members";
+}
+
+// KickUser closes the user's connections on every instance, in every room.
+TEST_F(ClusterControlTest, KickUserClosesTheUsersConnectionsOnEveryInstance) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(u0, 0, "one?user=carol");
+  JOIN(u1, 1, "two?user=carol");
+  JOIN(other, 1, "one?user=dave");
+  ASSERT_TRUE(SeesExactly(*other, Ids({0, 1})));
+
+  v1::KickUserRequest request;
+  request.set_user_id("carol");
+  request.set_reason("suspended");
+  v1::KickUserResponse response;
+  grpc::Status status = Stub(0)->KickUser(Call().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.kicked_count(), 2);
+  for (Member* m : {u0, u1}) {
+    ASSERT_TRUE(m->WaitClosed()) << m->Describe();
+    EXPECT_EQ(m->close_code(), 4000) << m->Describe();
+  }
+  EXPECT_TRUE(other->WaitForMessage(Left(0))) << other->Describe();
+  EXPECT_FALSE(other->closed());
+  status = Stub(1)->KickUser(Call().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+}
+
+// ListRooms pages over rooms spread across instances: every room once, in
+// byte order, with its cluster-wide count, at every page size.
+TEST_F(ClusterControlTest, ListRoomsPagesOverRoomsSpreadAcrossInstances) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  // r1, r3, r5 only on i0; r2, r6 only on i1; r4 and r7 on both.
+  std::vector<std::pair<std::string, int>> expected = {
+      {"r1", 1}, {"r2", 1}, {"r3", 1}, {"r4", 2}, {"r5", 1}, {"r6", 1}, {"r7", 3}};
+  for (const char* room : {"r1", "r3", "r4", "r5", "r7", "r7"}) {
+    JOIN(m, 0, room);
+  }
+  for (const char* room : {"r2", "r4", "r6", "r7"}) {
+    JOIN(m, 1, room);
+  }
+  JOIN(noise, 1, "other");
+  for (int page_size : {1, 2, 3, 7, 100}) {
+    std::vector<std::pair<std::string, int>> seen;
+    std::string token;
+    for (int pages = 0; pages < 20; ++pages) {
+      v1::ListRoomsRequest request;
+      request.set_page_size(page_size);
+      request.set_page_token(token);
+      request.set_room_id_prefix("r");
+      v1::ListRoomsResponse response;
+      grpc::Status status = Stub(pages % 2)->ListRooms(Call().get(), request, &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      EXPECT_LE(response.rooms_size(), page_size);
+      EXPECT_TRUE(response.unanswered_instances().empty());
+      for (const v1::Room& r : response.rooms()) seen.emplace_back(r.id(), r.member_count());
+      token = response.next_page_token();
+      if (token.empty()) break;
+    }
+    EXPECT_EQ(seen, expected) << "page size " << page_size;
+  }
+}
+
+// An instance that cannot answer (stopped) is named in the answer after
+// --cluster-timeout, and the others' part is there: GetRoom shows their
+// members; cursorctl says which instance did not answer and exits 1.
+TEST_F(ClusterControlTest, AnInstanceThatDoesNotAnswerIsNamedInGetRoom) {
+  Member* a = nullptr;
+  Member* c = nullptr;
+  ASSERT_NO_FATAL_FAILURE(StartWithInstance1Stopped(&a, &c));
+
+  v1::Room room;
+  grpc::Status status = GetRoom(0, "stuck", &room);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Unanswered(room.unanswered_instances()),
+            std::vector<std::string>{instance(1).instance_id()});
+  EXPECT_TRUE(FindMember(room, 0) != nullptr && FindMember(room, 2) != nullptr &&
+              FindMember(room, 1) == nullptr)
+      << room.DebugString();
+
+  const RunResult show = Ctl(0, {"rooms", "show", "stuck"});
+  EXPECT_EQ(show.exit_code, 1) << show.out << show.err;
+  EXPECT_TRUE(absl::StrContains(show.err, instance(1).instance_id())) << show.err;
+  EXPECT_TRUE(absl::StrContains(show.out, "Not answered in time")) << show.out;
+  instance(1).Resume();
+}
+
+// The same for CloseRoom: the answering instances' members are closed and
+// counted, the stopped one is named; `cursorctl instances` shows it as
+// NO ANSWER and exits 1.
+TEST_F(ClusterControlTest, AnInstanceThatDoesNotAnswerIsNamedInCloseRoom) {
+  Member* a = nullptr;
+  Member* c = nullptr;
+  ASSERT_NO_FATAL_FAILURE(StartWithInstance1Stopped(&a, &c));
+
+  v1::CloseRoomRequest close;
+  close.set_room_id("stuck");
+  v1::CloseRoomResponse closed;
+  grpc::Status status = Stub(2)->CloseRoom(Call().get(), close, &closed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(closed.closed_count(), 2);
+  EXPECT_EQ(Unanswered(closed.unanswered_instances()),
+            std::vector<std::string>{instance(1).instance_id()});
+
+  const RunResult instances = Ctl(0, {"instances"});
+  EXPECT_EQ(instances.exit_code, 1) << instances.out << instances.err;
+  EXPECT_TRUE(absl::StrContains(LineStartingWith(instances.out, instance(1).instance_id()),
+                                "NO ANSWER"))
+      << instances.out;
+  instance(1).Resume();
+  for (Member* m : {a, c}) {
+    ASSERT_TRUE(m->WaitClosed()) << m->Describe();
+    EXPECT_EQ(m->close_code(), 4001);
+  }
+}
+
+// Killed in the middle of a CloseRoom: whether its lease has expired yet or
+// not, the call returns (it does not hang) and closes what the live
+// instances hold; a dead instance still in Redis is named.
+TEST_F(ClusterControlTest, AnInstanceKilledDuringACloseRoomDoesNotHangIt) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(a, 0, "kill");
+  JOIN(b, 1, "kill");
+  ASSERT_TRUE(SeesExactly(*a, Ids({0, 1})));
+  instance(1).Kill();
+  v1::CloseRoomRequest close;
+  close.set_room_id("kill");
+  v1::CloseRoomResponse closed;
+  grpc::Status status = Stub(0)->CloseRoom(Call().get(), close, &closed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(closed.closed_count(), 1);
+  // Its lease outlives it by up to 3 s: then it is live in Redis, asked,
+  // and named; an instance is never named without having been asked.
+  for (const std::string& id : closed.unanswered_instances()) {
+    EXPECT_EQ(id, instance(1).instance_id());
+  }
+  ASSERT_TRUE(a->WaitClosed()) << a->Describe();
+  EXPECT_EQ(a->close_code(), 4001);
+}
+
+// `cursorctl instances` lists every instance with its figures, the one
+// asked marked, in a table and in JSON; `rooms show` names each member's
+// instance.
+TEST_F(ClusterControlTest, CursorctlListsTheInstancesAndEachMembersInstance) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(a, 0, "show");
+  JOIN(b, 1, "show");
+  JOIN(c, 1, "show");
+  ASSERT_TRUE(SeesExactly(*a, Ids({0, 1, 2})));
+
+  const RunResult table = Ctl(1, {"instances"});
+  ASSERT_EQ(table.exit_code, 0) << table.out << table.err;
+  std::vector<std::string> rows;
+  for (absl::string_view line : absl::StrSplit(table.out, '\n', absl::SkipEmpty())) {
+    rows.emplace_back(line);
+  }
+  ASSERT_EQ(rows.size(), 3u) << table.out;  // header and two instances
+  // By id; each row: id [*] ready connections rooms ...
+  for (int i : {0, 1}) {
+    const std::string& row = rows[1 + (instance(0).instance_id() < instance(1).instance_id()
+                                           ? i
+                                           : 1 - i)];
+    std::vector<std::string> fields = absl::StrSplit(row, ' ', absl::SkipEmpty());
+    ASSERT_GE(fields.size(), 5u) << row;
+    EXPECT_EQ(fields[0], instance(i).instance_id()) << table.out;
+    const size_t at = i == 1 ? 2 : 1;  // the asked instance has its "*"
+    if (i == 1) {
+      EXPECT_EQ(fields[1], "*") << row;
+    }
+    EXPECT_EQ(fields[at], "ready") << row;
+    EXPECT_EQ(fields[at + 1], i == 0 ? "1" : "2") << row;  // connections
+    EXPECT_EQ(fields[at + 2], "1") << row;                  // rooms
+  }
+  const RunResult json = Ctl(0, {"-o", "json", "instances"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_TRUE(absl::StrContains(json.out, absl::StrCat("\"selfInstanceId\":\"",
+                                                       instance(0).instance_id(), "\"")))
+      << json.out;
+  for (int i : {0, 1}) {
+    EXPECT_TRUE(absl::StrContains(json.out, absl::StrCat("\"instanceId\":\"",
+                                                         instance(i).instance_id(), "\"")))
+        << json.out;
+  }
+
+  const RunResult show = Ctl(0, {"rooms", "show", "show"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  for (const auto& [id, owner] :
+       std::vector<std::pair<std::string, int>>{{"0", 0}, {"1", 1}, {"2", 1}}) {
+    EXPECT_TRUE(absl::StrContains(LineStartingWith(show.out, id), instance(owner).instance_id()))
+        << show.out;
+  }
+}
+
+}  // namespace
+}  // namespace cursord::testing
