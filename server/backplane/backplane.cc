@@ -786,6 +786,7 @@ void Backplane::Publish(Server& server, const std::string& channel, std::string 
                               std::chrono::duration_cast<std::chrono::microseconds>(
                                   SteadyClock::now() - sent)
                                   .count());
+                          if (reply.ok() && !reply->is_error()) publish_latency_.Observe(us);
                           std::lock_guard<std::mutex> lock(stats_mu_);
                           if (!reply.ok() || reply->is_error()) {
                             ++stats_.publish_failures;

@@ -52,6 +52,7 @@
 #include "server/backplane/redis_url.h"
 #include "server/backplane/room_message.h"
 #include "server/backplane/room_store.h"
+#include "server/core/histogram.h"
 #include "server/core/log_throttle.h"
 
 namespace cursord::backplane {
@@ -189,6 +190,9 @@ class Backplane {
   static constexpr size_t kMaxPendingSurveys = 256;
 
   Stats stats() const;
+  // The PUBLISH round trips so far (core::kLatencyBoundsUs, microseconds),
+  // added to `*into`. Any thread.
+  void AddPublishLatencyTo(core::HistogramCounts* into) const { publish_latency_.AddTo(into); }
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
 
  private:
@@ -250,6 +254,8 @@ class Backplane {
   core::LogThrottle bad_control_log_{0.1, 3, core::LogThrottle::Clock::now()};
   uint64_t last_roster_epoch_ = 0;
 
+  // Written on the backplane's thread only (Publish's answers).
+  core::ShardHistogram publish_latency_{core::kLatencyBoundsUs};
   mutable std::mutex stats_mu_;
   Stats stats_;  // guarded by stats_mu_
 };

@@ -53,6 +53,12 @@ struct HistogramCounts {
   std::vector<uint64_t> Cumulative() const;
 };
 
+// Latencies in microseconds, 100 us to 1 s: the edge's delivery lag and the
+// backplane's PUBLISH round trips.
+inline const HistogramBounds kLatencyBoundsUs{100,    250,    500,     1000,    2500,
+                                              5000,   10000,  25000,   50000,   100000,
+                                              250000, 500000, 1000000};
+
 // One shard's share of a histogram: one writer thread (Observe), any
 // number of readers (AddTo), no lock and no locked instruction (see
 // core::Counter). `bounds` must outlive it.

@@ -69,7 +69,8 @@ MetricFamily Histogram(const std::string& name, const char* help,
 }
 
 // With --redis (docs/BACKPLANE.md).
-void CollectBackplane(const core::ClusterInfo& c, std::vector<MetricFamily>& out) {
+void CollectBackplane(const core::ClusterInfo& c, const backplane::Backplane& backplane,
+                      std::vector<MetricFamily>& out) {
   Gauge(out, "backplane_connected",
         "1 when every Redis server is reachable and this instance's lease is held; 0: "
         "degraded (joins refused)",
@@ -92,14 +93,10 @@ void CollectBackplane(const core::ClusterInfo& c, std::vector<MetricFamily>& out
           "times this instance found its lease expired and closed its sessions (1012)", c.fences);
   Counter(out, "backplane_reasserted_members_total",
           "members claimed again after a Redis restart", c.reasserted_members);
-  // Sum and count only: the backplane keeps no buckets (yet).
-  MetricFamily latency{"cursord_backplane_publish_latency_seconds", "PUBLISH sent to answered",
-                       MetricType::Summary, {}};
-  ClientMetric summary;
-  summary.summary.sample_count = c.publishes;
-  summary.summary.sample_sum = static_cast<double>(c.publish_latency_us_sum) / 1e6;
-  latency.metric.push_back(std::move(summary));
-  out.push_back(std::move(latency));
+  core::HistogramCounts latency;
+  backplane.AddPublishLatencyTo(&latency);
+  out.push_back(Histogram("backplane_publish_latency_seconds", "PUBLISH sent to answered",
+                          core::kLatencyBoundsUs, latency, 1e6));
   Gauge(out, "backplane_publish_latency_max_seconds", "the slowest PUBLISH since start",
         static_cast<double>(c.publish_latency_us_max) / 1e6);
 }
@@ -133,7 +130,9 @@ class ServerCollector final : public prometheus::Collectable {
   }
     CURSORD_SHARD_HISTOGRAMS(CURSORD_HISTOGRAM)
 #undef CURSORD_HISTOGRAM
-    if (info.cluster) CollectBackplane(*info.cluster, out);
+    if (info.cluster && server_.backplane() != nullptr) {
+      CollectBackplane(*info.cluster, *server_.backplane(), out);
+    }
     return out;
   }
 

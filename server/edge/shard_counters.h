@@ -81,9 +81,7 @@ namespace cursord::edge {
 inline const core::HistogramBounds kWriteSizeBounds{16,   32,   64,   128,   256,   512,
                                                     1024, 2048, 4096, 8192, 16384, 65536};
 // Delivery lag and backplane publish latency (microseconds): 100 us to 1 s.
-inline const core::HistogramBounds kLagBounds{100,    250,    500,     1000,    2500,
-                                              5000,   10000,  25000,   50000,   100000,
-                                              250000, 500000, 1000000};
+inline const core::HistogramBounds& kLagBounds = core::kLatencyBoundsUs;
 // Join latency (microseconds): 250 us to 5 s (with --redis a Redis round
 // trip or two, and a wait for the room's state).
 inline const core::HistogramBounds kJoinBounds{250,    500,    1000,    2500,    5000,

@@ -175,6 +175,14 @@ TEST_F(ClusterOperationsTest, MetricsCountTheBackplanesTrafficOnBothSides) {
       << " after";
   EXPECT_GT(instance(0).Metric("cursord_backplane_publishes_total").value_or(0), 0);
   EXPECT_GT(instance(1).Metric("cursord_backplane_messages_received_total").value_or(0), 0);
+  // Each answered PUBLISH is one observation of the latency histogram
+  // (the counter and the histogram are updated by the same answer).
+  EXPECT_TRUE(Eventually([&] {
+    return instance(0).Metric("cursord_backplane_publish_latency_seconds_count") ==
+           instance(0).Metric("cursord_backplane_publishes_total");
+  })) << instance(0).Metric("cursord_backplane_publish_latency_seconds_count").value_or(-1);
+  EXPECT_GE(instance(0).Metric("cursord_backplane_publish_latency_seconds_count").value_or(0),
+            published + 2);
   for (int i : {0, 1}) {
     EXPECT_EQ(instance(i).Metric("cursord_backplane_connected"), 1) << instance(i).instance_id();
   }
