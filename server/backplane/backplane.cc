@@ -754,6 +754,16 @@ void Backplane::PublishClick(std::string room, ClickMessage click) {
   });
 }
 
+void Backplane::PublishKick(std::string room, KickMessage kick) {
+  net::post(io_, [this, room = std::move(room), kick = std::move(kick)] {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr) return;
+    absl::StatusOr<std::string> bytes = EncodeKick(kick);
+    if (!bytes.ok()) return;  // a reason over 255 bytes: the control plane allows 123
+    Publish(*followed->server, followed->channel, *std::move(bytes));
+  });
+}
+
 void Backplane::PublishPositions(std::string room, std::vector<PositionEntry> entries) {
   net::post(io_, [this, room = std::move(room), entries = std::move(entries)]() mutable {
     FollowedRoom* followed = FindRoom(room);

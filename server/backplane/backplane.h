@@ -173,6 +173,9 @@ class Backplane {
   // Publishes on the room's channel, in the order of the calls (one
   // connection per server), nothing when the server is not reachable.
   void PublishClick(std::string room, ClickMessage click);
+  // That the control plane is closing this instance's member (the leave
+  // follows): the others tell their watchers (member_kicked).
+  void PublishKick(std::string room, KickMessage kick);
   void PublishPositions(std::string room, std::vector<PositionEntry> entries);
   // The state of this instance's members in `room` for instance `to` (new
   // in the room), or for every instance (`to` empty).

@@ -231,6 +231,13 @@ void ClusterRelay::OnLocalClick(core::ClusterRoom& cluster, const std::string& r
   backplane_.PublishClick(room, backplane::ClickMessage{id, cluster.generation(id), down});
 }
 
+void ClusterRelay::OnLocalKick(const std::string& room, uint8_t id, uint16_t code,
+                               const std::string& reason) {
+  core::ClusterRoom* cluster = Find(room);
+  if (cluster == nullptr || cluster->remote_count() == 0 || !cluster->local(id)) return;
+  backplane_.PublishKick(room, backplane::KickMessage{id, cluster->generation(id), code, reason});
+}
+
 void ClusterRelay::OnLocalLeave(core::ClusterRoom& cluster, const std::string& room, uint8_t id,
                                 LeaveReason reason) {
   const uint64_t generation = cluster.generation(id);
@@ -411,9 +418,10 @@ void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::Roo
       if (!cluster->awaiting() && holds_.contains(room_id)) ReleaseHeld(room_id);
     }
   } else if (const auto* kick = std::get_if<backplane::KickMessage>(&message)) {
-    if (cluster->IsLocal(kick->id, kick->generation)) {
-      if (core::RoomMember* member = room->member(kick->id)) member->Kick(kick->code, kick->reason);
-    }
+    // Its instance is closing it for the control plane; the leave follows.
+    // (A kick of one of ours was ours: the cluster bus routes kicks to the
+    // member's instance, which publishes this.)
+    if (cluster->IsRemote(kick->id, kick->generation)) room->NotifyKicked(kick->id, kick->reason, now);
   }
 }
 

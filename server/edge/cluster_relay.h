@@ -60,6 +60,9 @@ class ClusterRelay {
   void OnLocalClick(core::ClusterRoom& cluster, const std::string& room, uint8_t id, bool down);
   void OnLocalLeave(core::ClusterRoom& cluster, const std::string& room, uint8_t id,
                     backplane::LeaveReason reason);
+  // The control plane is closing local member `id` of `room` with `code`
+  // and `reason` (before its leave): the other instances' watchers see it.
+  void OnLocalKick(const std::string& room, uint8_t id, uint16_t code, const std::string& reason);
 
   // Whether the shard may destroy `room` now that no local member is in it
   // (not while a join for it waits for Redis).

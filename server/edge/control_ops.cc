@@ -54,16 +54,18 @@ void OnEveryShard(std::vector<std::unique_ptr<Shard>>& shards, std::function<T(S
 }
 
 // Closes members `ids` of `room` with `code` (kCloseKicked or
-// kCloseRoomClosed) and `reason`, telling the room's watchers first.
+// kCloseRoomClosed) and `reason`, telling the room's watchers first (with
+// --redis, the other instances' too, through `relay`).
 // Returns how many were closed. The room is destroyed with its last
 // member: it is not touched once the closing begins.
-int KickMembers(core::Room& room, const std::vector<uint8_t>& ids, uint16_t code,
+int KickMembers(Shard& shard, core::Room& room, const std::vector<uint8_t>& ids, uint16_t code,
                 const std::string& reason) {
   std::vector<core::RoomMember*> members;
   const absl::Time now = absl::Now();
   for (uint8_t id : ids) {
     if (core::RoomMember* member = room.member(id)) {
       room.NotifyKicked(id, reason, now);
+      if (ClusterRelay* relay = shard.relay()) relay->OnLocalKick(room.id(), id, code, reason);
       members.push_back(member);
     }
   }
@@ -183,7 +185,7 @@ void ControlOps::KickMember(std::string room_id, uint8_t member_id, std::string 
     }
     CURSORD_LOG(kInfo) << "kick room=" << room_id << " member=" << int{member_id}
                        << " reason=\"" << reason << "\"";
-    KickMembers(*room, {member_id}, core::kCloseKicked, reason);
+    KickMembers(shard, *room, {member_id}, core::kCloseKicked, reason);
     done(absl::OkStatus());
   });
 }
@@ -207,7 +209,7 @@ void ControlOps::KickUser(std::string user_id, std::string reason,
         for (const auto& [room_id, ids] : by_room) {
           // Looked up afresh: kicking the last member of a room destroys it.
           if (core::Room* room = shard.FindRoom(room_id)) {
-            kicked += KickMembers(*room, ids, core::kCloseKicked, why);
+            kicked += KickMembers(shard, *room, ids, core::kCloseKicked, why);
           }
         }
         return kicked;
@@ -236,7 +238,7 @@ void ControlOps::CloseRoom(std::string room_id, std::string reason,
     }
     std::vector<uint8_t> ids;
     for (const auto& [id, member] : room->members()) ids.push_back(id);
-    const int closed = KickMembers(*room, ids, core::kCloseRoomClosed, reason);
+    const int closed = KickMembers(shard, *room, ids, core::kCloseRoomClosed, reason);
     CURSORD_LOG(kInfo) << "closed room=" << room_id << " members=" << closed
                        << " reason=\"" << reason << "\"";
     done(core::CloseResult{closed, {}});

@@ -292,6 +292,66 @@ TEST_F(ClusterControlTest, AnInstanceKilledDuringACloseRoomDoesNotHangIt) {
   EXPECT_EQ(a->close_code(), 4001);
 }
 
+// A watch on an instance with a member in the room sees the events of the
+// members of every instance in the room's order, kicks included: c's join
+// on i1, b's press, then b kicked (asked of i1, b's instance):
+// member_kicked before member_left, then a's press as the marker.
+TEST_F(ClusterControlTest, AWatchSeesTheEventsOfEveryInstancesMembersInOrderKicksIncluded) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  JOIN(a, 0, "watched");
+  JOIN(b, 1, "watched");
+  ASSERT_TRUE(SeesExactly(*a, Ids({0, 1})));
+
+  auto stub = Stub(0);
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::WatchRoomRequest watch;
+  watch.set_room_id("watched");
+  auto stream = stub->WatchRoom(&watch_context, watch);
+  v1::WatchRoomResponse message;
+  ASSERT_TRUE(stream->Read(&message));
+  ASSERT_TRUE(message.has_snapshot()) << message.DebugString();
+  EXPECT_EQ(message.snapshot().member_count(), 2);
+
+  JOIN(c, 1, "watched");
+  b->Press();
+  ASSERT_TRUE(c->WaitForMessage(Pressed(1))) << c->Describe();
+  v1::KickMemberRequest kick;
+  kick.set_room_id("watched");
+  kick.set_member_id(1);
+  kick.set_reason("out");
+  v1::KickMemberResponse kicked;
+  grpc::Status status = Stub(1)->KickMember(Call().get(), kick, &kicked);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // The marker: a's press after all of it.
+  ASSERT_TRUE(a->WaitForMessage(Left(1))) << a->Describe();
+  a->Press();
+
+  std::vector<std::string> events;
+  while (stream->Read(&message)) {
+    std::string event;
+    if (message.has_member_joined()) {
+      event = absl::StrCat("joined ", message.member_joined().member().id());
+    } else if (message.has_member_left()) {
+      event = absl::StrCat("left ", message.member_left().member_id());
+    } else if (message.has_member_kicked()) {
+      event = absl::StrCat("kicked ", message.member_kicked().member_id(), " ",
+                           message.member_kicked().reason());
+    } else if (message.has_click_changed()) {
+      event = absl::StrCat("click ", message.click_changed().member_id(), " ",
+                           message.click_changed().clicking());
+    } else {
+      continue;
+    }
+    events.push_back(event);
+    if (event == "click 0 1") break;
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{"joined 2", "click 1 1", "kicked 1 out", "left 1",
+                                              "click 0 1"}));
+  watch_context.TryCancel();
+  stream->Finish();
+}
+
 // `cursorctl instances` lists every instance with its figures, the one
 // asked marked, in a table and in JSON; `rooms show` names each member's
 // instance.
