@@ -15,13 +15,7 @@
 // (deploy/k8s/deployment.yaml: the path of each probe; the port is the
 // container's listener, which tests/deploy/check_deploy.py holds against
 // cursord's --listen).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -56,6 +50,7 @@
 #include "gtest/gtest.h"
 #include "tests/backplane/redis_server.h"
 #include "tests/cluster/cursord_instance.h"
+#include "tests/testing/nginx_process.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/ws_test_client.h"
 
@@ -74,59 +69,9 @@ constexpr char kHostName[] = "localhost";     // in the certificate, verified
 constexpr char kClientAddress[] = "127.0.0.2";  // nginx reaches cursord from 127.0.0.1
 constexpr char kUpstreamHeader[] = "X-Cursord-Upstream";
 
-// A program on PATH or in the sbin folders (nginx is in /usr/sbin), or "".
-std::string FindProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::vector<std::string> folders = absl::StrSplit(path ? path : "", ':', absl::SkipEmpty());
-  for (const char* sbin : {"/usr/local/sbin", "/usr/sbin", "/sbin"}) folders.push_back(sbin);
-  for (const std::string& folder : folders) {
-    const std::string candidate = absl::StrCat(folder, "/", name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::string();
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  return static_cast<bool>(out);
-}
-
-// `config` with each production line replaced by the test's; every one must
-// be there exactly once, or the test would not run what operators install.
-absl::StatusOr<std::string> RenderConfig(
-    std::string config, const std::vector<std::pair<std::string, std::string>>& substitutions) {
-  for (const auto& [production, test] : substitutions) {
-    const size_t at = config.find(production);
-    if (at == std::string::npos || config.find(production, at + 1) != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          CURSORD_NGINX_CONF, " must contain \"", production, "\" exactly once"));
-    }
-    config.replace(at, production.size(), test);
-  }
-  return config;
-}
-
-// A loopback port that was free a moment ago (nginx cannot be given port 0
-// and say what it got; the caller retries if it is taken meanwhile).
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 // The `path:` of the httpGet of probe `probe` ("readinessProbe") in the
@@ -404,15 +349,10 @@ class TopologyTest : public ::testing::Test {
     std::string pattern = std::filesystem::temp_directory_path() / "cursord-topology-XXXXXX";
     ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
     dir_ = pattern;
-    cert_ = dir_ + "/fullchain.pem";
-    key_ = dir_ + "/privkey.pem";
     // The certificate deploy/docker-compose.yml tells operators to make.
-    const RunResult made = RunProcess(
-        {openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", key_, "-out", cert_, "-days", "2", "-subj",
-         absl::StrCat("/CN=", kHostName), "-addext",
-         absl::StrCat("subjectAltName=DNS:", kHostName)});
-    ASSERT_EQ(made.exit_code, 0) << made.err;
+    absl::StatusOr<TestCertificate> certificate = MakeTestCertificate(openssl, dir_, kHostName);
+    ASSERT_TRUE(certificate.ok()) << certificate.status();
+    cert_ = certificate->cert_file;
 
     auto redis = RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
@@ -438,85 +378,29 @@ class TopologyTest : public ::testing::Test {
       ASSERT_TRUE(instance->HealthStartsWith("ok")) << instance->LogTail(20);
     }
 
-    const std::string production = ReadFile(CURSORD_NGINX_CONF);
-    ASSERT_FALSE(production.empty()) << "cannot read " << CURSORD_NGINX_CONF;
-    for (int attempt = 0; attempt < 5 && nginx_port_ == 0; ++attempt) {
-      StartNginx(nginx, production, FreeLoopbackPort());
-      ASSERT_FALSE(HasFatalFailure());
-    }
-    ASSERT_NE(nginx_port_, 0) << "no free port for nginx after 5 tries";
-  }
-
-  // nginx on 127.0.0.1:port with deploy/nginx/cursord.conf rendered as
-  // deploy/docker-compose.yml renders it; sets nginx_port_ once it listens,
-  // leaves it 0 if the port was taken, fails the test on any other error.
-  void StartNginx(const std::string& nginx, const std::string& production, int port) {
-    absl::StatusOr<std::string> rendered = RenderConfig(
-        production,
-        {{"listen 443 ssl http2;", absl::StrCat("listen 127.0.0.1:", port, " ssl http2;")},
-         // The compose file's two substitutions of the upstream: both
-         // instances, and round-robin instead of the room hash (over Redis
-         // a room spans instances; see the comment in cursord.conf).
-         {"server 127.0.0.1:8080;",
-          absl::StrCat("server 127.0.0.1:", instances_[0]->port(), ";\n    server 127.0.0.1:",
-                       instances_[1]->port(), ";")},
-         {"    hash $cursord_room consistent;\n", ""},
-         {"/etc/letsencrypt/live/cursor.example.com/fullchain.pem", cert_},
-         {"/etc/letsencrypt/live/cursor.example.com/privkey.pem", key_}});
-    ASSERT_TRUE(rendered.ok()) << rendered.status();
-    ASSERT_TRUE(WriteFile(dir_ + "/cursord.conf", *rendered));
-    // Debian's nginx.conf around conf.d/, every path nginx writes in the
-    // temp dir, and the test's window on the balancing: which upstream
-    // answered, as a response header.
-    const std::string pid_file = dir_ + "/nginx.pid";
-    ASSERT_TRUE(WriteFile(dir_ + "/nginx.conf",
-                          absl::StrCat("pid ", pid_file, ";\n",
-                                       "events { worker_connections 256; }\n",
-                                       "http {\n",
-                                       "  access_log ", dir_, "/access.log;\n",
-                                       "  client_body_temp_path ", dir_, "/body;\n",
-                                       "  proxy_temp_path ", dir_, "/proxy;\n",
-                                       "  fastcgi_temp_path ", dir_, "/fastcgi;\n",
-                                       "  uwsgi_temp_path ", dir_, "/uwsgi;\n",
-                                       "  scgi_temp_path ", dir_, "/scgi;\n",
-                                       "  add_header ", kUpstreamHeader, " $upstream_addr always;\n",
-                                       "  include ", dir_, "/cursord.conf;\n",
-                                       "}\n")));
-    std::filesystem::remove(pid_file);
-    // One process in the foreground (the pid we started is all of nginx),
-    // killed by the kernel if this test dies first (setpriv --pdeathsig).
-    std::vector<std::string> argv;
-    const std::string setpriv = FindProgram("setpriv");
-    if (!setpriv.empty()) argv = {setpriv, "--pdeathsig", "KILL", "--"};
-    argv.insert(argv.end(), {nginx, "-p", dir_, "-c", dir_ + "/nginx.conf", "-e", "stderr",
-                             "-g", "daemon off; master_process off;"});
-    auto started = Subprocess::Start(argv);
+    // deploy/nginx/cursord.conf rendered as deploy/docker-compose.yml
+    // renders it: both instances as upstreams, and round-robin instead of
+    // the room hash (over Redis a room spans instances; see the comment in
+    // cursord.conf). The test's window on the balancing: which upstream
+    // answered, as a response header, the 101 of an upgrade included.
+    NginxProcess::Options nginx_options;
+    nginx_options.nginx = nginx;
+    nginx_options.config_path = CURSORD_NGINX_CONF;
+    nginx_options.dir = dir_;
+    nginx_options.certificate = *certificate;
+    nginx_options.upstream_ports = {instances_[0]->port(), instances_[1]->port()};
+    nginx_options.round_robin = true;
+    nginx_options.http_directives = {
+        absl::StrCat("add_header ", kUpstreamHeader, " $upstream_addr always;")};
+    auto started = NginxProcess::Start(nginx_options);
     ASSERT_TRUE(started.ok()) << started.status();
     nginx_ = std::move(*started);
-    // The pid file appears once the listening socket is bound; [emerg]
-    // and an exit if it cannot start.
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    bool failed = false;
-    std::error_code ec;
-    while (absl::Now() < deadline && !failed) {
-      if (std::filesystem::file_size(pid_file, ec) > 0 && !ec) {
-        nginx_port_ = port;
-        return;
-      }
-      failed = nginx_->WaitForStderr("[emerg]", absl::Milliseconds(20));
-    }
-    const std::string err = nginx_->err();
-    nginx_.reset();
-    ASSERT_TRUE(failed && absl::StrContains(err, "Address already in use"))
-        << "nginx did not start:\n" << err;
+    nginx_port_ = nginx_->port();
   }
 
   void TearDown() override {
     members_.clear();
-    if (nginx_) {
-      nginx_->Signal(SIGTERM);
-      nginx_->Wait(absl::Seconds(5));
-    }
+    nginx_.reset();  // the nginx this test started, by its pid
     for (auto& instance : instances_) {
       const std::string unexpected = instance->UnexpectedExit();
       EXPECT_TRUE(unexpected.empty()) << unexpected << "\n" << instance->LogTail(30);
@@ -583,10 +467,9 @@ class TopologyTest : public ::testing::Test {
 
   std::string dir_;
   std::string cert_;
-  std::string key_;
   std::unique_ptr<RedisServer> redis_;
   std::vector<std::unique_ptr<CursordInstance>> instances_;
-  std::unique_ptr<Subprocess> nginx_;
+  std::unique_ptr<NginxProcess> nginx_;
   int nginx_port_ = 0;
   net::io_context ioc_;
   std::vector<std::unique_ptr<WssMember>> members_;  // destroyed before ioc_

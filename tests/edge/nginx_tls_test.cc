@@ -7,18 +7,10 @@
 // 127.0.0.1, the one trusted proxy (as the documented
 // --trusted-proxies 127.0.0.1), so the address cursord shows can only have
 // come from nginx's X-Forwarded-For.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,10 +26,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/edge/edge_fixture.h"
-#include "tests/testing/subprocess.h"
+#include "tests/testing/nginx_process.h"
 #include "tests/testing/ws_test_client.h"
 
 namespace cursord::testing {
@@ -55,63 +46,6 @@ using TlsStream = ssl::stream<beast::tcp_stream>;
 constexpr char kHostName[] = "localhost";
 // Clients connect from here; nginx connects to cursord from 127.0.0.1.
 constexpr char kClientAddress[] = "127.0.0.2";
-
-// A program on PATH or in the sbin folders (nginx is in /usr/sbin), or "".
-std::string FindProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::vector<std::string> folders = absl::StrSplit(path ? path : "", ':', absl::SkipEmpty());
-  for (const char* sbin : {"/usr/local/sbin", "/usr/sbin", "/sbin"}) folders.push_back(sbin);
-  for (const std::string& folder : folders) {
-    const std::string candidate = absl::StrCat(folder, "/", name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::string();
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  return static_cast<bool>(out);
-}
-
-// deploy/nginx/cursord.conf with each production value replaced by the
-// test's. Every value must be there exactly once: a config edited so that
-// the test would no longer run what operators install fails here.
-absl::StatusOr<std::string> RenderConfig(
-    std::string config, const std::vector<std::pair<std::string, std::string>>& substitutions) {
-  for (const auto& [production, test] : substitutions) {
-    const size_t at = config.find(production);
-    if (at == std::string::npos || config.find(production, at + 1) != std::string::npos) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          CURSORD_NGINX_CONF, " must contain \"", production, "\" exactly once"));
-    }
-    config.replace(at, production.size(), test);
-  }
-  return config;
-}
-
-// A loopback port that was free a moment ago (nginx cannot be given port 0
-// and tell us what it got; the caller retries if it is taken meanwhile).
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// Whether `path` exists and is not empty.
-bool HasContent(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::file_size(path, ec) > 0 && !ec;
-}
 
 // Runs `ioc` until `done` is set or `timeout` passes.
 bool RunUntil(net::io_context& ioc, const bool& done, absl::Duration timeout) {
@@ -296,108 +230,41 @@ class NginxTlsTest : public EdgeTest {
     std::string pattern = std::filesystem::temp_directory_path() / "cursord-nginx-XXXXXX";
     ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
     dir_ = pattern;
-    cert_ = dir_ + "/cert.pem";
-    key_ = dir_ + "/key.pem";
-    const RunResult made = RunProcess(
-        {openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", key_, "-out", cert_, "-days", "2", "-subj",
-         absl::StrCat("/CN=", kHostName), "-addext",
-         absl::StrCat("subjectAltName=DNS:", kHostName)});
-    ASSERT_EQ(made.exit_code, 0) << made.err;
+    absl::StatusOr<TestCertificate> certificate = MakeTestCertificate(openssl, dir_, kHostName);
+    ASSERT_TRUE(certificate.ok()) << certificate.status();
+    cert_ = certificate->cert_file;
 
     edge::ServerOptions options;
     options.trusted_proxies = "127.0.0.1";  // nginx, and not the clients on 127.0.0.2
     StartServer(options);
     ASSERT_FALSE(HasFatalFailure());
 
-    std::ifstream in(CURSORD_NGINX_CONF, std::ios::binary);
-    ASSERT_TRUE(in) << "cannot read " << CURSORD_NGINX_CONF;
-    const std::string production{std::istreambuf_iterator<char>(in), {}};
-    // A port taken between FreeLoopbackPort and nginx's bind gets another try.
-    for (int attempt = 0; attempt < 5 && nginx_port_ == 0; ++attempt) {
-      StartNginx(nginx, production, FreeLoopbackPort());
-      ASSERT_FALSE(HasFatalFailure());
-    }
-    ASSERT_NE(nginx_port_, 0) << "no free port for nginx after 5 tries";
-  }
-
-  // Starts nginx on 127.0.0.1:port with deploy/nginx/cursord.conf rendered
-  // for this test; sets nginx_port_ once it listens, leaves it 0 if the port
-  // was taken, fails the test on any other error.
-  void StartNginx(const std::string& nginx, const std::string& production, int port) {
-    absl::StatusOr<std::string> rendered = RenderConfig(
-        production,
-        {{"listen 443 ssl http2;", absl::StrCat("listen 127.0.0.1:", port, " ssl http2;")},
-         {"server 127.0.0.1:8080;", absl::StrCat("server 127.0.0.1:", port_, ";")},
-         {"/etc/letsencrypt/live/cursor.example.com/fullchain.pem", cert_},
-         {"/etc/letsencrypt/live/cursor.example.com/privkey.pem", key_}});
-    ASSERT_TRUE(rendered.ok()) << rendered.status();
-    ASSERT_TRUE(WriteFile(dir_ + "/cursord.conf", *rendered));
-    // What Debian's /etc/nginx/nginx.conf is around conf.d/: the http
-    // context, here with every path nginx writes inside the temp dir.
-    const std::string pid_file = dir_ + "/nginx.pid";
-    ASSERT_TRUE(WriteFile(dir_ + "/nginx.conf",
-                          absl::StrCat("pid ", pid_file, ";\n",
-                                       "events { worker_connections 64; }\n",
-                                       "http {\n",
-                                       "  access_log ", dir_, "/access.log;\n",
-                                       "  client_body_temp_path ", dir_, "/body;\n",
-                                       "  proxy_temp_path ", dir_, "/proxy;\n",
-                                       "  fastcgi_temp_path ", dir_, "/fastcgi;\n",
-                                       "  uwsgi_temp_path ", dir_, "/uwsgi;\n",
-                                       "  scgi_temp_path ", dir_, "/scgi;\n",
-                                       "  include ", dir_, "/cursord.conf;\n",
-                                       "}\n")));
-    std::filesystem::remove(pid_file);  // a killed attempt's
-    // One process in the foreground, so the pid we started is all of nginx;
-    // and if this test process dies before it can stop nginx, the kernel
-    // kills nginx too (setpriv, from util-linux, sets that up and execs it).
-    std::vector<std::string> argv;
-    const std::string setpriv = FindProgram("setpriv");
-    if (!setpriv.empty()) argv = {setpriv, "--pdeathsig", "KILL", "--"};
-    argv.insert(argv.end(), {nginx, "-p", dir_, "-c", dir_ + "/nginx.conf", "-e", "stderr",
-                             "-g", "daemon off; master_process off;"});
-    auto started = Subprocess::Start(argv);
+    // The config with its port, upstream and certificate paths substituted.
+    NginxProcess::Options nginx_options;
+    nginx_options.nginx = nginx;
+    nginx_options.config_path = CURSORD_NGINX_CONF;
+    nginx_options.dir = dir_;
+    nginx_options.certificate = *certificate;
+    nginx_options.upstream_ports = {port_};
+    auto started = NginxProcess::Start(nginx_options);
     ASSERT_TRUE(started.ok()) << started.status();
     nginx_ = std::move(*started);
-    // nginx writes its pid file once its listening socket is bound (a
-    // connect would not tell: whoever took the port meanwhile accepts too);
-    // if it cannot start, it says why with [emerg] and exits.
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    bool failed = false;
-    while (absl::Now() < deadline && !failed) {
-      if (HasContent(pid_file)) {
-        nginx_port_ = port;
-        return;
-      }
-      failed = nginx_->WaitForStderr("[emerg]", absl::Milliseconds(20));
-    }
-    const std::string err = nginx_->err();
-    nginx_.reset();  // SIGKILL: it would retry the bind for 2.5 s before giving up
-    ASSERT_TRUE(failed && absl::StrContains(err, "Address already in use"))
-        << "nginx did not start:\n" << err;
   }
 
   void TearDown() override {
-    if (nginx_) {
-      // The nginx this test started, by its pid; SIGKILL if it lingers.
-      nginx_->Signal(SIGTERM);
-      nginx_->Wait(absl::Seconds(5));
-    }
+    nginx_.reset();  // the nginx this test started, by its pid
     EdgeTest::TearDown();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   absl::StatusOr<std::unique_ptr<WssClient>> Wss(
       const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
-    return WssClient::Connect(nginx_port_, target, {cert_, std::move(headers)});
+    return WssClient::Connect(nginx_->port(), target, {cert_, std::move(headers)});
   }
 
   std::string dir_;
   std::string cert_;
-  std::string key_;
-  std::unique_ptr<Subprocess> nginx_;
-  int nginx_port_ = 0;
+  std::unique_ptr<NginxProcess> nginx_;
 };
 
 TEST_F(NginxTlsTest, TwoMembersOverWssSeeTheJoinsTheMoveAndTheLeave) {
@@ -444,7 +311,7 @@ TEST_F(NginxTlsTest, TheSubprotocolOfferedPassesThroughNginxBothWays) {
 
 // The clients above verify the certificate; this shows the check is real.
 TEST_F(NginxTlsTest, AClientThatDoesNotTrustTheCertificateIsNotConnected) {
-  auto client = WssClient::Connect(nginx_port_, "/rooms/untrusted", {"", {}});
+  auto client = WssClient::Connect(nginx_->port(), "/rooms/untrusted", {"", {}});
   ASSERT_FALSE(client.ok());
   EXPECT_TRUE(absl::StrContains(client.status().message(), "certificate verify failed"))
       << client.status();
@@ -452,11 +319,11 @@ TEST_F(NginxTlsTest, AClientThatDoesNotTrustTheCertificateIsNotConnected) {
 }
 
 TEST_F(NginxTlsTest, HealthzPassesThroughAndMetricsStayOffThePublicName) {
-  auto health = HttpsGet(nginx_port_, "/healthz", cert_);
+  auto health = HttpsGet(nginx_->port(), "/healthz", cert_);
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(health->first, 200);
   EXPECT_TRUE(absl::StartsWith(health->second, "ok")) << health->second;
-  auto metrics = HttpsGet(nginx_port_, "/metrics", cert_);
+  auto metrics = HttpsGet(nginx_->port(), "/metrics", cert_);
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_EQ(metrics->first, 404);
 }
