@@ -144,7 +144,8 @@ void PrintError(const std::string& message) {
 
 int ReportUnanswered(const google::protobuf::RepeatedPtrField<std::string>& instances) {
   for (const std::string& instance : instances) {
-    PrintError("instance " + instance + " did not answer in time: the answer is incomplete");
+    PrintError("instance " + instance +
+               " gave no answer (none in time, or an error: see its log): the answer is incomplete");
   }
   return instances.empty() ? kExitOk : kExitCallFailed;
 }

@@ -34,11 +34,11 @@ std::string RoomListView(const std::vector<v1::Room>& rooms,
 // `rooms show`: the room's facts, then one row per member.
 std::string RoomView(const v1::Room& room, const ViewContext& context);
 
-// `status`: the server's facts, then its counters.
 // `cursorctl instances`: one row per instance.
 std::string InstancesView(const v1::ListInstancesResponse& response,
                           const ViewContext& context);
 
+// `status`: the server's facts, then its counters.
 std::string ServerInfoView(const v1::ServerInfo& info, absl::string_view health,
                            const ViewContext& context);
 

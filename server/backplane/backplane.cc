@@ -460,6 +460,12 @@ void Backplane::Tick() {
       Server* server = s.get();
       if (!server->redis->connected()) continue;
       if (!Ready(*server)) EnsureLease(*server);
+      // The cluster bus' live set, renewed with the lease: a set lost
+      // while the lease lived (deleted, evicted) is repaired within a beat.
+      if (server->index == 0 && Ready(*server)) {
+        server->redis->Command({"SADD", std::string(kLiveKey), instance_id_},
+                               [](absl::StatusOr<Reply>) {});
+      }
       if (server->lease_held && server->registered_as == instance_id_) {
         const std::string sent_as = instance_id_;
         server->store->Heartbeat(instance_id_, options_.lease,
@@ -812,19 +818,26 @@ void Backplane::Publish(Server& server, const std::string& channel, std::string 
 
 void Backplane::Survey(std::string op, nlohmann::json args, absl::Duration timeout,
                        SurveyDone done) {
+  {
+    // Stopped, the io_context runs nothing more: answer here.
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopped_) return done(absl::UnavailableError("server shutting down"));
+  }
   net::post(io_, [this, op = std::move(op), args = std::move(args), timeout,
                   done = std::move(done)]() mutable {
     if (servers_.empty() || !Ready(*servers_.front()) || !servers_.front()->subscriber_up) {
       done(Unavailable());
       return;
     }
-    if (surveys_.size() >= kMaxPendingSurveys) {
+    if (surveys_.size() + surveys_starting_ >= kMaxPendingSurveys) {
       done(absl::ResourceExhaustedError("too many cluster requests in flight"));
       return;
     }
+    ++surveys_starting_;
     servers_.front()->store->LiveInstances(
         [this, op = std::move(op), args = std::move(args), timeout,
          done = std::move(done)](absl::StatusOr<std::vector<std::string>> live) mutable {
+          --surveys_starting_;
           if (!live.ok()) {
             done(Unavailable());
             return;
@@ -876,7 +889,6 @@ void Backplane::OnControlMessage(std::string_view payload) {
   absl::StatusOr<ControlMessage> message = DecodeControlMessage(payload);
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.control_messages;
     if (!message.ok()) ++stats_.bad_messages;
   }
   if (!message.ok()) {

@@ -139,7 +139,6 @@ class Backplane {
     uint64_t publish_latency_us_sum = 0;  // PUBLISH sent to answered
     uint64_t publish_latency_us_max = 0;
     uint64_t rooms_followed = 0;
-    uint64_t control_messages = 0;  // on the cluster bus, requests and replies
   };
 
   using JoinDone = std::function<void(absl::StatusOr<RoomStore::Joined>)>;
@@ -185,7 +184,8 @@ class Backplane {
   // instance, this one included (OnControlRequest on each), and gathers
   // the replies until all are in or `timeout` passed; `done` runs once, on
   // the backplane's thread. UNAVAILABLE "backplane unavailable" when the
-  // first Redis server is not ready; RESOURCE_EXHAUSTED when
+  // first Redis server is not ready ("server shutting down" after Stop);
+  // RESOURCE_EXHAUSTED when
   // kMaxPendingSurveys are waiting already. Live: registered on the first
   // server with a lease there (RoomStore::LiveInstances).
   using SurveyDone = std::function<void(absl::StatusOr<SurveyResult>)>;
@@ -253,6 +253,7 @@ class Backplane {
   struct PendingSurvey;
   absl::flat_hash_map<std::string, std::unique_ptr<PendingSurvey>> surveys_;
   uint64_t last_survey_ = 0;
+  size_t surveys_starting_ = 0;  // reading the live instances
   // Bad messages on the bus: at most a line every 10 s (3 at once).
   core::LogThrottle bad_control_log_{0.1, 3, core::LogThrottle::Clock::now()};
   uint64_t last_roster_epoch_ = 0;

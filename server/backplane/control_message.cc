@@ -11,6 +11,33 @@ absl::Status Bad(const char* what) {
   return absl::InvalidArgumentError(absl::StrCat("control message: ", what));
 }
 
+// The deepest nesting of arrays and objects in `text` (strings skipped),
+// so that a message nested a million deep is refused before parsing:
+// parsing it would not crash, but copying the parsed value would recurse
+// once per level.
+int MaxNesting(std::string_view text) {
+  int depth = 0;
+  int max = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max = std::max(max, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max;
+}
+
 bool IsStringArray(const nlohmann::json& value) {
   return value.is_array() &&
          std::all_of(value.begin(), value.end(), [](const auto& v) { return v.is_string(); });
@@ -44,6 +71,8 @@ std::string EncodeControlMessage(const ControlMessage& message) {
 }
 
 absl::StatusOr<ControlMessage> DecodeControlMessage(std::string_view text) {
+  if (text.size() > kMaxControlMessageBytes) return Bad("too long");
+  if (MaxNesting(text) > kMaxControlMessageNesting) return Bad("nested too deep");
   nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr,
                                            /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Bad("not a JSON object");
@@ -71,13 +100,13 @@ absl::StatusOr<ControlMessage> DecodeControlMessage(std::string_view text) {
     }
     m.kind = ControlMessage::Kind::kRequest;
     m.op = op->get<std::string>();
-    m.body = *args;
+    m.body = std::move(*args);
     return m;
   }
   if (*kind != "reply") return Bad("unknown kind");
   m.kind = ControlMessage::Kind::kReply;
   if (const auto result = j.find("result"); result != j.end() && result->is_object()) {
-    m.body = *result;
+    m.body = std::move(*result);
     return m;
   }
   const auto error = j.find("error");

@@ -12,7 +12,8 @@
 //   {"v":1,"kind":"reply",...,"error":{"code":<absl code>,"message":"..."}}
 //
 // A receiver ignores what is not addressed to it, and a message of another
-// version or shape (counted as bad). What each operation's args and result
+// version or shape, over kMaxControlMessageBytes or nested deeper than
+// kMaxControlMessageNesting (counted as bad). What each operation's args and result
 // hold is the edge's business (server/edge/cluster_control.cc).
 #ifndef CURSORD_BACKPLANE_CONTROL_MESSAGE_H_
 #define CURSORD_BACKPLANE_CONTROL_MESSAGE_H_
@@ -28,6 +29,10 @@
 namespace cursord::backplane {
 
 inline constexpr int kControlMessageVersion = 1;
+// Longer or deeper messages are refused unparsed: a room of 256 members is
+// about 60 KB at depth 4.
+inline constexpr size_t kMaxControlMessageBytes = 1 << 20;
+inline constexpr int kMaxControlMessageNesting = 16;
 
 struct ControlMessage {
   enum class Kind { kRequest, kReply };

@@ -10,11 +10,22 @@
 #include "server/common/logging.h"
 #include "server/core/cluster_view.h"
 #include "server/core/join_request.h"
+#include "server/core/ws_frame.h"
 
 namespace cursord::edge {
 namespace {
 
 using nlohmann::json;
+
+// A whole number in [0, max] from `j`, or a json type error (caught with
+// the other malformed answers and requests): never a silently narrowed one.
+template <typename T>
+T Bounded(const json& j, uint64_t max) {
+  if (!j.is_number_unsigned() || j.get<uint64_t>() > max) {
+    throw json::type_error::create(302, "a number out of range", &j);
+  }
+  return static_cast<T>(j.get<uint64_t>());
+}
 
 // What travels on the bus (docs/BACKPLANE.md, "The cluster bus"): times in
 // Unix milliseconds.
@@ -36,7 +47,7 @@ json ToJson(const core::MemberSnapshot& m) {
 
 core::MemberSnapshot MemberFromJson(const json& j) {
   core::MemberSnapshot m;
-  m.id = j.at("id").get<uint8_t>();
+  m.id = Bounded<uint8_t>(j.at("id"), 255);
   m.user_id = j.at("user").get<std::string>();
   m.name = j.at("name").get<std::string>();
   m.color = j.at("color").get<std::string>();
@@ -46,8 +57,8 @@ core::MemberSnapshot MemberFromJson(const json& j) {
   m.clicking = j.at("clicking").get<bool>();
   if (const auto pos = j.find("pos"); pos != j.end()) {
     m.has_position = true;
-    m.x = pos->at(0).get<uint16_t>();
-    m.y = pos->at(1).get<uint16_t>();
+    m.x = Bounded<uint16_t>(pos->at(0), 65535);
+    m.y = Bounded<uint16_t>(pos->at(1), 65535);
   }
   return m;
 }
@@ -77,7 +88,8 @@ core::ListRoomsResult PageFromJson(const json& j) {
   core::ListRoomsResult page;
   for (const json& r : j.at("rooms")) {
     page.rooms.push_back(core::RoomSummary{r.at("id").get<std::string>(),
-                                           r.at("count").get<uint32_t>(), FromMs(r.at("created"))});
+                                           Bounded<uint32_t>(r.at("count"), 256),
+                                           FromMs(r.at("created"))});
   }
   page.more = j.at("more").get<bool>();
   return page;
@@ -183,7 +195,7 @@ void ClusterControl::Close(
                       if (!survey.ok()) return done(survey.status(), false);
                       auto parts = Parts<std::pair<int, bool>>(
                           *survey, name.c_str(), [](const std::string&, const json& j) {
-                            return std::make_pair(j.at("closed").get<int>(),
+                            return std::make_pair(Bounded<int>(j.at("closed"), 1 << 20),
                                                   j.at("found").get<bool>());
                           });
                       core::CloseResult result;
@@ -273,6 +285,15 @@ void ClusterControl::Handle(const std::string& op, json args,
     }
     reply(json{{"closed", closed}, {"found", found}});
   };
+  // What the gRPC service checks, checked again: a request on the bus may
+  // come from anyone who can publish to Redis.
+  auto reason_of = [&args]() {
+    std::string reason = args.at("reason").get<std::string>();
+    if (reason.size() > core::kMaxCloseReasonBytes) {
+      throw json::type_error::create(302, "reason too long", &args);
+    }
+    return reason;
+  };
   try {
     if (op == "info") {
       return reply(ToJson(local_.DescribeSelf()));
@@ -281,16 +302,27 @@ void ClusterControl::Handle(const std::string& op, json args,
       core::ListRoomsQuery query;
       query.prefix = args.at("prefix").get<std::string>();
       query.start_after = args.at("start_after").get<std::string>();
-      query.limit = std::clamp<size_t>(args.at("limit").get<size_t>(), 1, 1000);
+      // At most the control API's page size (1000): every instance gives
+      // the whole page the requester asked for, or paging is not exact.
+      query.limit = std::max<size_t>(Bounded<size_t>(args.at("limit"), 1000), 1);
       return local_.ListLocalRooms(std::move(query), [reply](core::ListRoomsResult page) {
         reply(ToJson(page));
       });
     }
-    std::string room;
-    if (const auto it = args.find("room"); it != args.end()) {
-      room = it->get<std::string>();
-      if (!core::IsValidRoomId(room)) return reply(absl::InvalidArgumentError("bad room id"));
+    if (op == "kick_user") {
+      std::string user = args.at("user").get<std::string>();
+      if (!core::ValidateUserId("user", user).ok()) {
+        return reply(absl::InvalidArgumentError("bad user id"));
+      }
+      return local_.KickUser(std::move(user), reason_of(),
+                             [counted](absl::StatusOr<core::CloseResult> result) {
+                               counted(result.status(), result.ok() ? result->closed : 0,
+                                       result.ok());
+                             });
     }
+    // The other operations name a room.
+    const std::string room = args.at("room").get<std::string>();
+    if (!core::IsValidRoomId(room)) return reply(absl::InvalidArgumentError("bad room id"));
     if (op == "get_room") {
       return local_.GetLocalRoom(room, [reply](absl::StatusOr<core::RoomSnapshot> snapshot) {
         if (absl::IsNotFound(snapshot.status())) return reply(ToJson(core::RoomSnapshot{}));
@@ -299,8 +331,7 @@ void ClusterControl::Handle(const std::string& op, json args,
       });
     }
     if (op == "kick_member") {
-      return local_.KickMember(room, args.at("id").get<uint8_t>(),
-                               args.at("reason").get<std::string>(),
+      return local_.KickMember(room, Bounded<uint8_t>(args.at("id"), 255), reason_of(),
                                [counted](absl::Status status) {
                                  // The room is here when the member is not
                                  // (or is another instance's).
@@ -311,16 +342,8 @@ void ClusterControl::Handle(const std::string& op, json args,
                                  counted(status, status.ok() ? 1 : 0, room_here);
                                });
     }
-    if (op == "kick_user") {
-      return local_.KickUser(args.at("user").get<std::string>(),
-                             args.at("reason").get<std::string>(),
-                             [counted](absl::StatusOr<core::CloseResult> result) {
-                               counted(result.status(), result.ok() ? result->closed : 0,
-                                       result.ok());
-                             });
-    }
     if (op == "close_room") {
-      return local_.CloseRoom(room, args.at("reason").get<std::string>(),
+      return local_.CloseRoom(room, reason_of(),
                               [counted](absl::StatusOr<core::CloseResult> result) {
                                 counted(result.status(), result.ok() ? result->closed : 0,
                                         result.ok());

@@ -73,5 +73,22 @@ TEST(ControlMessageTest, AnUnknownErrorCodeIsUnknownAndZeroIsNotOk) {
   }
 }
 
+// A message from anyone who can publish to Redis: nested a hundred
+// thousand deep (copying it would overflow the stack), or over 1 MiB, it
+// is refused unparsed.
+TEST(ControlMessageTest, ADeepOrHugeMessageIsRefusedUnparsed) {
+  const std::string head = R"({"v":1,"kind":"reply","id":"x","from":"a","to":[],"result":{"a":)";
+  const std::string deep = head + std::string(100000, '[') + std::string(100000, ']') + "}}";
+  EXPECT_TRUE(absl::IsInvalidArgument(DecodeControlMessage(deep).status()));
+  // Brackets inside strings do not count.
+  const std::string quoted = head + "\"" + std::string(100, '[') + "\\\"\"}}";
+  absl::StatusOr<ControlMessage> ok = DecodeControlMessage(quoted);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  const std::string nested = head + std::string(13, '[') + std::string(13, ']') + "}}";
+  EXPECT_TRUE(DecodeControlMessage(nested).ok());
+  const std::string huge = head + "\"" + std::string(kMaxControlMessageBytes, 'x') + "\"}}";
+  EXPECT_TRUE(absl::IsInvalidArgument(DecodeControlMessage(huge).status()));
+}
+
 }  // namespace
 }  // namespace cursord::backplane

@@ -4,6 +4,7 @@
 // the room's members; kicks and closes reach the members where they are
 // connected; an instance that does not answer is named in the answer, not
 // waited for. Through gRPC and through the real cursorctl.
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -45,7 +47,7 @@ class ClusterControlTest : public ClusterTest {
   }
 
   // Three instances with a short --cluster-timeout, so that every call
-  // fits in a stopped instance's lease (3 s): past it, the instance is dead
+  // fits in a stopped instance's lease (2 to 3 s left at the stop): past it, the instance is dead
   // to the cluster and no longer asked (then its members are reaped, as
   // failure_test checks). Members a@0, b@1 and c@2 of "stuck", then
   // instance 1 stopped (SIGSTOP; resumed by the test).
@@ -268,9 +270,9 @@ TEST_F(ClusterControlTest, AnInstanceThatDoesNotAnswerIsNamedInCloseRoom) {
   }
 }
 
-// Killed in the middle of a CloseRoom: whether its lease has expired yet or
-// not, the call returns (it does not hang) and closes what the live
-// instances hold; a dead instance still in Redis is named.
+// Killed just before a CloseRoom, while its lease still holds: the call
+// returns after --cluster-timeout (it does not hang), closes what the live
+// instances hold, and names the dead instance.
 TEST_F(ClusterControlTest, AnInstanceKilledDuringACloseRoomDoesNotHangIt) {
   ASSERT_NO_FATAL_FAILURE(StartCluster(2));
   JOIN(a, 0, "kill");
@@ -283,13 +285,38 @@ TEST_F(ClusterControlTest, AnInstanceKilledDuringACloseRoomDoesNotHangIt) {
   grpc::Status status = Stub(0)->CloseRoom(Call().get(), close, &closed);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(closed.closed_count(), 1);
-  // Its lease outlives it by up to 3 s: then it is live in Redis, asked,
-  // and named; an instance is never named without having been asked.
-  for (const std::string& id : closed.unanswered_instances()) {
-    EXPECT_EQ(id, instance(1).instance_id());
-  }
+  // Its lease outlives it by 2 to 3 s (a heartbeat every second): asked at
+  // once, it is still live in Redis, so it is asked and named.
+  EXPECT_EQ(Unanswered(closed.unanswered_instances()),
+            std::vector<std::string>{instance(1).instance_id()});
   ASSERT_TRUE(a->WaitClosed()) << a->Describe();
   EXPECT_EQ(a->close_code(), 4001);
+}
+
+// Reads `stream` until `last` (as Describe names it), collecting the
+// events; false if the stream ends first.
+bool ReadEventsUntil(grpc::ClientReader<v1::WatchRoomResponse>& stream, const std::string& last,
+                     std::vector<std::string>* events) {
+  v1::WatchRoomResponse message;
+  while (stream.Read(&message)) {
+    std::string event;
+    if (message.has_member_joined()) {
+      event = absl::StrCat("joined ", message.member_joined().member().id());
+    } else if (message.has_member_left()) {
+      event = absl::StrCat("left ", message.member_left().member_id());
+    } else if (message.has_member_kicked()) {
+      event = absl::StrCat("kicked ", message.member_kicked().member_id(), " ",
+                           message.member_kicked().reason());
+    } else if (message.has_click_changed()) {
+      event = absl::StrCat("click ", message.click_changed().member_id(), " ",
+                           message.click_changed().clicking());
+    } else {
+      continue;
+    }
+    events->push_back(event);
+    if (event == last) return true;
+  }
+  return false;
 }
 
 // A watch on an instance with a member in the room sees the events of the
@@ -328,28 +355,89 @@ TEST_F(ClusterControlTest, AWatchSeesTheEventsOfEveryInstancesMembersInOrderKick
   a->Press();
 
   std::vector<std::string> events;
-  while (stream->Read(&message)) {
-    std::string event;
-    if (message.has_member_joined()) {
-      event = absl::StrCat("joined ", message.member_joined().member().id());
-    } else if (message.has_member_left()) {
-      event = absl::StrCat("left ", message.member_left().member_id());
-    } else if (message.has_member_kicked()) {
-      event = absl::StrCat("kicked ", message.member_kicked().member_id(), " ",
-                           message.member_kicked().reason());
-    } else if (message.has_click_changed()) {
-      event = absl::StrCat("click ", message.click_changed().member_id(), " ",
-                           message.click_changed().clicking());
-    } else {
-      continue;
-    }
-    events.push_back(event);
-    if (event == "click 0 1") break;
-  }
+  ASSERT_TRUE(ReadEventsUntil(*stream, "click 0 1", &events)) << absl::StrJoin(events, ", ");
   EXPECT_EQ(events, (std::vector<std::string>{"joined 2", "click 1 1", "kicked 1 out", "left 1",
                                               "click 0 1"}));
   watch_context.TryCancel();
   stream->Finish();
+}
+
+// WatchRoom on an instance with no member in the room: the room is
+// followed through Redis for the watcher. The snapshot holds the other
+// instances' members; their events follow in order; the watch outlives
+// the room's members (a new join shows); a room with no member anywhere
+// is NOT_FOUND.
+TEST_F(ClusterControlTest, AWatchOnAnInstanceWithoutMembersFollowsTheRoomThroughRedis) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(3));
+  JOIN(a, 0, "far");
+  JOIN(b, 1, "far");
+  ASSERT_TRUE(SeesExactly(*a, Ids({0, 1})));
+
+  {
+    grpc::ClientContext none_context;
+    none_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::WatchRoomRequest none;
+    none.set_room_id("nobody-here");
+    auto stub = Stub(2);
+    auto missing = stub->WatchRoom(&none_context, none);
+    v1::WatchRoomResponse message;
+    EXPECT_FALSE(missing->Read(&message));
+    EXPECT_EQ(missing->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+
+  auto stub = Stub(2);
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::WatchRoomRequest watch;
+  watch.set_room_id("far");
+  auto stream = stub->WatchRoom(&watch_context, watch);
+  v1::WatchRoomResponse message;
+  ASSERT_TRUE(stream->Read(&message));
+  ASSERT_TRUE(message.has_snapshot()) << message.DebugString();
+  EXPECT_EQ(message.snapshot().member_count(), 2) << message.DebugString();
+
+  JOIN(c, 1, "far");
+  b->Press();
+  ASSERT_TRUE(a->WaitForMessage(Pressed(1))) << a->Describe();
+  a->Leave();
+  ASSERT_TRUE(b->WaitForMessage(Left(0))) << b->Describe();
+  b->Leave();
+  c->Leave();
+  // Empty everywhere; the watch goes on, and sees the room fill again.
+  ASSERT_TRUE(Eventually([&] {
+    v1::Room gone;
+    return GetRoom(0, "far", &gone).error_code() == grpc::StatusCode::NOT_FOUND;
+  }));
+  JOIN(d, 0, "far");
+  std::vector<std::string> events;
+  ASSERT_TRUE(ReadEventsUntil(*stream, "joined 0", &events)) << absl::StrJoin(events, ", ");
+  // c's join, b's press, and the three leaves (in the order Redis ran
+  // them: a's first), then d's join under id 0 again.
+  ASSERT_GE(events.size(), 6u) << absl::StrJoin(events, ", ");
+  EXPECT_EQ(std::vector<std::string>(events.begin(), events.begin() + 3),
+            (std::vector<std::string>{"joined 2", "click 1 1", "left 0"}))
+      << absl::StrJoin(events, ", ");
+  EXPECT_EQ(events.back(), "joined 0");
+  EXPECT_EQ(std::count(events.begin(), events.end(), "left 1") +
+                std::count(events.begin(), events.end(), "left 2"),
+            2)
+      << absl::StrJoin(events, ", ");
+  watch_context.TryCancel();
+  stream->Finish();
+}
+
+// The live set is renewed with every heartbeat: deleted (or evicted) while
+// the leases live, it holds every instance again within a beat, and until
+// then an instance missing from it is simply not asked.
+TEST_F(ClusterControlTest, TheLiveSetIsRepairedWithinAHeartbeat) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  ASSERT_EQ(redis().Query({"DEL", "cursord:live"}).value_or(""), "1");
+  ASSERT_TRUE(Eventually([&] {
+    v1::ListInstancesResponse response;
+    grpc::Status status = Stub(0)->ListInstances(Call().get(), {}, &response);
+    return status.ok() && response.instances_size() == 2 && response.instances(0).answered() &&
+           response.instances(1).answered();
+  })) << "the live set was not repaired";
 }
 
 // `cursorctl instances` lists every instance with its figures, the one
