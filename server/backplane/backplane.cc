@@ -59,6 +59,9 @@ struct Backplane::Server {
   int reasserts_in_flight = 0;
   bool reassert_failed = false;
   bool subscriber_up = false;
+  // The first server: SUBSCRIBE cursord:control confirmed since the
+  // subscriber's last gap (a survey sent before would miss its replies).
+  bool bus_subscribed = false;
   bool ever_connected = false;  // the command connection, for the reconnect count
   // Leaves that could not be sent: sent again once the lease is held.
   struct PendingLeave {
@@ -531,6 +534,10 @@ void Backplane::Unfollow(std::string room) {
 }
 
 void Backplane::OnSubscribed(Server& server, std::string_view channel) {
+  if (server.index == 0 && channel == kControlChannel) {
+    server.bus_subscribed = true;  // replies to a survey sent now reach us
+    return;
+  }
   auto it = rooms_by_channel_.find(absl::string_view(channel.data(), channel.size()));
   if (it == rooms_by_channel_.end()) return;  // the liveness channel, or unfollowed
   FollowedRoom& room = *it->second;
@@ -545,6 +552,7 @@ void Backplane::OnSubscribed(Server& server, std::string_view channel) {
 
 void Backplane::OnSubscriberLost(Server& server) {
   server.subscriber_up = false;
+  server.bus_subscribed = false;
   UpdateConnected();
   for (auto& [id, room] : rooms_) {
     if (room->server != &server) continue;
@@ -825,7 +833,7 @@ void Backplane::Survey(std::string op, nlohmann::json args, absl::Duration timeo
   }
   net::post(io_, [this, op = std::move(op), args = std::move(args), timeout,
                   done = std::move(done)]() mutable {
-    if (servers_.empty() || !Ready(*servers_.front()) || !servers_.front()->subscriber_up) {
+    if (servers_.empty() || !Ready(*servers_.front()) || !servers_.front()->bus_subscribed) {
       done(Unavailable());
       return;
     }
