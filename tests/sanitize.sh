@@ -157,8 +157,8 @@ tsan_tests() {
       # Not the tests that drive cursord's gRPC control plane (cursorctl,
       # ClusterControlTest): gRPC hands its calls between its threads, and
       # the control plane guards its state with absl::Mutex, in code TSan
-      # cannot see. (The cluster bus under them runs in every other
-      # cluster test: the backplane's thread against the shards'.)
+      # cannot see. (The bus' subscription and live set run in every
+      # cluster test; its requests only in these, under ASan.)
       GTEST_FILTER='-*Cursorctl*:ClusterControlTest.*' run_sharded "$binary" || rc=1
     else
       run_sharded "$binary" || rc=1

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "boost/asio/post.hpp"
@@ -281,7 +282,7 @@ void Backplane::UpdateConnected() {
     }
   }
   std::lock_guard<std::mutex> lock(stats_mu_);
-  stats_.connected = all;
+  stats_.backplane_connected = all;
 }
 
 // --- Connections and the lease ---
@@ -922,14 +923,20 @@ void Backplane::OnControlMessage(std::string_view payload) {
     if (survey.waiting.empty()) FinishSurvey(message->id);
     return;
   }
-  if (!message->addressed_to(instance_id_)) return;
+  // Addressed to this process under any id it had: a request sent just
+  // before a fence names the id from before it. The reply comes from the
+  // id the request named, which is the one the requester waits for.
+  auto ours = std::find_if(message->to.begin(), message->to.end(), [this](const std::string& id) {
+    return id == base_instance_id_ ||
+           (absl::StartsWith(id, base_instance_id_) && id.size() > base_instance_id_.size() &&
+            id[base_instance_id_.size()] == '.');
+  });
+  if (ours == message->to.end()) return;
   ControlMessage reply;
   reply.kind = ControlMessage::Kind::kReply;
   reply.id = message->id;
   reply.to = {message->from};
-  // Answered under the id the request named: a fence meanwhile does not
-  // turn the answer into a stranger's.
-  reply.from = instance_id_;
+  reply.from = *ours;
   auto reply_shared = std::make_shared<ControlMessage>(std::move(reply));
   listener_->OnControlRequest(
       message->op, std::move(message->body),

@@ -54,6 +54,7 @@
 #include "server/backplane/room_store.h"
 #include "server/core/histogram.h"
 #include "server/core/log_throttle.h"
+#include "server/core/presence.h"
 
 namespace cursord::backplane {
 
@@ -124,22 +125,9 @@ struct SurveyResult {
 
 class Backplane {
  public:
-  // Figures for /metrics and GetServerInfo. Any thread.
-  struct Stats {
-    bool connected = false;  // every server reachable and the lease held
-    std::string instance_id;
-    uint64_t publishes = 0;          // PUBLISHes answered (clicks, positions)
-    uint64_t publish_failures = 0;   // not sent or not answered
-    uint64_t messages_received = 0;  // on subscribed room channels
-    uint64_t bad_messages = 0;       // that did not decode (dropped)
-    uint64_t reconnects = 0;         // connects after the first, all connections
-    uint64_t reaped_members = 0;     // members of dead instances this one freed
-    uint64_t fences = 0;             // times this instance found its lease gone
-    uint64_t reasserted_members = 0;
-    uint64_t publish_latency_us_sum = 0;  // PUBLISH sent to answered
-    uint64_t publish_latency_us_max = 0;
-    uint64_t rooms_followed = 0;
-  };
+  // Figures for /metrics and GetServerInfo (core::ClusterInfo, the
+  // control plane's view of them). Any thread.
+  using Stats = core::ClusterInfo;
 
   using JoinDone = std::function<void(absl::StatusOr<RoomStore::Joined>)>;
 

@@ -200,22 +200,7 @@ core::ServerInfo Server::GetServerInfo() {
 #undef CURSORD_SUM_COUNTER
   }
   if (backplane_) {
-    const backplane::Backplane::Stats stats = backplane_->stats();
-    core::ClusterInfo cluster;
-    cluster.instance_id = stats.instance_id;
-    cluster.backplane_connected = stats.connected;
-    cluster.publishes = stats.publishes;
-    cluster.publish_failures = stats.publish_failures;
-    cluster.messages_received = stats.messages_received;
-    cluster.bad_messages = stats.bad_messages;
-    cluster.reconnects = stats.reconnects;
-    cluster.reaped_members = stats.reaped_members;
-    cluster.fences = stats.fences;
-    cluster.reasserted_members = stats.reasserted_members;
-    cluster.publish_latency_us_sum = stats.publish_latency_us_sum;
-    cluster.publish_latency_us_max = stats.publish_latency_us_max;
-    cluster.rooms_followed = stats.rooms_followed;
-    info.cluster = std::move(cluster);
+    info.cluster = backplane_->stats();
   }
   return info;
 }
