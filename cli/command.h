@@ -46,11 +46,12 @@ struct Context {
 // -o/--output, --timeout on the top-level app.
 void SetupGlobalOptions(CLI::App& app, GlobalOptions& options);
 
-// `rooms` groups list, show and close.
+// `rooms` groups list, show, users and close.
 void SetupRoomsCommand(CLI::App& app, Context& context);
 void SetupRoomsListCommand(CLI::App& rooms, Context& context);
 void SetupRoomsShowCommand(CLI::App& rooms, Context& context);
 void SetupRoomsCloseCommand(CLI::App& rooms, Context& context);
+void SetupRoomsUsersCommand(CLI::App& rooms, Context& context);
 void SetupKickCommand(CLI::App& app, Context& context);
 void SetupWatchCommand(CLI::App& app, Context& context);
 void SetupStatusCommand(CLI::App& app, Context& context);

@@ -124,6 +124,33 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
   return out;
 }
 
+std::string RoomUsersView(const v1::RoomUsers& users, const ViewContext& context) {
+  if (users.users_size() == 0) return "No users.\n";
+  // With --redis every user names its instances.
+  bool cluster = false;
+  for (const v1::RoomUser& user : users.users()) cluster = cluster || user.instance_ids_size() > 0;
+  std::vector<Table::Column> columns = {{"USER", Align::kLeft, /*shrinkable=*/true, 8},
+                                        {"CONNS", Align::kRight},
+                                        {"MEMBERS", Align::kLeft},
+                                        {"NAMES", Align::kLeft, /*shrinkable=*/true, 6},
+                                        {"ONLINE", Align::kLeft},
+                                        {"IDLE", Align::kLeft}};
+  if (cluster) columns.push_back({"INSTANCES", Align::kLeft, /*shrinkable=*/true, 8});
+  Table table(std::move(columns));
+  for (const v1::RoomUser& user : users.users()) {
+    std::vector<std::string> row = {
+        user.user_id().empty() ? "(anonymous)" : user.user_id(),
+        absl::StrCat(user.connection_count()),
+        absl::StrJoin(user.member_ids(), ","),
+        user.display_names().empty() ? "-" : absl::StrJoin(user.display_names(), ", "),
+        FormatAge(FromProto(user.first_connect_time()), context.now),
+        FormatAge(FromProto(user.last_activity_time()), context.now)};
+    if (cluster) row.push_back(absl::StrJoin(user.instance_ids(), ", "));
+    table.AddRow(std::move(row));
+  }
+  return table.Render(context.width);
+}
+
 std::string InstancesView(const v1::ListInstancesResponse& response,
                           const ViewContext& context) {
   Table table({{"INSTANCE", Align::kLeft, /*shrinkable=*/true, 12},

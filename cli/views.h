@@ -34,6 +34,9 @@ std::string RoomListView(const std::vector<v1::Room>& rooms,
 // `rooms show`: the room's facts, then one row per member.
 std::string RoomView(const v1::Room& room, const ViewContext& context);
 
+// `rooms users`: one row per user.
+std::string RoomUsersView(const v1::RoomUsers& users, const ViewContext& context);
+
 // `cursorctl instances`: one row per instance.
 std::string InstancesView(const v1::ListInstancesResponse& response,
                           const ViewContext& context);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "server/core/cluster_view.h"
 #include "server/control/auth.h"
 #include "server/control/convert.h"
 #include "server/control/validation.h"
@@ -212,6 +213,24 @@ grpc::ServerUnaryReactor* ControlService::GetRoom(
   plane_.GetRoom(request->room_id(),
                  [reactor, response](absl::StatusOr<core::RoomSnapshot> room) {
                    if (room.ok()) ToProto(*room, response);
+                   reactor->Finish(ToGrpcStatus(room.status()));
+                 });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::GetRoomUsers(
+    grpc::CallbackServerContext* context, const v1::GetRoomUsersRequest* request,
+    v1::RoomUsers* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = FirstError(
+          {Authenticate(*context), ValidateRoomId(request->room_id())});
+      !status.ok()) {
+    return Reject(reactor, status);
+  }
+  // The room as GetRoom answers it (cluster-wide with --redis), grouped.
+  plane_.GetRoom(request->room_id(),
+                 [reactor, response](absl::StatusOr<core::RoomSnapshot> room) {
+                   if (room.ok()) ToProto(*room, core::GroupByUser(*room), response);
                    reactor->Finish(ToGrpcStatus(room.status()));
                  });
   return reactor;

@@ -53,6 +53,9 @@ class ControlService final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ListRooms(grpc::CallbackServerContext* context,
                                       const v1::ListRoomsRequest* request,
                                       v1::ListRoomsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRoomUsers(grpc::CallbackServerContext* context,
+                                         const v1::GetRoomUsersRequest* request,
+                                         v1::RoomUsers* response) override;
   grpc::ServerUnaryReactor* GetRoom(grpc::CallbackServerContext* context,
                                     const v1::GetRoomRequest* request,
                                     v1::Room* response) override;

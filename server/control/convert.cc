@@ -69,6 +69,22 @@ void ToProto(const core::RoomSnapshot& room, v1::Room* out) {
   for (const std::string& instance : room.unanswered) out->add_unanswered_instances(instance);
 }
 
+void ToProto(const core::RoomSnapshot& room, const std::vector<core::RoomUser>& users,
+             v1::RoomUsers* out) {
+  out->set_room_id(room.id);
+  for (const core::RoomUser& user : users) {
+    v1::RoomUser* u = out->add_users();
+    u->set_user_id(user.user_id);
+    for (uint8_t id : user.member_ids) u->add_member_ids(id);
+    u->set_connection_count(static_cast<int32_t>(user.member_ids.size()));
+    for (const std::string& name : user.names) u->add_display_names(name);
+    ToProto(user.first_connected, u->mutable_first_connect_time());
+    ToProto(user.last_activity, u->mutable_last_activity_time());
+    for (const std::string& instance : user.instances) u->add_instance_ids(instance);
+  }
+  for (const std::string& instance : room.unanswered) out->add_unanswered_instances(instance);
+}
+
 void ToProto(const core::InstanceInfo& instance, v1::Instance* out) {
   out->set_instance_id(instance.instance_id);
   out->set_answered(instance.answered);

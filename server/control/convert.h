@@ -10,6 +10,7 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/support/status.h"
+#include "server/core/cluster_view.h"
 #include "server/core/presence.h"
 
 namespace cursord::control {
@@ -27,6 +28,9 @@ void ToProto(const core::MemberSnapshot& member, v1::Member* out);
 void ToProto(const core::RoomSummary& room, v1::Room* out);
 // The full view, with members.
 void ToProto(const core::RoomSnapshot& room, v1::Room* out);
+// GetRoomUsers: `room`'s id and unanswered instances, and its `users`.
+void ToProto(const core::RoomSnapshot& room, const std::vector<core::RoomUser>& users,
+             v1::RoomUsers* out);
 // One instance of ListInstances; only id and `answered` when it did not.
 void ToProto(const core::InstanceInfo& instance, v1::Instance* out);
 // The fields the core knows; control_address and watcher_count are the

@@ -56,4 +56,39 @@ absl::StatusOr<RoomSnapshot> MergeRoomSnapshots(
   return room;
 }
 
+std::vector<RoomUser> GroupByUser(const RoomSnapshot& room) {
+  std::map<std::string, RoomUser> named;
+  std::vector<RoomUser> anonymous;
+  auto add_unique = [](std::vector<std::string>& list, const std::string& value) {
+    if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) {
+      list.push_back(value);
+    }
+  };
+  std::vector<const MemberSnapshot*> members;
+  for (const MemberSnapshot& m : room.members) members.push_back(&m);
+  std::sort(members.begin(), members.end(),
+            [](const MemberSnapshot* a, const MemberSnapshot* b) { return a->id < b->id; });
+  for (const MemberSnapshot* m : members) {
+    RoomUser* user;
+    if (m->user_id.empty()) {
+      anonymous.emplace_back();
+      user = &anonymous.back();
+    } else {
+      auto [it, inserted] = named.try_emplace(m->user_id);
+      user = &it->second;
+      if (inserted) user->user_id = m->user_id;
+    }
+    const bool first = user->member_ids.empty();
+    user->member_ids.push_back(m->id);
+    add_unique(user->names, m->name);
+    add_unique(user->instances, m->instance);
+    user->first_connected = first ? m->connected_at : std::min(user->first_connected, m->connected_at);
+    user->last_activity = first ? m->last_activity : std::max(user->last_activity, m->last_activity);
+  }
+  std::vector<RoomUser> users;
+  for (auto& [id, user] : named) users.push_back(std::move(user));
+  for (RoomUser& user : anonymous) users.push_back(std::move(user));
+  return users;
+}
+
 }  // namespace cursord::core

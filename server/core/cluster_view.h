@@ -30,6 +30,21 @@ absl::StatusOr<RoomSnapshot> MergeRoomSnapshots(
     const std::string& room_id, const std::string& self,
     std::vector<std::pair<std::string, RoomSnapshot>> parts);
 
+// One user of a room: its members grouped (a user with two tabs is one
+// user).
+struct RoomUser {
+  std::string user_id;              // "" for a member without one
+  std::vector<uint8_t> member_ids;  // ascending
+  std::vector<std::string> names;   // distinct, in member id order
+  std::vector<std::string> instances;  // distinct, in member id order
+  absl::Time first_connected;
+  absl::Time last_activity;
+};
+
+// The room's members by user: users with an id in byte order of it, then
+// each member without one as a user of its own, by member id.
+std::vector<RoomUser> GroupByUser(const RoomSnapshot& room);
+
 }  // namespace cursord::core
 
 #endif  // CURSORD_CORE_CLUSTER_VIEW_H_

@@ -484,6 +484,24 @@ TEST_F(ClusterControlTest, CursorctlListsTheInstancesAndEachMembersInstance) {
         << json.out;
   }
 
+  // Users: the room's members grouped, across instances.
+  JOIN(d, 0, "show?user=dee");
+  JOIN(e, 1, "show?user=dee");
+  ASSERT_TRUE(SeesExactly(*a, Ids({0, 1, 2, 3, 4})));
+  const RunResult users = Ctl(1, {"rooms", "users", "show"});
+  ASSERT_EQ(users.exit_code, 0) << users.err;
+  const std::string dee = LineStartingWith(users.out, "dee");
+  EXPECT_TRUE(absl::StrContains(dee, " 2 ")) << users.out;  // two connections
+  EXPECT_TRUE(absl::StrContains(dee, "3,4")) << users.out;
+  EXPECT_TRUE(absl::StrContains(dee, instance(0).instance_id()) &&
+              absl::StrContains(dee, instance(1).instance_id()))
+      << users.out;
+  const RunResult users_json = Ctl(0, {"-o", "json", "rooms", "users", "show"});
+  ASSERT_EQ(users_json.exit_code, 0) << users_json.err;
+  EXPECT_TRUE(absl::StrContains(users_json.out, "\"userId\":\"dee\",\"memberIds\":[3,4],"
+                                                "\"connectionCount\":2"))
+      << users_json.out;
+
   const RunResult show = Ctl(0, {"rooms", "show", "show"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   for (const auto& [id, owner] :

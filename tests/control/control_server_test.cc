@@ -817,6 +817,42 @@ TEST_F(ControlServerTest, GetServerInfo) {
   EXPECT_TRUE(info.counters().contains("closes_4000_kicked"));
 }
 
+// A user with two tabs is one user; members without a user id are one
+// user each, after the named ones.
+TEST_F(ControlServerTest, GetRoomUsersGroupsTheMembersByUser) {
+  auto a1 = Join("/rooms/users?user=u-a&name=Ann");
+  auto anon = Join("/rooms/users");
+  auto b = Join("/rooms/users?user=u-b");
+  auto a2 = Join("/rooms/users?user=u-a&name=Ann%202");
+  ASSERT_TRUE(a1 && anon && b && a2);
+  v1::GetRoomUsersRequest request;
+  request.set_room_id("users");
+  v1::RoomUsers users;
+  ASSERT_TRUE(stub().GetRoomUsers(Call().get(), request, &users).ok());
+  EXPECT_EQ(users.room_id(), "users");
+  ASSERT_EQ(users.users_size(), 3) << users.DebugString();
+  const v1::RoomUser& ann = users.users(0);
+  EXPECT_EQ(ann.user_id(), "u-a");
+  EXPECT_EQ(ann.connection_count(), 2);
+  EXPECT_EQ(std::vector<uint32_t>(ann.member_ids().begin(), ann.member_ids().end()),
+            (std::vector<uint32_t>{0, 3}));
+  EXPECT_EQ(std::vector<std::string>(ann.display_names().begin(), ann.display_names().end()),
+            (std::vector<std::string>{"Ann", "Ann 2"}));
+  EXPECT_TRUE(ann.has_first_connect_time());
+  EXPECT_TRUE(ann.instance_ids().empty());
+  EXPECT_EQ(users.users(1).user_id(), "u-b");
+  EXPECT_EQ(users.users(1).connection_count(), 1);
+  EXPECT_EQ(users.users(2).user_id(), "");
+  EXPECT_EQ(users.users(2).member_ids(0), 1u);
+
+  request.set_room_id("nobody");
+  EXPECT_EQ(stub().GetRoomUsers(Call().get(), request, &users).error_code(),
+            StatusCode::NOT_FOUND);
+  request.set_room_id("a b");
+  EXPECT_EQ(stub().GetRoomUsers(Call().get(), request, &users).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+}
+
 // Without --redis the server is the only instance: itself, unnamed.
 TEST_F(ControlServerTest, ListInstancesWithoutRedisIsThisServerAlone) {
   auto a = Join("/rooms/alone");

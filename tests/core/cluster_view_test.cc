@@ -116,6 +116,39 @@ TEST(MergeRoomSnapshotsTest, TagsEachMemberWithItsInstanceAndOrdersById) {
   EXPECT_EQ(room->members[2].id, 3);
 }
 
+TEST(GroupByUserTest, OneRowPerUserAndOnePerAnonymousMember) {
+  RoomSnapshot room;
+  auto add = [&room](uint8_t id, const std::string& user, const std::string& name,
+                     const std::string& instance, int connected_s, int active_s) {
+    MemberSnapshot m = Member(id);
+    m.user_id = user;
+    m.name = name;
+    m.instance = instance;
+    m.connected_at = absl::FromUnixSeconds(connected_s);
+    m.last_activity = absl::FromUnixSeconds(active_s);
+    room.members.push_back(m);
+  };
+  add(4, "bob", "Bob", "i1", 50, 60);
+  add(0, "ann", "Ann", "i0", 30, 90);
+  add(1, "", "", "i0", 10, 20);
+  add(2, "ann", "Ann", "i1", 20, 40);
+  add(3, "", "Guest", "i1", 10, 20);
+  std::vector<RoomUser> users = GroupByUser(room);
+  ASSERT_EQ(users.size(), 4u);
+  EXPECT_EQ(users[0].user_id, "ann");
+  EXPECT_EQ(users[0].member_ids, (std::vector<uint8_t>{0, 2}));
+  EXPECT_EQ(users[0].names, (std::vector<std::string>{"Ann"}));
+  EXPECT_EQ(users[0].instances, (std::vector<std::string>{"i0", "i1"}));
+  EXPECT_EQ(users[0].first_connected, absl::FromUnixSeconds(20));
+  EXPECT_EQ(users[0].last_activity, absl::FromUnixSeconds(90));
+  EXPECT_EQ(users[1].user_id, "bob");
+  EXPECT_EQ(users[2].user_id, "");
+  EXPECT_EQ(users[2].member_ids, (std::vector<uint8_t>{1}));
+  EXPECT_TRUE(users[2].names.empty());
+  EXPECT_EQ(users[3].member_ids, (std::vector<uint8_t>{3}));
+  EXPECT_EQ(users[3].names, (std::vector<std::string>{"Guest"}));
+}
+
 TEST(MergeRoomSnapshotsTest, NoMemberAnywhereIsNotFound) {
   EXPECT_TRUE(absl::IsNotFound(
       MergeRoomSnapshots("doc", "i0", {{"i0", RoomSnapshot{}}, {"i1", RoomSnapshot{}}}).status()));
