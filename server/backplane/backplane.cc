@@ -8,6 +8,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "boost/asio/post.hpp"
@@ -927,9 +928,14 @@ void Backplane::OnControlMessage(std::string_view payload) {
   // before a fence names the id from before it. The reply comes from the
   // id the request named, which is the one the requester waits for.
   auto ours = std::find_if(message->to.begin(), message->to.end(), [this](const std::string& id) {
-    return id == base_instance_id_ ||
-           (absl::StartsWith(id, base_instance_id_) && id.size() > base_instance_id_.size() &&
-            id[base_instance_id_.size()] == '.');
+    if (id == base_instance_id_) return true;
+    if (!absl::StartsWith(id, base_instance_id_) || id.size() <= base_instance_id_.size() + 1 ||
+        id[base_instance_id_.size()] != '.') {
+      return false;
+    }
+    int n = 0;  // <id>.N for the N-th fence, one of ours
+    return absl::SimpleAtoi(absl::string_view(id).substr(base_instance_id_.size() + 1), &n) &&
+           n >= 1 && n <= fences_;
   });
   if (ours == message->to.end()) return;
   ControlMessage reply;

@@ -209,46 +209,8 @@ void ClusterRelay::ArmHoldTimer() {
 }
 
 bool ClusterRelay::CanRelease(const std::string& room) const {
-  if (watches_.contains(room)) return false;
   auto it = rooms_.find(room);
   return it == rooms_.end() || it->second.pending_joins() == 0;
-}
-
-// --- Watches ---
-
-void ClusterRelay::BeginWatch(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
-                              bool cursor_moves, std::function<void(absl::Status)> started) {
-  if (!backplane_.connected()) return started(absl::UnavailableError("backplane unavailable"));
-  core::Room* room = shard_.FindOrCreateRoom(room_id);
-  if (room == nullptr) return started(absl::ResourceExhaustedError("too many rooms"));
-  auto [it, created] = rooms_.try_emplace(room_id);
-  if (created) backplane_.Follow(room_id);
-  watches_[room_id].push_back({std::move(sink), cursor_moves, std::move(started)});
-  // A roster that does not come (Redis lost meanwhile) fails the watch.
-  auto timer = std::make_shared<boost::asio::steady_timer>(shard_.io_context());
-  timer->expires_after(absl::ToChronoNanoseconds(kWatchRosterTimeout));
-  timer->async_wait([this, timer, room_id](const boost::system::error_code& ec) {
-    if (!ec) StartWatches(room_id, absl::UnavailableError("backplane unavailable"));
-  });
-}
-
-void ClusterRelay::StartWatches(const std::string& room_id, absl::Status status) {
-  auto it = watches_.find(room_id);
-  if (it == watches_.end()) return;
-  std::vector<PendingWatch> watches = std::move(it->second);
-  watches_.erase(it);
-  core::Room* room = shard_.FindRoom(room_id);
-  for (PendingWatch& watch : watches) {
-    if (!status.ok()) {
-      watch.started(status);
-    } else if (room == nullptr || room->member_count() == 0) {
-      watch.started(absl::NotFoundError("room \"" + room_id + "\" not found"));
-    } else {
-      watch.started(shard_.AddWatcher(room_id, std::move(watch.sink), watch.cursor_moves));
-    }
-  }
-  // Watched, it stays; not found (or failed), it goes.
-  if (room != nullptr) shard_.ReleaseRoomIfEmpty(*room);
 }
 
 void ClusterRelay::OnRoomReleased(const std::string& room) {
@@ -410,8 +372,6 @@ void ClusterRelay::ApplyRoster(
   if (cluster != nullptr && !cluster->awaiting() && holds_.contains(room_id)) {
     ReleaseHeld(room_id);
   }
-  // Watches that waited for the roster: their snapshot is the room now.
-  StartWatches(room_id, absl::OkStatus());
 }
 
 void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::RoomMessage& message) {

@@ -16,7 +16,6 @@
 
 #include <cstdint>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,18 +64,8 @@ class ClusterRelay {
   // and `reason` (before its leave): the other instances' watchers see it.
   void OnLocalKick(const std::string& room, uint8_t id, uint16_t code, const std::string& reason);
 
-  // A watch of `room`, which has no member here (WatchRoom on any instance):
-  // the room is followed (and kept while watched: Shard::ReleaseRoomIfEmpty)
-  // and, once its roster is in, the watcher attached (its snapshot holds
-  // the other instances' members) and `started` told OK, or NOT_FOUND when
-  // the room has no member anywhere. UNAVAILABLE without the backplane, or
-  // when no roster comes within kWatchRosterTimeout.
-  void BeginWatch(const std::string& room, std::shared_ptr<core::WatchSink> sink,
-                  bool cursor_moves, std::function<void(absl::Status)> started);
-  static constexpr absl::Duration kWatchRosterTimeout = absl::Seconds(5);
-
   // Whether the shard may destroy `room` now that no local member is in it
-  // (not while a join or a watch for it waits for Redis).
+  // (not while a join for it waits for Redis).
   bool CanRelease(const std::string& room) const;
   // The shard destroyed `room`: stop following it.
   void OnRoomReleased(const std::string& room);
@@ -107,9 +96,6 @@ class ClusterRelay {
   void PublishState(const std::string& room, const std::string& to);
   // Joins the held joins of `room`, in order.
   void ReleaseHeld(const std::string& room);
-  // Attaches (or refuses) the watches of `room` that waited for its roster;
-  // with `status` not OK, refuses them all with it.
-  void StartWatches(const std::string& room, absl::Status status);
   void ArmHoldTimer();
   void ScheduleBatch(const std::string& room);
   core::ClusterRoom* Find(const std::string& room);
@@ -139,13 +125,6 @@ class ClusterRelay {
   absl::flat_hash_map<std::string, Hold> holds_;
   boost::asio::steady_timer hold_timer_;
   bool hold_timer_armed_ = false;
-  // Watches waiting for their room's roster.
-  struct PendingWatch {
-    std::shared_ptr<core::WatchSink> sink;
-    bool cursor_moves;
-    std::function<void(absl::Status)> started;
-  };
-  absl::flat_hash_map<std::string, std::vector<PendingWatch>> watches_;
   // Sessions whose join waits for Redis, by ticket.
   absl::flat_hash_map<uint64_t, std::shared_ptr<WsSession>> waiting_;
   uint64_t last_ticket_ = 0;

@@ -254,11 +254,6 @@ void ControlOps::Watch(std::string room_id, bool cursor_moves, std::shared_ptr<c
       started(absl::UnavailableError("server shutting down"));
       return;
     }
-    // With --redis, a room without a member here is watched through Redis.
-    if (shard.FindRoom(room_id) == nullptr && shard.relay() != nullptr) {
-      shard.relay()->BeginWatch(room_id, std::move(sink), cursor_moves, std::move(started));
-      return;
-    }
     started(shard.AddWatcher(room_id, std::move(sink), cursor_moves));
   });
 }

@@ -141,11 +141,8 @@ core::Room* Shard::FindRoom(const std::string& id) {
 
 void Shard::ReleaseRoomIfEmpty(core::Room& room) {
   if (!room.empty()) return;
-  // Not while a join or a watch waits for Redis: its answer needs the room.
+  // Not while a join waits for Redis: its answer needs the room.
   if (relay_ != nullptr && !relay_->CanRelease(room.id())) return;
-  // With --redis, not while watched: the room goes on following the other
-  // instances' members for its watchers.
-  if (relay_ != nullptr && watchers_.Find(room.id()) != nullptr) return;
   // A copy: erasing destroys the room, and with it room.id().
   const std::string id = room.id();
   rooms_.erase(id);
@@ -221,11 +218,8 @@ absl::Status Shard::AddWatcher(const std::string& room_id, std::shared_ptr<core:
 
 void Shard::RemoveWatcher(const std::string& room_id, core::WatchSink* sink) {
   if (!watchers_.Remove(room_id, sink)) return;
-  // The list is gone (the last watcher left); a room kept for it goes.
-  core::Room* room = FindRoom(room_id);
-  if (room == nullptr) return;
-  room->set_watchers(nullptr);
-  if (relay_ != nullptr) ReleaseRoomIfEmpty(*room);
+  // The list is gone.
+  if (core::Room* room = FindRoom(room_id)) room->set_watchers(nullptr);
 }
 
 }  // namespace cursord::edge
