@@ -421,9 +421,11 @@ async function run() {
   expect(JSON.stringify(refused.statuses.map((s) => s.state)) === '["connecting","closed"]',
          `refused: connecting, closed; got ${refused.statuses.map((s) => s.state)}`);
 
-  // Chromium logs each refused connection attempt while the server is down;
-  // those are the reconnects under test, not page errors.
-  const unexpected = errors.filter((e) => !/console: WebSocket connection to '[^']*' failed: .*ERR_CONNECTION_REFUSED/.test(e));
+  // Chromium logs each failed connection attempt while the server is down:
+  // refused, or reset when the attempt landed in the listen backlog of the
+  // process that was exiting (seen once in CI, under ASan); those are the
+  // reconnects under test, not page errors.
+  const unexpected = errors.filter((e) => !/console: WebSocket connection to '[^']*' failed: .*ERR_CONNECTION_(REFUSED|RESET)/.test(e));
   expect(unexpected.length === 0, `no page errors, got:\n  ${unexpected.join('\n  ')}`);
 }
 
