@@ -1,6 +1,7 @@
-// Unit tests of the browser SDK's pure parts (codec, throttle, backoff,
-// close policy, interpolation, options) and of the room handle against a
-// scripted WebSocket. No browser, no server:
+// Unit tests of the browser SDK's pure parts (codec v1 and v2, throttle,
+// backoff, close policy, interpolation, options, state encoding) and of the
+// room handle against a scripted WebSocket (v2 negotiation and fallback,
+// member info, state). No browser, no server:
 //
 //   node --test tests/browser/sdk_unit_test.mjs
 
@@ -9,7 +10,8 @@ import { test } from 'node:test';
 
 import {
   backoffDelay, buildUrl, CloseCode, connect, decodeMessage, encodeMove, encodePress,
-  fromWire, Interpolator, isFinalClose, MoveThrottle, toWire, validateIdentity,
+  encodeState, fromWire, Interpolator, isFinalClose, LatestThrottle, MoveThrottle,
+  parseStateJson, sameBytes, stateBytes, toWire, validateIdentity,
 } from '../../server/web/sdk/cursord.js';
 
 // ---- codec -------------------------------------------------------------------
@@ -219,7 +221,10 @@ test('connect refuses a throttle outside 16..1000 ms and unknown events', () => 
   assert.throws(() => connect('ws://h', { throttleMs: 1001, WebSocket }), RangeError);
   const room = connect('ws://h', { throttleMs: 16, WebSocket });
   assert.throws(() => room.on('typo', () => {}), /unknown event/);
-  room.on('state', () => {});  // reserved for v2, accepted
+  room.on('state', () => {});
+  assert.throws(() => connect('ws://h', { maxStateBytes: -1, WebSocket }), RangeError);
+  assert.throws(() => connect('ws://h', { maxStateBytes: 1.5, WebSocket }), RangeError);
+  assert.throws(() => connect('ws://h', { protocol: 'v3', WebSocket }), TypeError);
   room.close();
 });
 
@@ -236,6 +241,7 @@ function scriptedSockets() {
     constructor(url, protocols) {
       this.url = url;
       this.protocols = protocols;
+      this.protocol = '';
       this.readyState = 1;
       this.sent = [];
       sockets.push(this);
@@ -245,6 +251,8 @@ function scriptedSockets() {
     }
     send(bytes) { this.sent.push([...bytes]); }
     close() { this.readyState = 3; }
+    // The 101, selecting `protocol` ('' for none), as a browser reports it.
+    accept(protocol = '') { this.protocol = protocol; this.onopen?.(); }
     serve(...bytes) { this.onmessage({ data: new Uint8Array(bytes).buffer }); }
     drop(code, reason = '') { this.readyState = 3; this.onclose({ code, reason }); }
   }
@@ -267,7 +275,7 @@ test('roster members join, then moves, clicks and leaves arrive as events', asyn
   const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket });
   const events = record(room);
   const ws = await next();
-  assert.deepEqual(ws.protocols, []);  // no token: nothing offered, as the seed client
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1']);
   ws.serve(1, 2);
   ws.serve(2, 0, 2, 5);
   ws.serve(5, 5, 0xff, 0xff, 0, 0);
@@ -334,12 +342,14 @@ test('a token rides as a subprotocol; a token function is asked again after 4406
                                    token: async () => `t${++n}`,
                                    reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
   let ws = await next();
-  assert.deepEqual(ws.protocols, ['cursord.v1', 'cursord.token.t1']);
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1', 'cursord.token.t1']);
   assert.ok(!ws.url.includes('t1'));
+  ws.accept('cursord.v2');
   ws.drop(4406, 'token expired');
   assert.equal(room.status.state, 'reconnecting');
   ws = await next();
-  assert.deepEqual(ws.protocols, ['cursord.v1', 'cursord.token.t2']);
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1', 'cursord.token.t2']);
+  ws.accept('cursord.v2');
   ws.drop(4403, 'token not valid for this room');
   assert.equal(room.status.state, 'closed');
   assert.equal(room.status.reason, 'token not valid for this room');
@@ -353,7 +363,7 @@ test('a token function that throws is a failed attempt, retried', async () => {
                                    reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
   const events = record(room);
   const ws = await next();
-  assert.deepEqual(ws.protocols, ['cursord.v1', 'cursord.token.ok']);
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1', 'cursord.token.ok']);
   assert.deepEqual(events, ['status connecting', 'status reconnecting 1006 token: backend down']);
   room.close();
 });
@@ -365,7 +375,9 @@ test('the backoff grows while attempts fail and starts over after a stable conne
                                      reconnect: { minDelayMs: 4, maxDelayMs: 1000, stableAfterMs } });
     const seen = [];
     room.on('status', (s) => { if (s.state === 'reconnecting') seen.push([s.attempt, s.delayMs]); });
-    for (let i = 0; i < 3; i++) (await next()).drop(1006);
+    // Each failed attempt is two sockets: one offering cursord.v2 and, at
+    // once, one without it (the v1 fallback's probe).
+    for (let i = 0; i < 6; i++) (await next()).drop(1006);
     assert.deepEqual(seen, [[1, 3], [2, 7], [3, 15]]);  // caps 4, 8, 16 ms
     const ws = await next();
     ws.serve(1, 0);
@@ -374,4 +386,324 @@ test('the backoff grows while attempts fail and starts over after a stable conne
     assert.equal(seen.at(-1)[0], wantAfterOpen, `stableAfterMs ${stableAfterMs}`);
     room.close();
   }
+});
+
+// ---- protocol v2: codec ------------------------------------------------------
+
+// `08 id rr gg bb ulen user… nlen name…`, as the server sends it.
+function info(id, [r, g, b], user, name) {
+  const u = new TextEncoder().encode(user);
+  const n = new TextEncoder().encode(name);
+  return [8, id, r, g, b, u.length, ...u, n.length, ...n];
+}
+
+test("member info decodes: docs/PROTOCOL.md's example, empty fields, UTF-8 names", () => {
+  assert.deepEqual(
+    decodeMessage(new Uint8Array([0x08, 0x03, 0x1e, 0x88, 0xe5, 0x03, 0x61, 0x64, 0x61, 0x03, 0x41, 0x64, 0x61])),
+    { type: 'info', id: 3, color: '#1e88e5', user: 'ada', name: 'Ada' });
+  assert.deepEqual(decodeMessage(new Uint8Array(info(255, [0, 10, 255], '', ''))),
+                   { type: 'info', id: 255, color: '#000aff', user: null, name: null });
+  assert.deepEqual(decodeMessage(new Uint8Array(info(1, [1, 2, 3], 'u-1@x', 'Zoë 🦊'))),
+                   { type: 'info', id: 1, color: '#010203', user: 'u-1@x', name: 'Zoë 🦊' });
+  assert.deepEqual(decodeMessage(new Uint8Array(info(1, [1, 2, 3], '', 'é'.repeat(32)))).name,
+                   'é'.repeat(32));
+});
+
+test('member info that is truncated, overlong or not UTF-8 is ignored', () => {
+  const good = info(4, [9, 9, 9], 'bob', 'Bob');
+  for (let n = 1; n < good.length; n++) {
+    assert.equal(decodeMessage(new Uint8Array(good.slice(0, n))), null, `first ${n} bytes`);
+  }
+  assert.equal(decodeMessage(new Uint8Array([...good, 0])), null, 'a trailing byte');
+  assert.equal(decodeMessage(new Uint8Array([8, 4, 9, 9, 9, 200, 0x61])), null, 'ulen past the end');
+  assert.equal(decodeMessage(new Uint8Array([8, 4, 9, 9, 9, 0, 5, 0x61])), null, 'nlen past the end');
+  assert.equal(decodeMessage(new Uint8Array([8, 4, 9, 9, 9, 0, 2, 0xc3, 0x28])), null, 'a name not UTF-8');
+  assert.equal(decodeMessage(new Uint8Array([8, 4, 9, 9, 9, 1, 0xff, 0])), null, 'a user not UTF-8');
+});
+
+test('member state decodes to bytes of its own; empty is no state; 09 alone is ignored', () => {
+  const wire = new Uint8Array([9, 4, 1, 2, 255]);
+  const msg = decodeMessage(wire);
+  assert.equal(msg.type, 'state');
+  assert.equal(msg.id, 4);
+  assert.deepEqual([...msg.state], [1, 2, 255]);
+  wire[2] = 7;
+  assert.deepEqual([...msg.state], [1, 2, 255], 'a copy, not a view of the message');
+  assert.deepEqual([...decodeMessage(new Uint8Array([9, 4])).state], []);
+  assert.equal(decodeMessage(new Uint8Array([9])), null);
+});
+
+test('setState values: bytes as they are, everything else as UTF-8 JSON', () => {
+  assert.deepEqual([...encodeState(new Uint8Array([1, 2]))], [9, 1, 2]);
+  assert.deepEqual([...encodeState(new Uint8Array(0))], [9]);
+  const bytes = new Uint8Array([5, 6, 7]);
+  const copied = stateBytes(bytes);
+  bytes[0] = 0;
+  assert.deepEqual([...copied], [5, 6, 7], 'copied: a later change is not sent');
+  assert.deepEqual([...stateBytes(new Uint8Array([1, 2, 3, 4]).buffer)], [1, 2, 3, 4]);
+  assert.deepEqual([...stateBytes(new Uint8Array([1, 2, 3, 4]).subarray(1, 3))], [2, 3]);
+  assert.deepEqual([...stateBytes(new DataView(new Uint8Array([1, 2, 3]).buffer, 2))], [3]);
+  const text = (v) => new TextDecoder().decode(stateBytes(v));
+  assert.equal(text({ a: 1, s: [2, 3] }), '{"a":1,"s":[2,3]}');
+  assert.equal(text('é'), '"é"');
+  assert.equal(stateBytes('é').length, 4);
+  assert.equal(text(null), 'null');
+  assert.equal(text(0), '0');
+  const cycle = {};
+  cycle.self = cycle;
+  for (const bad of [undefined, () => 1, Symbol('s'), 1n, cycle]) {
+    assert.throws(() => stateBytes(bad), TypeError, String(typeof bad));
+  }
+});
+
+test('a state reads back as JSON; none, empty or not JSON is undefined', () => {
+  assert.deepEqual(parseStateJson(stateBytes({ a: [1, 'é'] })), { a: [1, 'é'] });
+  assert.equal(parseStateJson(stateBytes(null)), null);
+  assert.equal(parseStateJson(null), undefined);
+  assert.equal(parseStateJson(new Uint8Array(0)), undefined);
+  assert.equal(parseStateJson(new Uint8Array([0x7b])), undefined);
+  assert.equal(parseStateJson(new Uint8Array([0xff, 0x22])), undefined);
+  assert.equal(sameBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2])), true);
+  assert.equal(sameBytes(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
+  assert.equal(sameBytes(new Uint8Array([1]), new Uint8Array([1, 2])), false);
+});
+
+test('the generic throttle coalesces any value, latest wins, equal values skipped', () => {
+  const timers = fakeTimers();
+  const sent = [];
+  const throttle = new LatestThrottle(50, (v) => { sent.push([timers.now, [...v]]); return true; },
+                                      timers, sameBytes);
+  for (let i = 0; i < 10; i++) throttle.push(new Uint8Array([i]));
+  timers.advance(50);
+  throttle.push(new Uint8Array([9]));  // the same as the last one sent
+  timers.advance(200);
+  assert.deepEqual(sent, [[0, [0]], [50, [9]]]);
+});
+
+// ---- protocol v2: the room handle ----------------------------------------------
+
+// Waits (polling the event loop, at most 2 s) for `cond()`.
+async function until(cond, what) {
+  const end = Date.now() + 2000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+function recordV2(room) {
+  const events = record(room);
+  room.on('state', (e) => events.push(`state ${e.member.id} ${e.state ? new TextDecoder().decode(e.state) : null}`));
+  room.on('join', (e) => events.push(`  name ${e.member.name} ${e.member.color}`));
+  return events;
+}
+
+// The join sequence of a v2 server for me (`self`) in a room of `members`
+// (a map id -> [color, user, name]).
+function joinV2(ws, self, members) {
+  ws.accept('cursord.v2');
+  ws.serve(1, self);
+  ws.serve(2, ...Object.keys(members).map(Number));
+  for (const [id, [color, user, name]] of Object.entries(members)) ws.serve(...info(Number(id), color, user, name));
+}
+
+const textOf = (bytes) => new TextDecoder().decode(new Uint8Array(bytes));
+
+test('v2: joins carry names and colours from 08, states arrive as events, leaves clear them', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', name: 'Me', WebSocket: FakeWebSocket });
+  const events = recordV2(room);
+  const ws = await next();
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1']);
+  ws.accept('cursord.v2');
+  ws.serve(1, 2);
+  ws.serve(2, 0, 2, 5);
+  ws.serve(...info(0, [0x1e, 0x88, 0xe5], 'ada', 'Ada'));
+  assert.deepEqual(events, ['status connecting'], 'nothing before every member has its info');
+  ws.serve(...info(2, [1, 2, 3], '', 'Me'));
+  ws.serve(...info(5, [0xaa, 0xbb, 0xcc], '', ''));
+  ws.serve(5, 5, 0, 0, 0xff, 0xff);
+  ws.serve(9, 5, ...new TextEncoder().encode('{"s":1,"e":4}'));
+  assert.deepEqual(events, ['status connecting', 'join 0', '  name Ada #1e88e5', 'join 5',
+                            '  name null #aabbcc', 'status open', 'move 5 0.000,1.000',
+                            'state 5 {"s":1,"e":4}']);
+  assert.equal(room.status.protocol, 'v2');
+  assert.equal(room.protocol, 'v2');
+  assert.deepEqual({ id: room.self.id, name: room.self.name, color: room.self.color },
+                   { id: 2, name: 'Me', color: '#010203' });
+  assert.equal(room.member(0).user, 'ada');
+  assert.deepEqual(room.member(5).stateJson(), { s: 1, e: 4 });
+  assert.equal(room.member(0).stateJson(), undefined);
+  assert.ok(Object.isFrozen(room.member(5)));
+
+  // A join: 03 then its 08; the join event waits for the name.
+  ws.serve(3, 9);
+  ws.serve(...info(9, [0, 0, 0], 'bob', 'Bob'));
+  // A join whose 08 does not follow is taken as it is.
+  ws.serve(3, 10);
+  ws.serve(5, 9, 0, 0, 0, 0);
+  assert.deepEqual(events.slice(8), ['join 9', '  name Bob #000000', 'join 10',
+                                     `  name null ${room.member(10).color}`, 'move 9 0.000,0.000']);
+  // My own id's state (never sent by the server) and an unknown id's are ignored;
+  // a repeat is no change; an empty one clears.
+  ws.serve(9, 2, 1);
+  ws.serve(9, 77, 1);
+  ws.serve(9, 5, ...new TextEncoder().encode('{"s":1,"e":4}'));
+  ws.serve(9, 5);
+  ws.serve(4, 5);
+  assert.deepEqual(events.slice(13), ['state 5 null', 'leave 5']);
+  room.close();
+});
+
+test('v2: setState sends 09 with JSON or bytes, coalesced latest-wins, and never more than maxStateBytes', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket, throttleMs: 16, maxStateBytes: 20 });
+  const ws = await next();
+  joinV2(ws, 1, { 1: [[1, 1, 1], '', ''] });
+  for (let i = 1; i <= 5; i++) room.setState({ n: i });
+  assert.deepEqual(ws.sent.map(textOf), ['\t{"n":1}'], 'the first at once');
+  await until(() => ws.sent.length === 2, 'the newest state after the interval');
+  assert.equal(textOf(ws.sent[1]), '\t{"n":5}', 'the newest one: 2-4 coalesced away');
+  room.setState({ n: 5 });  // the same bytes again: nothing to send
+  room.setState(new Uint8Array([1, 2, 3]));
+  await until(() => ws.sent.length === 3, 'the bytes');
+  assert.deepEqual(ws.sent[2], [9, 1, 2, 3], 'the bytes as they are, and no repeat before them');
+  assert.throws(() => room.setState('x'.repeat(19)), RangeError);  // 21 bytes of JSON
+  assert.throws(() => room.setState(new Uint8Array(21)), RangeError);
+  assert.throws(() => room.setState(undefined), TypeError);
+  room.setState(new Uint8Array(20));
+  await until(() => ws.sent.length === 4, 'a state of maxStateBytes');
+  assert.equal(ws.sent[3].length, 21, 'exactly maxStateBytes is allowed');
+  room.clearState();
+  await until(() => ws.sent.length === 5, 'the clear');
+  assert.deepEqual(ws.sent[4], [9]);
+  room.close();
+});
+
+test('v2: the default maxStateBytes is the server default, 256', async () => {
+  const { FakeWebSocket } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket });
+  room.setState(new Uint8Array(256));
+  assert.throws(() => room.setState(new Uint8Array(257)), /257 bytes, more than maxStateBytes \(256\)/);
+  room.close();
+});
+
+test('v2: my state and position are sent again after a reconnect; kept members lose stale state', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket,
+                                   reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
+  const events = recordV2(room);
+  let ws = await next();
+  joinV2(ws, 1, { 1: [[1, 1, 1], '', 'Me'], 3: [[3, 3, 3], 'u3', 'Three'], 4: [[4, 4, 4], 'u4', 'Four'] });
+  ws.serve(9, 3, 0x31);
+  room.setCursorFraction(0.5, 0.5);
+  room.setState({ sel: [1, 2] });
+  assert.deepEqual(ws.sent.map((b) => b[0]), [5, 9]);
+  ws.drop(1001, 'server shutting down');
+  room.setState({ sel: [3, 4] });  // while away: kept for the next connection
+  ws = await next();
+  // After the restart id 3 is the same person, id 4 someone else.
+  joinV2(ws, 2, { 2: [[1, 1, 1], '', 'Me'], 3: [[3, 3, 3], 'u3', 'Three'], 4: [[9, 9, 9], 'u9', 'Nine'] });
+  assert.deepEqual(events.slice(-6), ['status reconnecting 1001 server shutting down', 'state 3 null',
+                                      'leave 4', 'join 4', '  name Nine #090909', 'status open']);
+  assert.deepEqual(ws.sent.map((b) => b[0]), [5, 9]);
+  assert.equal(textOf(ws.sent[1]), '\t{"sel":[3,4]}');
+  room.close();
+});
+
+test('v2 negotiation: a server that selects cursord.v1 is spoken to in v1, and asked for v2 again next time', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket,
+                                   reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
+  const events = recordV2(room);
+  let ws = await next();
+  ws.accept('cursord.v1');
+  ws.serve(1, 1);
+  ws.serve(2, 1, 3);
+  ws.serve(3, 4);  // v1: the join is at once, no info to wait for
+  assert.deepEqual(events, ['status connecting', 'join 3', `  name null ${room.member(3).color}`,
+                            'status open', 'join 4', `  name null ${room.member(4).color}`]);
+  assert.equal(room.protocol, 'v1');
+  assert.equal(room.self.name, null);
+  room.setState({ a: 1 });  // v1 has no state: kept, not sent
+  assert.deepEqual(ws.sent, []);
+  ws.drop(1006);
+  ws = await next();
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1']);
+  joinV2(ws, 1, { 1: [[1, 1, 1], '', ''] });
+  assert.deepEqual(ws.sent.map(textOf), ['\t{"a":1}'], 'the kept state, now that v2 carries it');
+  room.close();
+});
+
+test('v2 negotiation: a server that selects no subprotocol gets one retry without v2 at once, remembered', async () => {
+  const { FakeWebSocket, sockets, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket,
+                                   reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
+  const events = recordV2(room);
+  let ws = await next();
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1']);
+  ws.drop(1006);  // what a browser reports when the 101 selects none of the offered
+  ws = await next();
+  assert.deepEqual(ws.protocols, [], 'the seed handshake: nothing offered');
+  assert.deepEqual(events, ['status connecting'], 'the retry is part of the same attempt');
+  ws.accept('');
+  ws.serve(1, 0);
+  ws.serve(2, 0);
+  assert.equal(room.status.protocol, 'v1');
+  ws.drop(1001);
+  ws = await next();
+  assert.deepEqual(ws.protocols, [], 'v2 is not offered again to this server');
+  ws.drop(1006);  // a v1 offer that fails is an ordinary failure: no second retry
+  ws = await next();
+  assert.deepEqual(ws.protocols, []);
+  assert.equal(sockets.length, 4);
+  assert.deepEqual(events.filter((e) => e.startsWith('status')),
+                   ['status connecting', 'status open', 'status reconnecting 1001',
+                    'status reconnecting 1006']);
+  room.close();
+});
+
+test('v2 negotiation: an outage is not mistaken for a v1 server; a token keeps cursord.v1 in the retry', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket, token: 'tk',
+                                   reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
+  let ws = await next();
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1', 'cursord.token.tk']);
+  ws.drop(1006);
+  ws = await next();
+  assert.deepEqual(ws.protocols, ['cursord.v1', 'cursord.token.tk']);
+  ws.drop(1006);  // down as well: an outage
+  assert.equal(room.status.state, 'reconnecting');
+  ws = await next();
+  assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1', 'cursord.token.tk'], 'v2 offered again');
+  joinV2(ws, 0, { 0: [[1, 1, 1], 'tokened', ''] });
+  assert.equal(room.protocol, 'v2');
+  assert.equal(room.self.user, 'tokened');
+  room.close();
+});
+
+test("protocol 'v1' offers what the v1 SDK did and never v2", async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket, protocol: 'v1',
+                                   reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
+  const ws = await next();
+  assert.deepEqual(ws.protocols, []);
+  ws.drop(1006);
+  assert.equal(room.status.state, 'reconnecting', 'no retry without v2: none was offered');
+  room.close();
+});
+
+test('v2: a roster whose 08s stop short is taken as it is when anything else arrives', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket });
+  const events = recordV2(room);
+  const ws = await next();
+  ws.accept('cursord.v2');
+  ws.serve(1, 1);
+  ws.serve(2, 1, 2);
+  ws.serve(...info(1, [1, 1, 1], '', ''));
+  ws.serve(5, 2, 0, 0, 0, 0);
+  assert.deepEqual(events, ['status connecting', 'join 2', `  name null ${room.member(2).color}`,
+                            'status open', 'move 2 0.000,0.000']);
+  room.close();
 });

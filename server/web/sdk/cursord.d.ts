@@ -1,12 +1,14 @@
 // Type declarations for the cursord browser SDK (cursord.js). See docs/SDK.md.
 //
-// Protocol v1 today: members carry an id, a position and a press state; the
-// fields v2 fills (user, name, server colour, state) are present and null, so
-// code written against v1 keeps compiling and working when v2 adds data.
+// Protocol v2 (negotiated) fills each member's user, name, colour and state;
+// on v1 the same fields are there, null (the colour derived from the id), so
+// one page works with both.
 
 export declare const VERSION: string;
-/** The v1 subprotocol, offered only next to a token entry. */
+/** The v1 subprotocol. */
 export declare const PROTOCOL_V1: 'cursord.v1';
+/** The v2 subprotocol: v1 plus member info and per-member state. */
+export declare const PROTOCOL_V2: 'cursord.v2';
 
 export declare const CloseCode: Readonly<{
   NORMAL: 1000;
@@ -30,6 +32,7 @@ export declare const DEFAULTS: Readonly<{
   memberGraceMs: 5000;
   connectTimeoutMs: 10000;
   interpolationDelayMs: 80;
+  maxStateBytes: 256;
 }>;
 
 /** A rectangle in viewport (client) coordinates, CSS pixels. */
@@ -62,9 +65,9 @@ export interface ReconnectOptions {
 export interface ConnectOptions {
   /** Room id (1-128 of A-Z a-z 0-9 . _ ~ : @ -). Omitted: the URL is used as is. */
   room?: string;
-  /** Display name, 1-64 bytes of printable UTF-8. v1 servers do not relay it. */
+  /** Display name, 1-64 bytes of printable UTF-8. Others see it on v2. */
   name?: string;
-  /** Colour "#rrggbb". v1 servers do not relay it. */
+  /** Colour "#rrggbb". Others see it on v2; without one the server derives a stable one. */
   color?: string;
   /** Your platform's user id (1-128 printable ASCII, no spaces); the control plane sees it. */
   user?: string;
@@ -74,8 +77,20 @@ export interface ConnectOptions {
    * replaced and the SDK reconnects; a string is used as is and 4406 is final.
    */
   token?: string | (() => string | Promise<string>);
-  /** Move throttle, 16..1000 ms. Default 50. */
+  /** Throttle of positions and of state, 16..1000 ms. Default 50. */
   throttleMs?: number;
+  /**
+   * setState() throws a RangeError above this many bytes. Default 256, the
+   * server's --max-state-bytes default (a larger state closes with 1009).
+   */
+  maxStateBytes?: number;
+  /**
+   * 'auto' (default): offer cursord.v2 and cursord.v1 and speak what the
+   * server selects, falling back to no subprotocol for a server that selects
+   * none. 'v1': offer what the v1 SDK did (nothing, or cursord.v1 next to a
+   * token).
+   */
+  protocol?: 'auto' | 'v1';
   /** Default 'window'. */
   surface?: Surface;
   /** Backoff settings, or false for no reconnect at all. */
@@ -95,19 +110,27 @@ export interface ConnectOptions {
 export interface Member {
   /** The server's id for this connection, 0-255. Reused after a leave; new on every reconnect. */
   readonly id: number;
-  /** The member's user id. Always null on protocol v1. */
+  /** The member's user id (v2), null when it has none. Always null on protocol v1. */
   readonly user: string | null;
-  /** The display name. Always null on protocol v1. */
+  /** The display name (v2), null when it has none. Always null on protocol v1. */
   readonly name: string | null;
-  /** A CSS colour: on v1 derived from the id (colorForId). */
+  /**
+   * A CSS colour: on v2 the server's "#rrggbb" (the member's own, or one
+   * derived stably from its user id or name); on v1 derived from the id (colorForId).
+   */
   readonly color: string;
   /** Position as fractions 0..1 of the sender's surface; null until the first move. */
   readonly x: number | null;
   readonly y: number | null;
   /** Pressing right now. */
   readonly pressed: boolean;
-  /** Per-member state (protocol v2). Always null on v1. */
-  readonly state: unknown;
+  /**
+   * The member's newest state (v2): its bytes, null when it has none. Always
+   * null on v1. Do not modify it.
+   */
+  readonly state: Uint8Array | null;
+  /** The state read as UTF-8 JSON; undefined when there is none or it is not JSON. */
+  stateJson<T = unknown>(): T | undefined;
 }
 
 export type StatusState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -124,14 +147,16 @@ export interface Status {
   readonly delayMs?: number;
   /** "open": my member id. */
   readonly id?: number;
+  /** "open": the protocol the server selected. */
+  readonly protocol?: 'v1' | 'v2';
 }
 
 export interface JoinEvent { readonly member: Member }
 export interface LeaveEvent { readonly member: Member }
 export interface MoveEvent { readonly member: Member; readonly x: number; readonly y: number }
 export interface ClickEvent { readonly member: Member; readonly pressed: boolean }
-/** Protocol v2. Never emitted on v1; subscribing is allowed. */
-export interface StateEvent { readonly member: Member; readonly state: unknown }
+/** A member's state changed (v2; never on v1). `state` is member.state: null when cleared. */
+export interface StateEvent { readonly member: Member; readonly state: Uint8Array | null }
 
 export interface RoomEvents {
   join: JoinEvent;
@@ -146,6 +171,10 @@ export interface Room {
   readonly status: Status;
   /** My id while open, else null. */
   readonly selfId: number | null;
+  /** Me as the room shows me while open (v2: the server's name and colour for me), else null. */
+  readonly self: Member | null;
+  /** The protocol the server selected, while open; else null. */
+  readonly protocol: 'v1' | 'v2' | null;
   /** The WebSocket URL (the token is not in it). */
   readonly url: string;
   /** Every other member, ascending ids. */
@@ -160,6 +189,15 @@ export interface Room {
   setCursorFraction(x: number, y: number): void;
   /** Press or release; the pending position is sent first. */
   setPressed(pressed: boolean): void;
+  /**
+   * My state for the others (v2): bytes as they are, any other value as UTF-8
+   * JSON. Throttled, latest wins, sent again after a reconnect. Throws a
+   * RangeError above maxStateBytes, a TypeError for a value JSON cannot carry.
+   * Kept but not sent on v1.
+   */
+  setState(value: Uint8Array | ArrayBuffer | ArrayBufferView | unknown): void;
+  /** Clears my state. */
+  clearState(): void;
   /** Surface fractions to viewport coordinates. */
   toClient(x: number, y: number): { x: number; y: number };
   /** Surface fractions to pixels from the surface's top-left corner. */
@@ -186,13 +224,22 @@ export declare function toWire(fraction: number): number;
 export declare function fromWire(value: number): number;
 export declare function encodeMove(x16: number, y16: number): Uint8Array;
 export declare function encodePress(pressed: boolean): Uint8Array;
+/** `09 state…`. */
+export declare function encodeState(bytes: Uint8Array): Uint8Array;
+/** What setState(value) sends: bytes copied as they are, anything else as UTF-8 JSON. */
+export declare function stateBytes(value: unknown): Uint8Array;
+/** Bytes as UTF-8 JSON; undefined for none, empty or not JSON. */
+export declare function parseStateJson<T = unknown>(bytes: Uint8Array | null | undefined): T | undefined;
+export declare function sameBytes(a: Uint8Array, b: Uint8Array): boolean;
 export type ServerMessage =
   | { type: 'hello'; id: number }
   | { type: 'roster'; ids: number[] }
   | { type: 'joined'; id: number }
   | { type: 'left'; id: number }
   | { type: 'move'; id: number; x: number; y: number }
-  | { type: 'press'; id: number; pressed: boolean };
+  | { type: 'press'; id: number; pressed: boolean }
+  | { type: 'info'; id: number; color: string; user: string | null; name: string | null }
+  | { type: 'state'; id: number; state: Uint8Array };
 export declare function decodeMessage(bytes: Uint8Array | ArrayBuffer): ServerMessage | null;
 export declare function colorForId(id: number): string;
 export declare function isFinalClose(code: number, options?: { canRefreshToken?: boolean }): boolean;
@@ -209,6 +256,19 @@ export declare function buildUrl(
   options?: Pick<ConnectOptions, 'room' | 'name' | 'color' | 'user'>,
   origin?: string,
 ): string;
+
+export declare class LatestThrottle<T> {
+  constructor(
+    intervalMs: number,
+    send: (value: T) => boolean,
+    timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout },
+    equals?: (a: T, b: T) => boolean,
+  );
+  push(value: T): void;
+  flush(): boolean;
+  reset(): void;
+  dispose(): void;
+}
 
 export declare class MoveThrottle {
   constructor(

@@ -4,20 +4,21 @@
 // /sdk/cursord.d.ts); the same files form the npm package in server/web/sdk.
 // The reference is docs/SDK.md; the wire is docs/PROTOCOL.md.
 //
-// Protocol v1 is what this file speaks: one-byte member ids, u16 x/y, clicks.
-// v1 carries no names, colours or state, so members have `name: null`,
-// `user: null`, a colour derived from their id, and no `state` event fires.
-// Protocol v2 will fill those fields in; the API is shaped so that v2 adds
-// data, not breaking changes.
+// It speaks protocol v2 when the server selects `cursord.v2` (names,
+// colours, per-member state) and v1 otherwise: one-byte member ids, u16 x/y,
+// clicks, and members with `name: null`, `user: null`, a colour derived from
+// their id and no `state` event. v2 only adds data to what v1 shows.
 //
 // Nothing here touches `window` or `document` until a page asks for it, so
 // the pure parts (codec, throttle, backoff, interpolation) load in Node for
 // the SDK's unit tests.
 
-export const VERSION = '0.1.0';
+export const VERSION = '0.2.0';
 
-/** The subprotocol of the v1 wire (offered only when a token needs a subprotocol entry). */
+/** The subprotocol of the v1 wire. */
 export const PROTOCOL_V1 = 'cursord.v1';
+/** The subprotocol of the v2 wire: v1 plus member info (08) and state (09). */
+export const PROTOCOL_V2 = 'cursord.v2';
 
 /** Close codes with a meaning for clients (docs/PROTOCOL.md, "Close codes"). */
 export const CloseCode = Object.freeze({
@@ -49,15 +50,26 @@ const DEFAULTS = Object.freeze({
   memberGraceMs: 5000,
   connectTimeoutMs: 10000,
   interpolationDelayMs: 80,
+  maxStateBytes: 256,
 });
 export { DEFAULTS };
 
 // ---------------------------------------------------------------------------
-// Wire codec (v1). Pure.
+// Wire codec (v1 and v2). Pure.
 
 const MSG = Object.freeze({
   HELLO: 0x01, ROSTER: 0x02, JOINED: 0x03, LEFT: 0x04, CURSOR: 0x05, DOWN: 0x06, UP: 0x07,
+  INFO: 0x08, STATE: 0x09,
 });
+
+// Fatal: a name that is not UTF-8 makes its message malformed (ignored),
+// rather than a name full of U+FFFD.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+function hex2(byte) {
+  return byte.toString(16).padStart(2, '0');
+}
 
 /**
  * A fraction of the surface (0..1) as the wire's u16: floor(f * 65535),
@@ -84,11 +96,77 @@ export function encodePress(pressed) {
   return new Uint8Array([pressed ? MSG.DOWN : MSG.UP]);
 }
 
+/** v2's `09 state…`: my state (0 to the server's --max-state-bytes bytes; empty clears it). */
+export function encodeState(bytes) {
+  const out = new Uint8Array(1 + bytes.length);
+  out[0] = MSG.STATE;
+  out.set(bytes, 1);
+  return out;
+}
+
+/**
+ * What `setState(value)` sends: the bytes of a Uint8Array, an ArrayBuffer or
+ * any other ArrayBufferView as they are (copied), anything else as UTF-8
+ * JSON. Throws a TypeError for what JSON cannot carry (undefined, a
+ * function, a symbol, a BigInt, a cycle).
+ */
+export function stateBytes(value) {
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  }
+  let json;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new TypeError(`cursord: state must be bytes or a JSON value (${err.message})`);
+  }
+  if (json === undefined) throw new TypeError('cursord: state must be bytes or a JSON value');
+  return utf8Encoder.encode(json);
+}
+
+/**
+ * A state's bytes read as UTF-8 JSON: the value, or undefined when there is
+ * no state or it is not JSON (a member may send any bytes).
+ */
+export function parseStateJson(bytes) {
+  if (!bytes || bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(utf8Decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+// `08 id rr gg bb ulen user… nlen name…`, exactly: anything short, long or
+// not UTF-8 is malformed.
+function decodeInfo(b) {
+  if (b.length < 7) return null;
+  const ulen = b[5];
+  if (b.length < 7 + ulen) return null;
+  const nlen = b[6 + ulen];
+  if (b.length !== 7 + ulen + nlen) return null;
+  let user, name;
+  try {
+    user = utf8Decoder.decode(b.subarray(6, 6 + ulen));
+    name = utf8Decoder.decode(b.subarray(7 + ulen));
+  } catch {
+    return null;
+  }
+  return {
+    type: 'info', id: b[1], color: '#' + hex2(b[2]) + hex2(b[3]) + hex2(b[4]),
+    user: ulen ? user : null, name: nlen ? name : null,
+  };
+}
+
 /**
  * One server message, or null for what a client must ignore (empty, short,
- * unknown type). Returns {type: 'hello', id} | {type: 'roster', ids} |
- * {type: 'joined', id} | {type: 'left', id} | {type: 'move', id, x, y}
- * (x, y as u16) | {type: 'press', id, pressed}.
+ * malformed, unknown type). Returns {type: 'hello', id} |
+ * {type: 'roster', ids} | {type: 'joined', id} | {type: 'left', id} |
+ * {type: 'move', id, x, y} (x, y as u16) | {type: 'press', id, pressed} |
+ * v2's {type: 'info', id, color: '#rrggbb', user, name} (null when not
+ * given) and {type: 'state', id, state} (a Uint8Array of its own, empty for
+ * none).
  */
 export function decodeMessage(bytes) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -105,12 +183,14 @@ export function decodeMessage(bytes) {
     case MSG.DOWN:
     case MSG.UP:
       return b.length >= 2 ? { type: 'press', id: b[1], pressed: b[0] === MSG.DOWN } : null;
+    case MSG.INFO: return decodeInfo(b);
+    case MSG.STATE: return b.length >= 2 ? { type: 'state', id: b[1], state: b.slice(2) } : null;
     default: return null;
   }
 }
 
 /**
- * A member's colour when the server sends none (v1 always): spread around the
+ * A member's colour when the server sends none (v1): spread around the
  * hue circle by the golden angle, so neighbouring ids differ.
  */
 export function colorForId(id) {
@@ -148,69 +228,99 @@ export function backoffDelay(attempt, { minDelayMs = DEFAULTS.minDelayMs,
 }
 
 // ---------------------------------------------------------------------------
-// Throttle. Pure apart from the timers it is given.
+// Throttles. Pure apart from the timers they are given.
 
 /**
- * Sends at most one position per `intervalMs`: the first at once, then the
- * newest one at the end of each interval while positions keep coming (the
- * last one is never lost). A position equal to the last one sent is skipped.
- * `send(x16, y16)` returns false when it could not send (not connected); the
- * position then stays pending for `flush()` after a reconnect.
+ * Sends at most one value per `intervalMs`, latest wins: the first at once,
+ * then the newest one at the end of each interval while values keep coming
+ * (the last one is never lost). A value `equals` the last one sent is
+ * skipped. `send(value)` returns false when it could not send (not
+ * connected); the value then stays pending for `flush()` after a reconnect.
  */
-export class MoveThrottle {
-  constructor(intervalMs, send, timers = globalThis) {
+export class LatestThrottle {
+  constructor(intervalMs, send, timers = globalThis, equals = Object.is) {
     this.intervalMs_ = intervalMs;
     this.send_ = send;
     this.timers_ = timers;
-    this.pending_ = null;   // [x16, y16] not sent yet
-    this.lastSent_ = null;  // [x16, y16]
+    this.equals_ = equals;
+    this.hasPending_ = false;
+    this.pending_ = undefined;  // the value not sent yet, when hasPending_
+    this.hasSent_ = false;
+    this.lastSent_ = undefined;
     this.timer_ = null;
   }
 
-  /** The newest position, as u16 coordinates. */
-  push(x16, y16) {
-    this.pending_ = [x16, y16];
-    if (this.timer_ === null) {
-      this.flush();
+  /** The newest value. */
+  push(value) {
+    this.pending_ = value;
+    this.hasPending_ = true;
+    // Only a value sent opens an interval: a repeat (skipped) or one that
+    // waits for a connection leaves the next value free to go at once.
+    if (this.timer_ === null && this.flush()) {
       this.timer_ = this.timers_.setTimeout(() => this.onInterval_(), this.intervalMs_);
     }
   }
 
-  /**
-   * Sends the pending position now, ahead of the interval. A press calls it
-   * so that the press lands where the pointer is. Returns whether it sent.
-   */
+  /** Sends the pending value now, ahead of the interval. Returns whether it sent. */
   flush() {
-    if (this.pending_ === null) return false;
-    const [x, y] = this.pending_;
-    if (this.lastSent_ !== null && this.lastSent_[0] === x && this.lastSent_[1] === y) {
-      this.pending_ = null;
+    if (!this.hasPending_) return false;
+    const value = this.pending_;
+    if (this.hasSent_ && this.equals_(this.lastSent_, value)) {
+      this.hasPending_ = false;
+      this.pending_ = undefined;
       return false;
     }
-    if (!this.send_(x, y)) return false;
-    this.pending_ = null;
-    this.lastSent_ = [x, y];
+    if (!this.send_(value)) return false;
+    this.hasPending_ = false;
+    this.pending_ = undefined;
+    this.hasSent_ = true;
+    this.lastSent_ = value;
     return true;
   }
 
   /** Forgets what was sent (a new connection has seen nothing yet). */
   reset() {
-    this.lastSent_ = null;
+    this.hasSent_ = false;
+    this.lastSent_ = undefined;
   }
 
   dispose() {
     if (this.timer_ !== null) this.timers_.clearTimeout(this.timer_);
     this.timer_ = null;
-    this.pending_ = null;
+    this.hasPending_ = false;
+    this.pending_ = undefined;
   }
 
   onInterval_() {
-    // Keep the window open while positions keep coming; close it once idle,
-    // so the next position goes out at once.
+    // Keep the window open while values keep coming; close it once idle,
+    // so the next value goes out at once.
     this.timer_ = this.flush()
       ? this.timers_.setTimeout(() => this.onInterval_(), this.intervalMs_)
       : null;
   }
+}
+
+/**
+ * The throttle of positions: a LatestThrottle of [x16, y16]. A press calls
+ * flush() so that the press lands where the pointer is.
+ */
+export class MoveThrottle extends LatestThrottle {
+  constructor(intervalMs, send, timers = globalThis) {
+    super(intervalMs, ([x, y]) => send(x, y), timers,
+          (a, b) => a[0] === b[0] && a[1] === b[1]);
+  }
+
+  /** The newest position, as u16 coordinates. */
+  push(x16, y16) {
+    super.push([x16, y16]);
+  }
+}
+
+/** Whether two byte arrays hold the same bytes. */
+export function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -299,7 +409,7 @@ export class Interpolator {
 // instead of an HTTP 400 the browser reports as an endless 1006.
 
 function utf8Length(text) {
-  return new TextEncoder().encode(text).length;
+  return utf8Encoder.encode(text).length;
 }
 
 /** Throws a TypeError naming the option if any identity value is invalid. */
@@ -372,6 +482,27 @@ function snapshot(m) {
   return Object.freeze({ ...m });
 }
 
+// Members are frozen snapshots that also read their state as JSON.
+const MemberPrototype = Object.freeze({
+  stateJson() { return parseStateJson(this.state); },
+});
+
+function memberSnapshot(fields) {
+  return Object.freeze(Object.assign(Object.create(MemberPrototype), fields));
+}
+
+// A member as v1 shows it, or as v2's `08` describes it.
+function newMember(id, info) {
+  return memberSnapshot({
+    id, user: info?.user ?? null, name: info?.name ?? null, color: info?.color ?? colorForId(id),
+    x: null, y: null, pressed: false, state: null,
+  });
+}
+
+function sameIdentity(member, info) {
+  return member.user === info.user && member.name === info.name && member.color === info.color;
+}
+
 class Room {
   constructor(url, options) {
     const o = { ...options };
@@ -379,6 +510,14 @@ class Room {
     const throttleMs = o.throttleMs ?? DEFAULTS.throttleMs;
     if (!(throttleMs >= DEFAULTS.minThrottleMs && throttleMs <= DEFAULTS.maxThrottleMs)) {
       throw new RangeError(`cursord: throttleMs must be ${DEFAULTS.minThrottleMs}..${DEFAULTS.maxThrottleMs}, got ${throttleMs}`);
+    }
+    const maxStateBytes = o.maxStateBytes ?? DEFAULTS.maxStateBytes;
+    if (!(Number.isInteger(maxStateBytes) && maxStateBytes >= 0)) {
+      throw new RangeError(`cursord: maxStateBytes must be an integer >= 0, got ${maxStateBytes}`);
+    }
+    const protocol = o.protocol ?? 'auto';
+    if (protocol !== 'auto' && protocol !== 'v1') {
+      throw new TypeError(`cursord: protocol must be 'auto' or 'v1', got ${protocol}`);
     }
     const surface = o.surface ?? 'window';
     checkSurface(surface);
@@ -397,6 +536,7 @@ class Room {
     this.token_ = o.token ?? null;
     this.surface_ = surface;
     this.connectTimeoutMs_ = o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+    this.maxStateBytes_ = maxStateBytes;
     this.WebSocket_ = o.WebSocket ?? globalThis.WebSocket;
     this.random_ = o.random ?? Math.random;
 
@@ -409,6 +549,7 @@ class Room {
     this.ws_ = null;
     this.status_ = snapshot({ state: 'connecting', attempt: 0 });
     this.selfId_ = null;
+    this.self_ = null;              // my Member while open
     this.members_ = new Map();      // id -> Member (frozen snapshot, replaced on change)
     this.attempt_ = 0;              // retries since the last stable connection
     this.openedAt_ = 0;
@@ -416,9 +557,23 @@ class Room {
     this.connectTimer_ = null;
     this.graceTimer_ = null;
     this.closedByUser_ = false;
+    // Negotiation. offerV2_ turns false for good once a server has been
+    // seen to accept only a connection without cursord.v2 (it selects no
+    // subprotocol, and browsers fail such a connection).
+    this.offerV2_ = protocol === 'auto';
+    this.probingV1_ = false;        // this attempt is the retry without cursord.v2
+    this.wire_ = null;              // 'v1' | 'v2' of the current connection, once known
+    // v2's join sequence: the roster waits for every member's `08`, and a
+    // `03` for the `08` right behind it, so that `join` carries the name.
+    this.pendingRoster_ = null;     // {ids, infos: Map id -> info}
+    this.pendingJoin_ = null;       // id of a `03` whose `08` has not come yet
     this.position_ = null;          // my newest [x16, y16], re-sent after a reconnect
     this.pressed_ = false;
+    this.state_ = null;             // my newest state bytes (null: none), re-sent after a reconnect
     this.throttle_ = new MoveThrottle(throttleMs, (x, y) => this.send_(encodeMove(x, y)));
+    this.stateThrottle_ = new LatestThrottle(
+      throttleMs, (bytes) => this.wire_ === 'v2' && this.send_(encodeState(bytes)), globalThis,
+      sameBytes);
 
     // After connect() returns, so listeners added right away see "connecting".
     queueMicrotask(() => this.open_());
@@ -426,11 +581,20 @@ class Room {
 
   // ---- public API --------------------------------------------------------
 
-  /** The current status: {state, code?, reason?, attempt, delayMs?, id?}. */
+  /** The current status: {state, code?, reason?, attempt, delayMs?, id?, protocol?}. */
   get status() { return this.status_; }
 
-  /** My member id while connected, else null. Changes on every reconnect (v1). */
+  /** My member id while connected, else null. Changes on every reconnect. */
   get selfId() { return this.selfId_; }
+
+  /**
+   * Me as the room shows me while open (v2: the server's name and colour
+   * for me; v1: my id's colour), else null.
+   */
+  get self() { return this.self_; }
+
+  /** 'v2' or 'v1' while open (what the server selected), else null. */
+  get protocol() { return this.selfId_ === null ? null : this.wire_; }
 
   /** The URL connected to (without the token). */
   get url() { return this.url_; }
@@ -483,6 +647,27 @@ class Room {
     this.send_(encodePress(pressed));
   }
 
+  /**
+   * My state for the others (v2): bytes as they are, any other value as
+   * UTF-8 JSON. Throttled like positions, latest wins; kept and sent again
+   * after a reconnect. Throws a RangeError over `maxStateBytes`, a TypeError
+   * for what is neither bytes nor JSON. On a v1 connection it is kept and
+   * not sent (v1 has no state).
+   */
+  setState(value) {
+    const bytes = stateBytes(value);
+    if (bytes.length > this.maxStateBytes_) {
+      throw new RangeError(`cursord: state is ${bytes.length} bytes, more than maxStateBytes (${this.maxStateBytes_})`);
+    }
+    this.state_ = bytes.length > 0 ? bytes : null;
+    this.stateThrottle_.push(bytes);
+  }
+
+  /** Clears my state (the others' `state` event gets null). */
+  clearState() {
+    this.setState(new Uint8Array(0));
+  }
+
   /** Surface fractions as viewport coordinates (for position: fixed overlays). */
   toClient(x, y) {
     const rect = surfaceRect(this.surface_);
@@ -497,8 +682,9 @@ class Room {
 
   /**
    * Sends the page's pointer: moves, presses and releases on `target`
-   * (default: the surface element, or the window). With the 'document'
-   * surface, scrolling re-sends the position under the resting pointer.
+   * (default: the surface element, or the window). Unless the surface is
+   * the window, scrolling (the page or any scrolling element) re-sends the
+   * position under the resting pointer, since the surface moved under it.
    * Returns a function that stops tracking.
    */
   trackPointer(target) {
@@ -509,20 +695,22 @@ class Room {
     const down = (ev) => { move(ev); this.setPressed(true); };
     const up = () => this.setPressed(false);
     const scroll = () => { if (last) this.setCursor(last[0], last[1]); };
+    // Capture: an element's scroll does not bubble.
+    const scrollOptions = { capture: true, passive: true };
     t.addEventListener('pointermove', move);
     t.addEventListener('pointerdown', down);
     // Releases anywhere count: a drag may end outside the target.
     globalThis.addEventListener('pointerup', up);
     globalThis.addEventListener('pointercancel', up);
     globalThis.addEventListener('blur', up);
-    if (this.surface_ === 'document') globalThis.addEventListener('scroll', scroll, { passive: true });
+    if (this.surface_ !== 'window') globalThis.addEventListener('scroll', scroll, scrollOptions);
     return () => {
       t.removeEventListener('pointermove', move);
       t.removeEventListener('pointerdown', down);
       globalThis.removeEventListener('pointerup', up);
       globalThis.removeEventListener('pointercancel', up);
       globalThis.removeEventListener('blur', up);
-      globalThis.removeEventListener('scroll', scroll);
+      globalThis.removeEventListener('scroll', scroll, scrollOptions);
     };
   }
 
@@ -537,11 +725,26 @@ class Room {
 
   // ---- connection ----------------------------------------------------------
 
+  // What to offer: cursord.v2 and cursord.v1 (a cursord that predates v2
+  // selects v1, so it needs no retry), with the token's entry. After the
+  // fallback, what the SDK offered before v2: nothing without a token (the
+  // seed client's handshake), cursord.v1 next to one.
+  protocols_(token) {
+    const offer = this.offerV2_ && !this.probingV1_ ? [PROTOCOL_V2, PROTOCOL_V1]
+                : token ? [PROTOCOL_V1] : [];
+    // The token rides as a subprotocol entry to keep it out of URLs and
+    // access logs (docs/PROTOCOL.md, "Join tokens").
+    if (token) offer.push('cursord.token.' + token);
+    return offer;
+  }
+
   open_() {
     if (this.status_.state === 'closed') return;
     // A retry keeps the "reconnecting" status its close set (code, reason,
     // delay); only the first attempt says "connecting".
-    if (this.status_.state === 'connecting') this.setStatus_({ state: 'connecting', attempt: 0 });
+    if (this.status_.state === 'connecting' && !this.probingV1_) {
+      this.setStatus_({ state: 'connecting', attempt: 0 });
+    }
     // A token function that throws or rejects counts as a failed attempt
     // (retried with backoff), not as an error escaping into the page.
     const token = typeof this.token_ === 'function'
@@ -549,10 +752,8 @@ class Room {
       : this.token_;
     Promise.resolve(token).then((value) => {
       if (this.status_.state === 'closed') return;
-      // The token rides as a subprotocol entry, next to cursord.v1, to keep it
-      // out of URLs and access logs (docs/PROTOCOL.md, "Join tokens"). With
-      // no token nothing is offered, exactly as the seed client.
-      const protocols = value ? [PROTOCOL_V1, 'cursord.token.' + value] : [];
+      const protocols = this.protocols_(value);
+      const offeredV2 = protocols.includes(PROTOCOL_V2);
       let ws;
       try {
         ws = new this.WebSocket_(this.url_, protocols);
@@ -561,9 +762,34 @@ class Room {
         return;
       }
       this.ws_ = ws;
+      this.wire_ = null;
       ws.binaryType = 'arraybuffer';
-      ws.onmessage = (ev) => { if (ws === this.ws_) this.onMessage_(ev.data); };
-      ws.onclose = (ev) => { if (ws === this.ws_) this.onClose_(ev.code, ev.reason); };
+      // The 101 arrived: what the server selected is the wire from now on.
+      const accepted = () => {
+        if (this.wire_ === null) this.wire_ = ws.protocol === PROTOCOL_V2 ? 'v2' : 'v1';
+      };
+      ws.onopen = () => { if (ws === this.ws_) accepted(); };
+      ws.onmessage = (ev) => {
+        if (ws !== this.ws_) return;
+        accepted();
+        this.onMessage_(ev.data);
+      };
+      ws.onclose = (ev) => {
+        if (ws !== this.ws_) return;
+        // Never upgraded while offering cursord.v2: perhaps a server that
+        // selects no subprotocol (the browser then fails the connection), or
+        // simply a server that is down. At once (no backoff) try once
+        // without v2: if that one opens the server is up and v1-only, and
+        // this handle stops offering v2; if it fails too, it was an outage.
+        if (offeredV2 && this.wire_ === null && !this.closedByUser_) {
+          clearTimeout(this.connectTimer_);
+          this.ws_ = null;
+          this.probingV1_ = true;
+          this.open_();
+          return;
+        }
+        this.onClose_(ev.code, ev.reason);
+      };
       this.connectTimer_ = setTimeout(() => {
         // A connection that never joins (a black-holed SYN, a proxy that
         // holds the upgrade) is given up and retried like a lost one.
@@ -588,18 +814,30 @@ class Room {
     if (!(data instanceof ArrayBuffer)) return;  // the protocol is binary
     const msg = decodeMessage(new Uint8Array(data));
     if (!msg) return;
+    // A `03` whose `08` is not next, or a roster whose `08`s stop short,
+    // is taken as it is: nothing waits for a message that is not coming.
+    if (this.pendingJoin_ !== null && !(msg.type === 'info' && msg.id === this.pendingJoin_)) {
+      this.flushPendingJoin_();
+    }
+    if (this.pendingRoster_ !== null && msg.type !== 'info') this.finishRoster_();
     switch (msg.type) {
       case 'hello':
         this.selfId_ = msg.id;
         break;
       case 'roster':
-        this.onRoster_(msg.ids);
+        if (this.selfId_ === null) return;
+        this.pendingRoster_ = { ids: msg.ids, infos: new Map() };
+        if (this.wire_ !== 'v2') this.finishRoster_();
+        break;
+      case 'info':
+        this.onInfo_(msg);
         break;
       case 'joined': {
         // A reused id is a new person: the previous owner's leave came first
         // (the protocol guarantees it), but be safe.
         if (this.members_.has(msg.id)) this.removeMember_(msg.id);
-        this.addMember_(msg.id);
+        if (this.wire_ === 'v2') this.pendingJoin_ = msg.id;
+        else this.addMember_(msg.id, null);
         break;
       }
       case 'left':
@@ -609,7 +847,7 @@ class Room {
         const m = this.members_.get(msg.id);
         if (!m) return;
         const x = fromWire(msg.x), y = fromWire(msg.y);
-        const next = snapshot({ ...m, x, y });
+        const next = memberSnapshot({ ...m, x, y });
         this.members_.set(msg.id, next);
         this.emit_('move', { member: next, x, y });
         break;
@@ -617,38 +855,87 @@ class Room {
       case 'press': {
         const m = this.members_.get(msg.id);
         if (!m || m.pressed === msg.pressed) return;
-        const next = snapshot({ ...m, pressed: msg.pressed });
+        const next = memberSnapshot({ ...m, pressed: msg.pressed });
         this.members_.set(msg.id, next);
         this.emit_('click', { member: next, pressed: msg.pressed });
+        break;
+      }
+      case 'state': {
+        const m = this.members_.get(msg.id);
+        if (!m) return;  // also my own id: the server never echoes my state
+        const state = msg.state.length > 0 ? msg.state : null;
+        if (m.state === null ? state === null : state !== null && sameBytes(m.state, state)) return;
+        this.setMemberState_(m, state);
         break;
       }
     }
   }
 
-  // The roster ends a join: the connection is open. Members kept through a
-  // reconnect (same id in the new roster) stay without a leave and join;
-  // v1 cannot tell whether an id changed hands meanwhile, and a stale
-  // position is replaced by the join sequence's positions that follow.
-  onRoster_(ids) {
-    if (this.selfId_ === null) return;
+  onInfo_(info) {
+    const roster = this.pendingRoster_;
+    if (roster !== null) {
+      roster.infos.set(info.id, info);
+      if (roster.ids.every((id) => roster.infos.has(id))) this.finishRoster_();
+      return;
+    }
+    if (info.id === this.pendingJoin_) {
+      this.pendingJoin_ = null;
+      this.addMember_(info.id, info);
+      return;
+    }
+    // The protocol sends `08` only with a join; a stray one updates quietly.
+    const m = this.members_.get(info.id);
+    if (m) this.members_.set(info.id, memberSnapshot({ ...m, user: info.user, name: info.name, color: info.color }));
+    else if (info.id === this.selfId_ && this.self_) this.self_ = newMember(info.id, info);
+  }
+
+  flushPendingJoin_() {
+    const id = this.pendingJoin_;
+    this.pendingJoin_ = null;
+    this.addMember_(id, null);
+  }
+
+  // The roster (and in v2 every member's `08`) ends a join: the connection
+  // is open. Members kept through a reconnect (same id in the new roster)
+  // stay without a leave and join, unless v2's info shows another person
+  // behind the id; a stale position is replaced by the join sequence's
+  // positions that follow, a stale state is cleared (the join sequence
+  // sends every state there is).
+  finishRoster_() {
+    const { ids, infos } = this.pendingRoster_;
+    this.pendingRoster_ = null;
     clearTimeout(this.connectTimer_);
     clearTimeout(this.graceTimer_);
     this.graceTimer_ = null;
+    // The retry without cursord.v2 joined: this server is up and selects no
+    // subprotocol. Asking it for v2 again would fail every time.
+    if (this.probingV1_) this.offerV2_ = false;
+    this.probingV1_ = false;
+    this.self_ = newMember(this.selfId_, infos.get(this.selfId_));
     const present = new Set(ids.filter((id) => id !== this.selfId_));
     for (const id of [...this.members_.keys()]) if (!present.has(id)) this.removeMember_(id);
     for (const id of present) {
       const m = this.members_.get(id);
+      const info = infos.get(id) ?? null;
       if (!m) {
-        this.addMember_(id);
-      } else if (m.pressed) {
+        this.addMember_(id, info);
+        continue;
+      }
+      if (info && !sameIdentity(m, info)) {
+        this.removeMember_(id);
+        this.addMember_(id, info);
+        continue;
+      }
+      if (m.pressed) {
         // The join sequence re-sends a press still held.
-        const next = snapshot({ ...m, pressed: false });
+        const next = memberSnapshot({ ...m, pressed: false });
         this.members_.set(id, next);
         this.emit_('click', { member: next, pressed: false });
       }
+      if (m.state !== null) this.setMemberState_(this.members_.get(id), null);
     }
     this.openedAt_ = Date.now();
-    this.setStatus_({ state: 'open', id: this.selfId_, attempt: this.attempt_ });
+    this.setStatus_({ state: 'open', id: this.selfId_, protocol: this.wire_, attempt: this.attempt_ });
     // What I showed before the reconnect, shown again.
     this.throttle_.reset();
     if (this.position_) {
@@ -656,12 +943,21 @@ class Room {
       this.throttle_.flush();
     }
     if (this.pressed_) this.send_(encodePress(true));
+    this.stateThrottle_.reset();
+    if (this.state_ !== null) {
+      this.stateThrottle_.push(this.state_);
+      this.stateThrottle_.flush();
+    }
   }
 
   onClose_(code, reason) {
     clearTimeout(this.connectTimer_);
     this.ws_ = null;
     this.selfId_ = null;
+    this.self_ = null;
+    this.pendingRoster_ = null;
+    this.pendingJoin_ = null;
+    this.probingV1_ = false;
     if (this.closedByUser_) return;
     const canRefreshToken = typeof this.token_ === 'function';
     if (!this.reconnect_ || isFinalClose(code, { canRefreshToken })) {
@@ -693,21 +989,28 @@ class Room {
     clearTimeout(this.graceTimer_);
     this.retryTimer_ = this.connectTimer_ = this.graceTimer_ = null;
     this.throttle_.dispose();
+    this.stateThrottle_.dispose();
     this.ws_ = null;
     this.selfId_ = null;
+    this.self_ = null;
+    this.pendingRoster_ = null;
+    this.pendingJoin_ = null;
     this.removeAllMembers_();
     this.setStatus_({ state: 'closed', code, reason, attempt: this.attempt_ });
   }
 
   // ---- members and events -------------------------------------------------
 
-  addMember_(id) {
-    // The v2 fields are here already, empty in v1: v2 fills them, no
-    // listener has to change.
-    const m = snapshot({ id, user: null, name: null, color: colorForId(id),
-                         x: null, y: null, pressed: false, state: null });
+  addMember_(id, info) {
+    const m = newMember(id, info);
     this.members_.set(id, m);
     this.emit_('join', { member: m });
+  }
+
+  setMemberState_(m, state) {
+    const next = memberSnapshot({ ...m, state });
+    this.members_.set(m.id, next);
+    this.emit_('state', { member: next, state });
   }
 
   removeMember_(id) {
@@ -786,15 +1089,17 @@ export function animateCursors(room, draw, { delayMs = DEFAULTS.interpolationDel
     interpolator.remove(member.id);
     drawn.delete(member.id);
   });
-  // A resize or scroll moves the surface under the cursors: draw them again.
+  // A resize or scroll (of the page or, captured, of any scrolling element)
+  // moves the surface under the cursors: draw them again.
   const redraw = () => { drawn.clear(); schedule(); };
+  const scrollOptions = { capture: true, passive: true };
   globalThis.addEventListener('resize', redraw);
-  globalThis.addEventListener('scroll', redraw, { passive: true });
+  globalThis.addEventListener('scroll', redraw, scrollOptions);
   return () => {
     offMove();
     offLeave();
     globalThis.removeEventListener('resize', redraw);
-    globalThis.removeEventListener('scroll', redraw);
+    globalThis.removeEventListener('scroll', redraw, scrollOptions);
     if (frame) cancelAnimationFrame(frame);
     interpolator.clear();
   };
