@@ -171,6 +171,13 @@ void HttpSession::Serve(const Request& request) {
     Send(std::move(response));
     return;
   }
+  if (path == "/examples/editor") {
+    // The editor example: a page like the demo (same origin, same headers);
+    // its room comes from ?room=.
+    const web::Asset* page = web::FindAsset("editor.html");
+    Send(MakeResponse(200, std::string(page->content_type), std::string(page->body), request));
+    return;
+  }
   absl::StatusOr<std::string> room = core::RoomFromPath(path);
   if (!room.ok()) {
     shard_.counters().http_rejected.Add();
@@ -188,7 +195,8 @@ bool HttpSession::Serves(std::string_view path) const {
                                 ? true
                                 : server_.options().metrics_listen.empty();
   if (path == "/metrics") return metrics_here;
-  // The demo page, the SDK and the room pages (and their 4xx).
+  // The demo page, the editor example, the SDK and the room pages (and
+  // their 4xx).
   return surface_ == HttpSurface::kPublic && server_.options().serve_demo;
 }
 
