@@ -1,5 +1,7 @@
 // End-to-end check of the demo page: a real cursord, Debian's Chromium, two
-// pages in one room with different viewport sizes.
+// pages in one room with different viewport sizes: positions, clicks, names
+// and colours (protocol v2) on cursors and in the member list, an identity
+// edited on the page and kept across a reload, bad input explained.
 //
 //   node demo_test.mjs <path to cursord>
 //
@@ -78,6 +80,28 @@ async function waitAttr(page, selector, attr, value) {
   }
 }
 
+// The member list as the page shows it.
+function memberList(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#member-list li')].map((li) => ({
+    id: Number(li.dataset.memberId), name: li.dataset.name, color: li.dataset.color,
+    self: li.dataset.self === 'true', text: li.textContent,
+  })));
+}
+
+// Waits until the member list has an entry matching every field of `want`.
+async function waitMember(page, want, label) {
+  try {
+    await page.waitForFunction((want) => [...document.querySelectorAll('#member-list li')].some((li) => {
+      const m = { id: Number(li.dataset.memberId), name: li.dataset.name, color: li.dataset.color,
+                  self: li.dataset.self === 'true' };
+      return Object.entries(want).every(([k, v]) => m[k] === v);
+    }), want, { timeout: STEP_TIMEOUT_MS });
+  } catch {
+    throw new Error(`page ${label}'s member list should show ${JSON.stringify(want)}, ` +
+                    `but it is ${JSON.stringify(await memberList(page))}`);
+  }
+}
+
 async function waitOpen(page) {
   await page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
   expect(await page.isHidden('#picker'), 'the room picker hidden on a room page');
@@ -135,8 +159,58 @@ async function run() {
   await waitCursorNear(a.page, idB, mapped(320, 240, VIEW_B, VIEW_A), 'A');
   await a.page.screenshot({ path: here('./out/page_a.png') });
 
+  // ---- names and colours (protocol v2) ----------------------------------------
+  expect(await a.page.getAttribute('#status', 'data-protocol') === 'v2', 'the demo speaks v2');
+  // B gave no name: a guest name, with the colour the server derives from it.
+  const selfB = await b.page.evaluate(() => window.cursordRoom.self);
+  expect(/^Guest \d{3}$/.test(selfB.name), `B named as a guest, got ${JSON.stringify(selfB.name)}`);
+  expect(/^#[0-9a-f]{6}$/.test(selfB.color), `B's colour from the server, got ${selfB.color}`);
+  await waitMember(a.page, { id: idA, name: 'alice', self: true }, 'A');
+  await waitMember(a.page, { id: idB, name: selfB.name, color: selfB.color, self: false }, 'A');
+  await waitMember(b.page, { id: idA, name: 'alice', self: false }, 'B');
+  await waitMember(b.page, { id: idB, name: selfB.name, self: true }, 'B');
+  const tagOfA = await b.page.textContent(`.cursor[data-member-id="${idA}"] .tag`);
+  expect(tagOfA === 'alice', `A's cursor in B tagged "alice", got "${tagOfA}"`);
+  expect((await memberList(b.page)).find((m) => m.self).text.includes('(you)'), 'B marked as you');
+
+  // A changes name and colour on the page: bad values are explained there
+  // and change nothing; good ones reach B.
+  await a.page.click('#edit-identity');
+  await a.page.fill('#identity-name', 'é'.repeat(33));  // 66 bytes
+  await a.page.click('#identity-form button[type="submit"]');
+  let problem = await a.page.textContent('#identity-error');
+  expect(/name must be 1-64 bytes/i.test(problem), `a long name explained, got "${problem}"`);
+  await a.page.fill('#identity-name', 'Ada');
+  await a.page.fill('#identity-color', 'blue');
+  await a.page.click('#identity-form button[type="submit"]');
+  problem = await a.page.textContent('#identity-error');
+  expect(/color must be #rrggbb/i.test(problem), `a bad colour explained, got "${problem}"`);
+  expect(await a.page.getAttribute('#status', 'data-state') === 'open', 'A still in the room meanwhile');
+  await a.page.fill('#identity-color', '#1e88e5');
+  await a.page.click('#identity-form button[type="submit"]');
+  expect(await a.page.isHidden('#identity-form'), 'the form closed once saved');
+  await waitMember(b.page, { name: 'Ada', color: '#1e88e5', self: false }, 'B');
+  await waitMember(a.page, { name: 'Ada', color: '#1e88e5', self: true }, 'A');
+
+  // Both reload: each keeps its name and colour (kept for the tab), and
+  // each sees the other's again.
+  await a.page.reload();
+  await b.page.reload();
+  const idA2 = await waitOpen(a.page);
+  const idB2 = await waitOpen(b.page);
+  expect(!new URL(a.page.url()).searchParams.has('name'), 'the edited name is not in the URL');
+  await waitMember(a.page, { id: idA2, name: 'Ada', color: '#1e88e5', self: true }, 'A');
+  await waitMember(a.page, { id: idB2, name: selfB.name, color: selfB.color, self: false }, 'A');
+  await waitMember(b.page, { id: idA2, name: 'Ada', color: '#1e88e5', self: false }, 'B');
+  await waitMember(b.page, { id: idB2, name: selfB.name, color: selfB.color, self: true }, 'B');
+  await a.page.mouse.move(400, 300, { steps: 2 });
+  await waitCursorNear(b.page, idA2, mapped(400, 300));
+  const tagOfAda = await b.page.textContent(`.cursor[data-member-id="${idA2}"] .tag`);
+  expect(tagOfAda === 'Ada', `A's cursor tagged "Ada" after the reload, got "${tagOfAda}"`);
+  await b.page.screenshot({ path: here('./out/page_b_names.png') });
+
   await a.context.close();
-  await b.page.waitForSelector(sel, { state: 'detached' });
+  await b.page.waitForSelector(`.cursor[data-member-id="${idA2}"]`, { state: 'detached' });
   await waitAttr(b.page, '#members', 'data-count', '1');
   await waitAttr(b.page, '#status', 'data-state', 'open');
   await b.page.screenshot({ path: here('./out/page_b_after_leave.png') });
