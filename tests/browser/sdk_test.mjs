@@ -12,6 +12,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 
 import {
   Cursord, cursorctl, expect, freePort, here, launchBrowser, loadChromium, log, main, openPage,
@@ -57,15 +58,17 @@ window.join = (name, options) => {
     constructor(...args) { super(...args); made.push(performance.now()); }
     send(bytes) { sends.push({ t: performance.now(), bytes: Array.from(bytes) }); super.send(bytes); }
   }
-  const room = sdk.connect(cursord, {
+  const room = sdk.connect(options.url ?? cursord, {
     ...options,
     surface: options.surface === 'board' ? board : options.surface,
     WebSocket: RecordingWebSocket,
   });
   const c = { room, events: [], statuses: [], sends, made };
-  for (const type of ['join', 'leave', 'move', 'click']) {
+  for (const type of ['join', 'leave', 'move', 'click', 'state']) {
     room.on(type, (e) => c.events.push({ type, id: e.member.id, x: e.x, y: e.y,
-                                          pressed: e.pressed, t: performance.now() }));
+                                          pressed: e.pressed, name: e.member.name,
+                                          color: e.member.color, state: e.member.stateJson(),
+                                          t: performance.now() }));
   }
   room.on('status', (s) => c.statuses.push({ ...s, t: performance.now() }));
   window.clients[name] = c;
@@ -94,6 +97,33 @@ async function startHost(base, quickStartRoom) {
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${srv.address().port}`;
   return { srv, origin, url: (q) => `${origin}/?cursord=${encodeURIComponent(base)}&${q}` };
+}
+
+// A TCP proxy to cursord that removes Sec-WebSocket-Protocol from every
+// response head: cursord as a server that knows no subprotocol (the seed's,
+// or another implementation of v1) looks to a browser.
+async function startSubprotocolStripper(port) {
+  const srv = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    client.pipe(upstream);
+    let head = Buffer.alloc(0);
+    const onData = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      upstream.off('data', onData);
+      const text = head.subarray(0, end + 4).toString('latin1')
+        .replace(/^Sec-WebSocket-Protocol:[^\r]*\r\n/im, '');
+      client.write(Buffer.concat([Buffer.from(text, 'latin1'), head.subarray(end + 4)]));
+      upstream.pipe(client);
+    };
+    upstream.on('data', onData);
+    const drop = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return { srv, url: `ws://127.0.0.1:${srv.address().port}` };
 }
 
 async function hostPage(label, board, errors) {
@@ -193,13 +223,27 @@ async function run() {
 
   // ---- two members see each other's join, move, click and leave ------------
   const room = `sdk-${tag}`;
-  await join(A, 'a', { room, user: 'alice', surface: 'board' });
+  await join(A, 'a', { room, user: 'alice', name: 'Alice', surface: 'board' });
   const idA = await waitOpen(A, 'a');
-  await join(B, 'b', { room, user: 'bob', surface: 'board' });
+  await join(B, 'b', { room, user: 'bob', name: 'Bob', surface: 'board' });
   const idB = await waitOpen(B, 'b');
   log(`room ${room}: a is #${idA}, b is #${idB}`);
   await waitEvent(B, 'b', { type: 'join', id: idA });  // from the roster
   await waitEvent(A, 'a', { type: 'join', id: idB });  // from 03
+
+  // Protocol v2: each join carries the member's user, name and the colour
+  // the server gives it (derived from the user id: none was chosen).
+  const meA = await A.page.evaluate(() => ({ protocol: window.clients.a.room.protocol,
+                                            self: window.clients.a.room.self }));
+  expect(meA.protocol === 'v2', `a speaks v2, got ${meA.protocol}`);
+  expect(meA.self.user === 'alice' && meA.self.name === 'Alice' && /^#[0-9a-f]{6}$/.test(meA.self.color),
+         `a's own info from the server, got ${JSON.stringify(meA.self)}`);
+  await waitEvent(B, 'b', { type: 'join', id: idA, name: 'Alice', color: meA.self.color });
+  const aInB = await B.page.evaluate((id) => window.clients.b.room.member(id), idA);
+  expect(aInB.user === 'alice', `b sees a's user id, got ${JSON.stringify(aInB)}`);
+  const bInA = await A.page.evaluate((id) => window.clients.a.room.member(id), idB);
+  expect(bInA.name === 'Bob' && bInA.user === 'bob' && bInA.color !== meA.self.color,
+         `a sees b as Bob in a colour of his own, got ${JSON.stringify(bInA)}`);
 
   // The middle of A's board, a quarter down, lands at the same place on B's.
   await A.page.evaluate(() => window.clients.a.room.setCursor(100 + 200, 50 + 50));
@@ -353,10 +397,14 @@ async function run() {
   // ---- reconnect after a shutdown (1001) and after a crash (1006) ------------------
   const room2 = `sdk-restart-${tag}`;
   const reconnect = { minDelayMs: 100, maxDelayMs: 1000 };
-  await join(A, 'r1', { room: room2, reconnect });
+  await join(A, 'r1', { room: room2, reconnect, name: 'R1' });
   await join(B, 'r2', { room: room2, reconnect });
-  await waitOpen(A, 'r1');
+  const r1First = await waitOpen(A, 'r1');
   await waitOpen(B, 'r2');
+  // r1's v2 state reaches r2; the server forgets it with the restart, the
+  // SDK sends it again on every new connection.
+  await A.page.evaluate(() => window.clients.r1.room.setState({ sel: [3, 14] }));
+  await waitEvent(B, 'r2', { type: 'state', id: r1First });
   const D = await openPage(browser, { width: 800, height: 600 }, 'D', errors);
   await D.page.goto(`${base}/rooms/${room2}`);
   await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
@@ -389,6 +437,10 @@ async function run() {
     await waitIn(B.page, `r2 sees r1 (#${r1}) after the ${label}`,
                  (id) => window.clients.r2.room.others().some((m) => m.id === id), r1,
                  () => window.clients.r2.room.others().map((m) => m.id));
+    await waitIn(B.page, `r2 sees r1's state again after the ${label}`,
+                 (id) => JSON.stringify(window.clients.r2.room.member(id)?.stateJson()) === '{"sel":[3,14]}' &&
+                         window.clients.r2.room.member(id).name === 'R1', r1,
+                 (id) => window.clients.r2.room.member(id));
     await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
     log(`reconnected after the ${label}: r1 #${r1}, r2 #${r2}`);
     if (label === 'restart') {
@@ -398,6 +450,31 @@ async function run() {
       await D.page.waitForSelector('#status[data-state="reconnecting"][data-close-code="1006"]');
       await server.start();
     }
+  }
+
+  // ---- v1 fallback: a server that selects no subprotocol ----------------------------
+  // Through the stripper, the attempt offering cursord.v2 fails in the
+  // browser; the SDK retries at once without it, joins as v1 and stays v1.
+  const stripper = await startSubprotocolStripper(server.port);
+  const room4 = `sdk-v1-${tag}`;
+  try {
+    await join(A, 'v2peer', { room: room4, name: 'Peer' });
+    const idPeer = await waitOpen(A, 'v2peer');
+    await join(B, 'old', { room: room4, name: 'Old', url: stripper.url });
+    const idOld = await waitOpen(B, 'old');
+    const old = await B.page.evaluate(() => ({ protocol: window.clients.old.room.protocol,
+                                               made: window.clients.old.made.length,
+                                               peer: window.clients.old.room.others()[0] }));
+    expect(old.protocol === 'v1' && old.made === 2,
+           `old: v1 after one failed attempt offering v2, got ${old.protocol} after ${old.made} sockets`);
+    expect(old.peer.id === idPeer && old.peer.name === null,
+           `old sees the peer without info (v1), got ${JSON.stringify(old.peer)}`);
+    // The v2 member sees the v1 one's name: the server has it from the URL.
+    await waitEvent(A, 'v2peer', { type: 'join', id: idOld, name: 'Old' });
+    await A.page.evaluate(() => window.clients.v2peer.room.close());
+    await B.page.evaluate(() => window.clients.old.room.close());
+  } finally {
+    stripper.srv.close();
   }
 
   // ---- join tokens: sent as a subprotocol; a refused one is final --------------------
@@ -427,7 +504,9 @@ async function run() {
   // seen in CI under ASan). Those are the reconnects under test, not page
   // errors; a failed connection to any other room still is one.
   const restartAttempt = new RegExp(`console: WebSocket connection to '[^']*/rooms/${room2}(\\?[^']*)?' failed`);
-  const unexpected = errors.filter((e) => !restartAttempt.test(e));
+  // The v1 fallback's attempt offering cursord.v2 fails by design.
+  const fallbackAttempt = new RegExp(`console: WebSocket connection to '[^']*/rooms/${room4}(\\?[^']*)?' failed`);
+  const unexpected = errors.filter((e) => !restartAttempt.test(e) && !fallbackAttempt.test(e));
   expect(unexpected.length === 0, `no page errors, got:\n  ${unexpected.join('\n  ')}`);
 }
 
