@@ -707,3 +707,18 @@ test('v2: a roster whose 08s stop short is taken as it is when anything else arr
                             'status open', 'move 2 0.000,0.000']);
   room.close();
 });
+
+test('v2: a press sends the position and the state held back by the throttles first', async () => {
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket, throttleMs: 1000 });
+  const ws = await next();
+  joinV2(ws, 1, { 1: [[1, 1, 1], '', ''] });
+  room.setCursorFraction(0, 0);
+  room.setState(1);
+  room.setCursorFraction(1, 1);
+  room.setState(2);  // both held back for a second
+  room.setPressed(true);
+  assert.deepEqual(ws.sent.map((b) => b[0] === 9 ? textOf(b) : b), [
+    [5, 0, 0, 0, 0], '\t1', [5, 0xff, 0xff, 0xff, 0xff], '\t2', [6]]);
+  room.close();
+});

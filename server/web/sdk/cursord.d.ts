@@ -187,7 +187,7 @@ export interface Room {
   setCursor(clientX: number, clientY: number): void;
   /** My pointer as fractions 0..1 of the surface. Throttled. */
   setCursorFraction(x: number, y: number): void;
-  /** Press or release; the pending position is sent first. */
+  /** Press or release; the pending position and state are sent first. */
   setPressed(pressed: boolean): void;
   /**
    * My state for the others (v2): bytes as they are, any other value as UTF-8

@@ -638,12 +638,16 @@ class Room {
     this.throttle_.push(this.position_[0], this.position_[1]);
   }
 
-  /** Pressed or released. Sends the pending position first, so the click lands where the pointer is. */
+  /**
+   * Pressed or released. Sends the pending position and state first, so the
+   * click lands where the pointer is and after what I set before it.
+   */
   setPressed(pressed) {
     pressed = Boolean(pressed);
     if (pressed === this.pressed_) return;
     this.pressed_ = pressed;
     this.throttle_.flush();
+    this.stateThrottle_.flush();
     this.send_(encodePress(pressed));
   }
 
