@@ -95,8 +95,11 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
   }
   // With --redis every member names its instance.
   bool cluster = false;
+  // Protocol v2 state: a column only when some member has one.
+  bool state = false;
   for (const v1::Member& member : room.members()) {
     cluster = cluster || !member.instance_id().empty();
+    state = state || !member.state().empty();
   }
   std::vector<Table::Column> columns = {{"ID", Align::kRight},
                {"USER", Align::kLeft, /*shrinkable=*/true, 6},
@@ -107,6 +110,7 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
                {"ONLINE", Align::kLeft},
                {"IDLE", Align::kLeft},
                {"ADDRESS", Align::kLeft, /*shrinkable=*/true, 12}};
+  if (state) columns.insert(columns.begin() + 6, {"STATE", Align::kRight});
   if (cluster) columns.push_back({"INSTANCE", Align::kLeft, /*shrinkable=*/true, 8});
   Table table(std::move(columns));
   for (const v1::Member& member : room.members()) {
@@ -117,6 +121,10 @@ std::string RoomView(const v1::Room& room, const ViewContext& context) {
         FormatAge(FromProto(member.connect_time()), context.now),
         FormatAge(FromProto(member.last_activity_time()), context.now),
         OrDash(member.remote_address())};
+    if (state) {
+      row.insert(row.begin() + 6,
+                 member.state().empty() ? "-" : absl::StrCat(member.state().size(), " B"));
+    }
     if (cluster) row.push_back(member.instance_id());
     table.AddRow(std::move(row));
   }
@@ -259,6 +267,13 @@ std::string WatchEventView(const v1::WatchRoomResponse& message,
       return line("move", message.cursor_moved().member_id(),
                   absl::StrCat(message.cursor_moved().position().x(), ",",
                                message.cursor_moved().position().y()));
+    case v1::WatchRoomResponse::kStateChanged: {
+      // Opaque bytes: their size, then as text (escaped and cut to the
+      // width like names; a JSON state reads as such).
+      const std::string& state = message.state_changed().state();
+      return line("state", message.state_changed().member_id(),
+                  absl::StrCat(state.size(), " bytes \"", state, "\""));
+    }
     case v1::WatchRoomResponse::EVENT_NOT_SET:
       break;
   }

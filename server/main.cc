@@ -90,6 +90,12 @@ void AddEdgeFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
       ->envname("CURSORD_MAX_FRAME_BYTES")
       ->check(CLI::Range(size_t{8}, size_t{1} << 20))
       ->capture_default_str();
+  app.add_option("--max-state-bytes", options.max_state_bytes,
+                 "largest member state (protocol v2); a bigger one closes the session with 1009; "
+                 "below --max-frame-bytes")
+      ->envname("CURSORD_MAX_STATE_BYTES")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 16))
+      ->capture_default_str();
   app.add_option("--max-pending-bytes", options.max_pending_bytes,
                  "undelivered join/leave/click bytes per client before it is closed (1008)")
       ->envname("CURSORD_MAX_PENDING_BYTES")
@@ -376,6 +382,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   try {
     app.parse(argc, argv);
+    if (options.max_state_bytes >= options.max_frame_bytes) {
+      // A state message is its bytes plus a type byte, in one frame.
+      throw CLI::ValidationError("--max-state-bytes",
+                                 "must be below --max-frame-bytes (" +
+                                     std::to_string(options.max_frame_bytes) + ")");
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -640,6 +640,11 @@ void Backplane::OnMessage(Server& server, std::string_view channel, std::string_
                            (!state->to.empty() && state->to != instance_id_))) {
     return;  // ours, or the answer to another newcomer
   }
+  if (const auto* states = std::get_if<MemberStatesMessage>(&*message);
+      states != nullptr && (states->instance == instance_id_ ||
+                            (!states->to.empty() && states->to != instance_id_))) {
+    return;  // likewise
+  }
   if (!room.ready) {
     if (room.subscribed) room.buffered.push_back(std::move(*message));
     return;
@@ -796,6 +801,17 @@ void Backplane::PublishState(std::string room, std::string to, std::vector<State
     if (followed == nullptr) return;
     StateMessage message{instance_id_, std::move(to), std::move(entries)};
     Publish(*followed->server, followed->channel, EncodeState(message));
+  });
+}
+
+void Backplane::PublishMemberStates(std::string room, std::string to,
+                                    std::vector<MemberStateEntry> entries) {
+  net::post(io_, [this, room = std::move(room), to = std::move(to),
+                  entries = std::move(entries)]() mutable {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr) return;
+    MemberStatesMessage message{instance_id_, std::move(to), std::move(entries)};
+    Publish(*followed->server, followed->channel, EncodeMemberStates(message));
   });
 }
 

@@ -167,6 +167,11 @@ class Backplane {
   // The state of this instance's members in `room` for instance `to` (new
   // in the room), or for every instance (`to` empty).
   void PublishState(std::string room, std::string to, std::vector<StateEntry> entries);
+  // Protocol v2's member states of this instance's members in `room`: the
+  // changed ones for every instance (`to` empty), or all of them for
+  // instance `to`, just before its PublishState.
+  void PublishMemberStates(std::string room, std::string to,
+                           std::vector<MemberStateEntry> entries);
 
   // Sends request `op` with `args` on the cluster bus to every live
   // instance, this one included (OnControlRequest on each), and gathers

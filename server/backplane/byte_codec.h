@@ -30,6 +30,12 @@ class ByteWriter {
     U8(static_cast<uint8_t>(bytes.size()));
     out_.append(bytes);
   }
+  // A 16-bit length, then the bytes (cut at 65535, never mis-framed).
+  void String16(std::string_view bytes) {
+    if (bytes.size() > 0xffff) bytes = bytes.substr(0, 0xffff);
+    U16(static_cast<uint16_t>(bytes.size()));
+    out_.append(bytes);
+  }
   void Raw(std::string_view bytes) { out_.append(bytes); }
 
  private:
@@ -62,6 +68,13 @@ class ByteReader {
   bool ShortString(std::string* value) {
     uint8_t size = 0;
     if (!U8(&size) || !Has(size)) return Fail();
+    value->assign(in_.data() + pos_, size);
+    pos_ += size;
+    return true;
+  }
+  bool String16(std::string* value) {
+    uint16_t size = 0;
+    if (!U16(&size) || !Has(size)) return Fail();
     value->assign(in_.data() + pos_, size);
     pos_ += size;
     return true;

@@ -112,6 +112,21 @@ absl::StatusOr<RoomMessage> DecodeState(ByteReader& reader) {
   return Finish(reader, std::move(state));
 }
 
+absl::StatusOr<RoomMessage> DecodeMemberStates(ByteReader& reader) {
+  MemberStatesMessage states;
+  if (!reader.ShortString(&states.instance) || !reader.ShortString(&states.to)) {
+    return Malformed("truncated");
+  }
+  while (reader.remaining() > 0) {
+    MemberStateEntry& entry = states.entries.emplace_back();
+    if (!reader.U8(&entry.id) || !reader.U64(&entry.generation) ||
+        !reader.String16(&entry.state)) {
+      return Malformed("truncated");
+    }
+  }
+  return Finish(reader, std::move(states));
+}
+
 absl::StatusOr<RoomMessage> DecodeKick(ByteReader& reader) {
   KickMessage kick;
   reader.U8(&kick.id);
@@ -143,6 +158,13 @@ struct Printer {
       out << " " << int{e.id} << "/" << e.generation;
       if (e.has_position) out << "@" << e.x << "," << e.y;
       if (e.pressed) out << " down";
+    }
+  }
+  void operator()(const MemberStatesMessage& m) {
+    out << "member states from \"" << absl::CHexEscape(m.instance) << "\" to \""
+        << absl::CHexEscape(m.to) << "\"";
+    for (const MemberStateEntry& e : m.entries) {
+      out << " " << int{e.id} << "/" << e.generation << ":" << e.state.size() << "B";
     }
   }
   void operator()(const KickMessage& m) {
@@ -233,6 +255,21 @@ std::string EncodeState(const StateMessage& state) {
   return out;
 }
 
+std::string EncodeMemberStates(const MemberStatesMessage& states) {
+  std::string out;
+  ByteWriter writer(&out);
+  writer.U8(kRoomMessageVersion);
+  writer.U8(static_cast<uint8_t>(RoomMessageType::kMemberStates));
+  writer.ShortString(states.instance);
+  writer.ShortString(states.to);
+  for (const MemberStateEntry& entry : states.entries) {
+    writer.U8(entry.id);
+    writer.U64(entry.generation);
+    writer.String16(entry.state);
+  }
+  return out;
+}
+
 absl::StatusOr<RoomMessage> DecodeRoomMessage(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t version = 0;
@@ -255,6 +292,8 @@ absl::StatusOr<RoomMessage> DecodeRoomMessage(std::string_view bytes) {
       return DecodeKick(reader);
     case RoomMessageType::kState:
       return DecodeState(reader);
+    case RoomMessageType::kMemberStates:
+      return DecodeMemberStates(reader);
   }
   return Malformed(absl::StrCat("unknown type ", type));
 }

@@ -16,10 +16,16 @@
 //   state      01 06 instance:(1+n) to:(1+n) then, to the end, entries of
 //              14 bytes: id:1 generation:8 x:2 y:2 flags:1 (bit 0: has a
 //              position, bit 1: pressing; other bits 0)
+//   member states
+//              01 07 instance:(1+n) to:(1+n) then, to the end, entries:
+//              id:1 generation:8 length:2 state:length (protocol v2's
+//              per-member state; empty: cleared)
 //
 // Joins and leaves are published by the room store's scripts, which build
 // them in Lua from these constants (room_scripts.cc); clicks, positions,
-// kicks and states by the instances. A state answers an instance that is
+// kicks, states and member states by the instances. Member states are
+// batched like positions (`to` empty), and sent to a newcomer just before
+// its state (`to` naming it). A state answers an instance that is
 // new in the room (`to`): every member of `instance` there, with its
 // position and press, sent when `instance` saw the newcomer's first join,
 // so that the newcomer's joiners start from it (docs/BACKPLANE.md).
@@ -48,6 +54,7 @@ enum class RoomMessageType : uint8_t {
   kPositions = 4,
   kKick = 5,
   kState = 6,
+  kMemberStates = 7,
 };
 
 // Why a member left. A value this version does not name is kept as its
@@ -137,8 +144,26 @@ struct StateMessage {
   }
 };
 
+struct MemberStateEntry {
+  uint8_t id = 0;
+  uint64_t generation = 0;
+  std::string state;  // at most 65535 bytes (cursord's --max-state-bytes caps it lower)
+  friend bool operator==(const MemberStateEntry& a, const MemberStateEntry& b) {
+    return a.id == b.id && a.generation == b.generation && a.state == b.state;
+  }
+};
+
+struct MemberStatesMessage {
+  std::string instance;  // the publisher: every entry is one of its members
+  std::string to;        // empty: for every instance; else the one new in the room
+  std::vector<MemberStateEntry> entries;
+  friend bool operator==(const MemberStatesMessage& a, const MemberStatesMessage& b) {
+    return a.instance == b.instance && a.to == b.to && a.entries == b.entries;
+  }
+};
+
 using RoomMessage = std::variant<JoinMessage, LeaveMessage, ClickMessage, PositionsMessage,
-                                 KickMessage, StateMessage>;
+                                 KickMessage, StateMessage, MemberStatesMessage>;
 
 // For test failures and log lines.
 std::ostream& operator<<(std::ostream& out, const RoomMessage& message);
@@ -153,6 +178,8 @@ std::string EncodePositions(const PositionsMessage& positions);
 absl::StatusOr<std::string> EncodeKick(const KickMessage& kick);
 // Both instances must be valid instance ids.
 std::string EncodeState(const StateMessage& state);
+// Likewise (`to` may be empty).
+std::string EncodeMemberStates(const MemberStatesMessage& states);
 
 // Decodes one message. INVALID_ARGUMENT for an unknown version or type,
 // input that ends inside a field, bytes after the last field, a join whose

@@ -49,6 +49,7 @@ void ToProto(const core::MemberSnapshot& member, v1::Member* out) {
   out->set_clicking(member.clicking);
   out->set_remote(member.remote);
   out->set_instance_id(member.instance);
+  out->set_state(member.state);
 }
 
 void ToProto(const core::RoomSummary& room, v1::Room* out) {
@@ -165,6 +166,10 @@ void ToProto(const core::RoomEvent& event, v1::WatchRoomResponse* out) {
       out->mutable_click_changed()->set_member_id(id);
       out->mutable_click_changed()->set_clicking(
           event.kind == core::RoomEventKind::kClickStarted);
+      break;
+    case core::RoomEventKind::kStateChanged:
+      out->mutable_state_changed()->set_member_id(id);
+      out->mutable_state_changed()->set_state(event.member.state);
       break;
     case core::RoomEventKind::kCursorMoved:
       out->mutable_cursor_moved()->set_member_id(id);

@@ -13,12 +13,14 @@ bool WatchBuffer::Enqueue(Item item) {
 }
 
 bool WatchBuffer::ReleasePending(uint8_t id) {
-  MemberMoves& moves = moves_[id];
-  if (!moves.pending.has_value()) return true;
-  core::RoomEvent event = std::move(*moves.pending);
-  moves.pending.reset();
-  --pending_moves_;
-  return Enqueue(std::move(event));
+  for (MemberMoves* moves : {&moves_[id], &moves_[256 + id]}) {
+    if (!moves->pending.has_value()) continue;
+    core::RoomEvent event = std::move(*moves->pending);
+    moves->pending.reset();
+    --pending_moves_;
+    if (!Enqueue(std::move(event))) return false;
+  }
+  return true;
 }
 
 bool WatchBuffer::PushSnapshot(core::RoomSnapshot snapshot, absl::Time now) {
@@ -27,16 +29,18 @@ bool WatchBuffer::PushSnapshot(core::RoomSnapshot snapshot, absl::Time now) {
 
 bool WatchBuffer::Push(const core::RoomEvent& event, absl::Time now) {
   const uint8_t id = event.member.id;
-  MemberMoves& moves = moves_[id];
-  if (event.kind != core::RoomEventKind::kCursorMoved) {
+  if (event.kind != core::RoomEventKind::kCursorMoved &&
+      event.kind != core::RoomEventKind::kStateChanged) {
     if (!ReleasePending(id)) return false;
     if (event.kind == core::RoomEventKind::kLeft) {
       // The id may be reused by the next member; it starts with a fresh
       // allowance.
-      moves.last_sent = absl::InfinitePast();
+      moves_[id].last_sent = absl::InfinitePast();
+      moves_[256 + id].last_sent = absl::InfinitePast();
     }
     return Enqueue(event);
   }
+  MemberMoves& moves = SlotOf(event.kind, id);
   // A move that may go now still waits as pending when the queue is full:
   // moves coalesce, so they never overflow the buffer themselves.
   if (!moves.pending.has_value() &&
@@ -46,7 +50,7 @@ bool WatchBuffer::Push(const core::RoomEvent& event, absl::Time now) {
     return Enqueue(event);
   }
   if (!moves.pending.has_value()) ++pending_moves_;
-  moves.pending = event;  // latest position wins
+  moves.pending = event;  // latest position (or state) wins
   return true;
 }
 

@@ -2,11 +2,12 @@
 // I/O, time passed in; WatchSession owns one under its mutex.
 //
 // Bounds: at most `capacity` queued items, plus at most one pending cursor
-// move per member id (256). Cursor moves are coalesced per member, the
-// latest position wins, and released at most once per `cursor_interval`
-// per member. A member's other events (click, leave, ...) first release
-// that member's pending move, so a watcher never sees a member's events out
-// of order (a click lands where the cursor was).
+// move and one pending state change per member id (2 x 256). Cursor moves
+// and state changes are coalesced per member, the latest wins, and each
+// released at most once per `cursor_interval` per member. A member's other
+// events (click, leave, ...) first release that member's pending move and
+// state, so a watcher never sees a member's events out of order (a click
+// lands where the cursor was).
 #ifndef CURSORD_CONTROL_WATCH_BUFFER_H_
 #define CURSORD_CONTROL_WATCH_BUFFER_H_
 
@@ -41,7 +42,7 @@ class WatchBuffer {
   // Queue the room's snapshot. False when the buffer is full.
   bool PushSnapshot(core::RoomSnapshot snapshot, absl::Time now);
 
-  // Queue an event (cursor moves coalesce). False when the buffer is full:
+  // Queue an event (cursor moves and state changes coalesce). False when the buffer is full:
   // the watcher is too slow and must be dropped.
   bool Push(const core::RoomEvent& event, absl::Time now);
 
@@ -65,12 +66,17 @@ class WatchBuffer {
   };
 
   bool Enqueue(Item item);
-  // Moves `id`'s pending move, if any, to the queue.
+  // Moves `id`'s pending move and state, if any, to the queue.
   bool ReleasePending(uint8_t id);
+  // The slot of a coalesced event (a move or a state change) of `id`.
+  MemberMoves& SlotOf(core::RoomEventKind kind, uint8_t id) {
+    return moves_[kind == core::RoomEventKind::kStateChanged ? 256 + id : id];
+  }
 
   Options options_;
   std::deque<Item> queue_;
-  std::array<MemberMoves, 256> moves_;  // indexed by member id
+  // Indexed by member id: moves, then (256 + id) state changes.
+  std::array<MemberMoves, 512> moves_;
   size_t pending_moves_ = 0;
 };
 

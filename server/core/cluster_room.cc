@@ -63,19 +63,32 @@ bool ClusterRoom::MarkMoved(uint8_t id) {
   return ++moved_count_ == 1;
 }
 
-std::vector<uint8_t> ClusterRoom::TakeMoved() {
+std::vector<uint8_t> ClusterRoom::TakeFlagged(bool Member::*flag, int& count) {
   std::vector<uint8_t> ids;
-  if (moved_count_ == 0) return ids;
-  ids.reserve(moved_count_);
+  if (count == 0) return ids;
+  ids.reserve(count);
   for (auto& [id, m] : members_) {
-    if (m.moved) {
-      m.moved = false;
+    if (m.*flag) {
+      m.*flag = false;
       ids.push_back(id);
     }
   }
-  moved_count_ = 0;
+  count = 0;
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+std::vector<uint8_t> ClusterRoom::TakeMoved() { return TakeFlagged(&Member::moved, moved_count_); }
+
+bool ClusterRoom::MarkStateChanged(uint8_t id) {
+  auto it = members_.find(id);
+  if (it == members_.end() || it->second.state_changed || !it->second.local) return false;
+  it->second.state_changed = true;
+  return ++state_changed_count_ == 1;
+}
+
+std::vector<uint8_t> ClusterRoom::TakeStateChanged() {
+  return TakeFlagged(&Member::state_changed, state_changed_count_);
 }
 
 }  // namespace cursord::core

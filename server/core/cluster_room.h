@@ -78,6 +78,14 @@ class ClusterRoom {
   // the set.
   std::vector<uint8_t> TakeMoved();
 
+  // Local member `id` set its state (protocol v2): batched like moves.
+  // True when it is the first change since the last TakeStateChanged.
+  bool MarkStateChanged(uint8_t id);
+  bool has_state_changes() const { return state_changed_count_ != 0; }
+  // The local members whose state changed since the last call, in id
+  // order; clears the set.
+  std::vector<uint8_t> TakeStateChanged();
+
   // Whether a member of this instance ever joined the room here (since it
   // was created on this shard).
   bool had_local() const { return had_local_; }
@@ -110,8 +118,13 @@ class ClusterRoom {
     uint64_t generation = 0;
     bool local = false;
     bool moved = false;
+    bool state_changed = false;
     std::string instance;  // of a remote member
   };
+
+  // The ids whose `flag` is set, in id order, the flags cleared and
+  // `count` zeroed.
+  std::vector<uint8_t> TakeFlagged(bool Member::*flag, int& count);
 
   const Member* Find(uint8_t id) const {
     auto it = members_.find(id);
@@ -126,6 +139,7 @@ class ClusterRoom {
   bool had_local_ = false;
   int remote_count_ = 0;
   int moved_count_ = 0;
+  int state_changed_count_ = 0;
   int pending_joins_ = 0;
 };
 

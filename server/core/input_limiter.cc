@@ -66,6 +66,17 @@ InputLimiter::Verdict InputLimiter::OnClick(Clock::time_point now, bool down) {
   return verdict;
 }
 
+InputLimiter::Verdict InputLimiter::OnState(Clock::time_point now, std::string_view state) {
+  const Verdict verdict = Admit(now);
+  if (verdict == Verdict::kDeferred) {
+    deferred_.state = std::string(state);
+  } else if (verdict == Verdict::kApply) {
+    deferred_.state.reset();  // superseded by this one
+    if (deferred_.click) applied_down_ = *deferred_.click;  // applied before this state
+  }
+  return verdict;
+}
+
 InputLimiter::Verdict InputLimiter::OnOther(Clock::time_point now) { return Admit(now); }
 
 InputLimiter::Deferred InputLimiter::TakeDeferred() {

@@ -23,6 +23,8 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace cursord::core {
 
@@ -79,7 +81,10 @@ class InputLimiter {
     std::optional<Move> move_before;
     std::optional<bool> click;  // pressed (true) or released
     std::optional<Move> move_after;
-    bool empty() const { return !move_before && !click && !move_after; }
+    // The newest state set (protocol v2), latest wins; applied last (a
+    // state is independent of where the cursor is).
+    std::optional<std::string> state;
+    bool empty() const { return !move_before && !click && !move_after && !state; }
   };
 
   InputLimiter(const Options& options, Clock::time_point now);
@@ -90,6 +95,9 @@ class InputLimiter {
   // A click (`down`: pressed). On kApply, TakeDeferred then returns
   // everything that came before it, in order.
   Verdict OnClick(Clock::time_point now, bool down);
+  // A state set (protocol v2). On kApply, TakeDeferred then returns what
+  // came before it, minus a state it supersedes.
+  Verdict OnState(Clock::time_point now, std::string_view state);
   // A message that changes no state (ignored ones still cost parsing).
   Verdict OnOther(Clock::time_point now);
 

@@ -31,6 +31,7 @@ struct MemberSnapshot {
   uint16_t x = 0;
   uint16_t y = 0;
   bool clicking = false;
+  std::string state;    // protocol v2's per-member state; empty: none
   bool remote = false;  // connected to another instance of the cluster
   // With --redis: the id of the instance it is connected to.
   std::string instance;
@@ -129,6 +130,7 @@ enum class RoomEventKind {
   kClickStarted,   // member.id
   kClickStopped,   // member.id
   kCursorMoved,    // member.id, member.x, member.y (only if asked for)
+  kStateChanged,   // member.id, member.state (only if asked for, with moves)
 };
 
 struct RoomEvent {

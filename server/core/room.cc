@@ -3,12 +3,18 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "server/core/member_color.h"
 #include "server/core/wire.h"
 
 namespace cursord::core {
 
-Room::Room(std::string id, int max_members, absl::Time now, Counter* coalesced)
-    : id_(std::move(id)), created_at_(now), coalesced_(coalesced), ids_(max_members) {}
+Room::Room(std::string id, int max_members, absl::Time now, Counter* coalesced,
+           Counter* state_coalesced)
+    : id_(std::move(id)),
+      created_at_(now),
+      coalesced_(coalesced),
+      state_coalesced_(state_coalesced),
+      ids_(max_members) {}
 
 Room::~Room() = default;
 
@@ -33,20 +39,31 @@ void Room::Admit(uint8_t id, RoomMember* member, MemberIdentity identity, absl::
   if (records_.size() <= id) {
     records_.resize(id + 1);
     positions_.resize(id + 1);
+    states_.resize(id + 1);
   }
   auto record = std::make_unique<Record>();
   record->member = member;
   record->identity = std::move(identity);
   record->connected_at = now;
   record->last_activity = now;
+  AppendMemberInfoFrame(record->info_frame, id,
+                        MemberColor(record->identity.color, record->identity.user_id,
+                                    record->identity.name, id),
+                        record->identity.user_id, record->identity.name);
+  // v2 members are told `03 id` and who it is, in one event.
+  const std::string joined_v1 = [id] {
+    std::string frame;
+    AppendIdFrame(frame, MessageType::kUserJoined, id);
+    return frame;
+  }();
+  const std::string joined_v2 = joined_v1 + record->info_frame;
   records_[id] = std::move(record);
   positions_[id] = Position{};
+  states_[id].clear();
 
   if (member != nullptr) SendJoinSequence(member, id);
-  std::string joined;
-  AppendIdFrame(joined, MessageType::kUserJoined, id);
   for (const auto& [other_id, other] : active_) {
-    other->outbox.PushEvent(joined, -1, nullptr);
+    other->outbox.PushEvent(other->v2() ? joined_v2 : joined_v1);
     other->WakeSoon();
   }
   if (member != nullptr) active_.emplace_back(id, member);
@@ -71,6 +88,11 @@ void Room::SendJoinSequence(RoomMember* member, uint8_t id) {
     if (records_[i]) ids[count++] = static_cast<uint8_t>(i);
   }
   AppendUserListFrame(frames, ids, count);
+  const bool v2 = member->v2();
+  if (v2) {
+    // Who everyone is, the newcomer included.
+    for (size_t i = 0; i < count; ++i) frames.append(records_[ids[i]]->info_frame);
+  }
   // Every other member, local or remote, in id order.
   for (size_t i = 0; i < records_.size(); ++i) {
     if (i == id || !records_[i]) continue;
@@ -80,8 +102,9 @@ void Room::SendJoinSequence(RoomMember* member, uint8_t id) {
       AppendCursorFrame(frames, other_id, positions_[other_id].x, positions_[other_id].y);
     }
     if (r.clicking) AppendIdFrame(frames, MessageType::kStartedClicking, other_id);
+    if (v2 && !states_[i].empty()) AppendMemberStateFrame(frames, other_id, states_[i]);
   }
-  member->outbox.PushEvent(frames, -1, nullptr);
+  member->outbox.PushEvent(frames);
   member->Wake();
 }
 
@@ -93,19 +116,21 @@ void Room::Leave(uint8_t id, absl::Time now) {
                                [id](const auto& entry) { return entry.first == id; }));
   }
   records_[id].reset();
+  std::string().swap(states_[id]);
   ids_.Release(id);
   // Keep the tables no longer than the highest id in use.
   while (!records_.empty() && !records_.back()) {
     records_.pop_back();
     positions_.pop_back();
+    states_.pop_back();
   }
 
   std::string left;
   AppendIdFrame(left, MessageType::kUserLeft, id);
   for (const auto& [other_id, other] : active_) {
-    // Nothing of `id` may follow `04 id`: its pending position goes.
+    // Nothing of `id` may follow `04 id`: its pending position and state go.
     other->outbox.DropCursor(id);
-    other->outbox.PushEvent(left, -1, nullptr);
+    other->outbox.PushEvent(left);
     other->WakeSoon();
   }
   if (watched()) {
@@ -153,7 +178,7 @@ void Room::Click(uint8_t from, bool down, absl::Time now) {
                 from);
   for (const auto& [other_id, other] : active_) {
     if (other_id == from) continue;
-    other->outbox.PushEvent(frame, from, positions_.data());
+    other->outbox.PushEvent(frame, from, tables());
     other->Wake();
   }
   if (watched()) {
@@ -162,6 +187,30 @@ void Room::Click(uint8_t from, bool down, absl::Time now) {
     event.time = now;
     event.member.id = from;
     watchers_->Publish(event, false);
+  }
+}
+
+void Room::SetState(uint8_t from, std::string_view state, absl::Time now) {
+  Record& record = *records_[from];
+  record.last_activity = now;
+  states_[from].assign(state.data(), state.size());
+  uint64_t coalesced = 0;
+  for (const auto& [other_id, other] : active_) {
+    if (other_id == from || !other->v2()) continue;
+    if (other->outbox.MarkState(from)) {
+      other->Wake();
+    } else {
+      ++coalesced;
+    }
+  }
+  if (coalesced && state_coalesced_ != nullptr) state_coalesced_->Add(coalesced);
+  if (watchers_ != nullptr && watchers_->any_cursor_watcher()) {
+    RoomEvent event;
+    event.kind = RoomEventKind::kStateChanged;
+    event.time = now;
+    event.member.id = from;
+    event.member.state = states_[from];
+    watchers_->Publish(event, true);
   }
 }
 
@@ -193,6 +242,7 @@ MemberSnapshot Room::SnapshotMember(uint8_t id) const {
   m.x = positions_[id].x;
   m.y = positions_[id].y;
   m.clicking = r.clicking;
+  m.state = states_[id];
   m.remote = r.member == nullptr;
   return m;
 }

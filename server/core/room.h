@@ -21,6 +21,7 @@
 #include "server/core/outbox.h"
 #include "server/core/presence.h"
 #include "server/core/room_watchers.h"
+#include "server/core/wire.h"
 
 namespace cursord::core {
 
@@ -54,10 +55,16 @@ class RoomMember {
 
   FlushSlot& flush_slot() { return flush_slot_; }
 
+  // The protocol the member's session speaks: a v2 member also receives
+  // the others' info (08) and state (09). Set before it joins.
+  void set_protocol(ProtocolVersion protocol) { v2_ = protocol == ProtocolVersion::kV2; }
+  bool v2() const { return v2_; }
+
   Outbox outbox;
 
  private:
   FlushSlot flush_slot_;
+  bool v2_ = false;
 };
 
 // Who a member is, as given at join time.
@@ -70,8 +77,10 @@ struct MemberIdentity {
 
 class Room {
  public:
-  // `coalesced` counts cursor updates superseded before they were sent.
-  Room(std::string id, int max_members, absl::Time now, Counter* coalesced);
+  // `coalesced` counts cursor updates superseded before they were sent,
+  // `state_coalesced` (if not null) member states.
+  Room(std::string id, int max_members, absl::Time now, Counter* coalesced,
+       Counter* state_coalesced = nullptr);
   ~Room();
   Room(const Room&) = delete;
   Room& operator=(const Room&) = delete;
@@ -115,6 +124,12 @@ class Room {
   // A click start (`down`) or stop from `from`: an event to every other member.
   void Click(uint8_t from, bool down, absl::Time now);
 
+  // Member `from`'s new state (protocol v2): kept (for late joiners and the
+  // control plane), every other v2 member marked to receive it (latest
+  // wins, like positions). An empty state clears it. `from` may be a remote
+  // member.
+  void SetState(uint8_t from, std::string_view state, absl::Time now);
+
   // Tells watchers that `id` is being closed by the control plane.
   void NotifyKicked(uint8_t id, const std::string& reason, absl::Time now);
 
@@ -125,6 +140,10 @@ class Room {
   // Whether member `id` (a member) is pressing.
   bool clicking(uint8_t id) const { return records_[id]->clicking; }
   const Position* positions() const { return positions_.data(); }
+  // Member `id`'s state (empty: none); `id` must be a member.
+  const std::string& state(uint8_t id) const { return states_[id]; }
+  // What the members' outboxes read at flush time.
+  RoomTables tables() const { return RoomTables{positions_.data(), states_.data()}; }
 
   // Every member's id and RoomMember, in no particular order.
   const std::vector<std::pair<uint8_t, RoomMember*>>& members() const { return active_; }
@@ -142,6 +161,8 @@ class Room {
   struct Record {
     RoomMember* member = nullptr;
     MemberIdentity identity;
+    // The member's v2 info message (08), encoded once at join.
+    std::string info_frame;
     absl::Time connected_at;
     absl::Time last_activity;
     bool has_position = false;
@@ -157,11 +178,13 @@ class Room {
   std::string id_;
   absl::Time created_at_;
   Counter* coalesced_;
+  Counter* state_coalesced_;
   IdAllocator ids_;
   // Indexed by member id; sized to the highest id in use + 1, so a small
   // room costs little however large the id space.
   std::vector<std::unique_ptr<Record>> records_;
   std::vector<Position> positions_;
+  std::vector<std::string> states_;
   // Dense list for the fan-out loop.
   std::vector<std::pair<uint8_t, RoomMember*>> active_;
   WatcherList* watchers_ = nullptr;

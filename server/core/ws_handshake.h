@@ -37,9 +37,12 @@ struct HandshakeVerdict {
 HandshakeVerdict CheckHandshake(std::string_view host, std::string_view key,
                                 std::string_view version);
 
-// The subprotocol cursord speaks today; a client that offers subprotocols
-// (e.g. to carry a join token) offers this one for the server to select.
+// The subprotocols cursord speaks: v1 (the seed's protocol; also what no
+// subprotocol means) and v2 (docs/PROTOCOL.md, "Protocol v2"). A client
+// that offers subprotocols (e.g. to carry a join token) offers one of these
+// for the server to select.
 inline constexpr std::string_view kSubprotocolV1 = "cursord.v1";
+inline constexpr std::string_view kSubprotocolV2 = "cursord.v2";
 
 // The complete "101 Switching Protocols" response head, blank line included;
 // with a Sec-WebSocket-Protocol line when `subprotocol` is not empty.

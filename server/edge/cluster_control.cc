@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/logging.h"
@@ -42,6 +43,8 @@ json ToJson(const core::MemberSnapshot& m) {
             {"activity", Ms(m.last_activity)},
             {"clicking", m.clicking}};
   if (m.has_position) j["pos"] = {m.x, m.y};
+  // Opaque bytes: base64, as JSON strings must be UTF-8.
+  if (!m.state.empty()) j["state"] = absl::Base64Escape(m.state);
   return j;
 }
 
@@ -59,6 +62,11 @@ core::MemberSnapshot MemberFromJson(const json& j) {
     m.has_position = true;
     m.x = Bounded<uint16_t>(pos->at(0), 65535);
     m.y = Bounded<uint16_t>(pos->at(1), 65535);
+  }
+  if (const auto state = j.find("state"); state != j.end()) {
+    if (!absl::Base64Unescape(state->get<std::string>(), &m.state)) {
+      throw json::type_error::create(302, "state is not base64", &j);
+    }
   }
   return m;
 }

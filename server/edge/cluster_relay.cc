@@ -227,7 +227,7 @@ void ClusterRelay::OnLocalClick(core::ClusterRoom& cluster, const std::string& r
   if (cluster.remote_count() == 0) return;
   // Where the member was when it clicked goes first: positions wait for
   // the batch, a click does not, and it must not overtake them.
-  if (cluster.has_moved()) PublishMoved(room);
+  if (cluster.has_moved() || cluster.has_state_changes()) PublishMoved(room);
   backplane_.PublishClick(room, backplane::ClickMessage{id, cluster.generation(id), down});
 }
 
@@ -264,14 +264,25 @@ void ClusterRelay::PublishMoved(const std::string& room_id) {
   core::Room* room = shard_.FindRoom(room_id);
   if (cluster == nullptr || room == nullptr) return;
   const std::vector<uint8_t> moved = cluster->TakeMoved();
-  if (moved.empty()) return;
-  std::vector<backplane::PositionEntry> entries;
-  entries.reserve(moved.size());
-  const core::Position* positions = room->positions();
-  for (uint8_t id : moved) {
-    entries.push_back({id, cluster->generation(id), positions[id].x, positions[id].y});
+  if (!moved.empty()) {
+    std::vector<backplane::PositionEntry> entries;
+    entries.reserve(moved.size());
+    const core::Position* positions = room->positions();
+    for (uint8_t id : moved) {
+      entries.push_back({id, cluster->generation(id), positions[id].x, positions[id].y});
+    }
+    backplane_.PublishPositions(room_id, std::move(entries));
   }
-  backplane_.PublishPositions(room_id, std::move(entries));
+  const std::vector<uint8_t> changed = cluster->TakeStateChanged();
+  if (!changed.empty()) PublishMemberStates(*cluster, *room, changed, std::string());
+}
+
+void ClusterRelay::PublishMemberStates(core::ClusterRoom& cluster, const core::Room& room,
+                                       const std::vector<uint8_t>& ids, const std::string& to) {
+  std::vector<backplane::MemberStateEntry> entries;
+  entries.reserve(ids.size());
+  for (uint8_t id : ids) entries.push_back({id, cluster.generation(id), room.state(id)});
+  backplane_.PublishMemberStates(room.id(), to, std::move(entries));
 }
 
 void ClusterRelay::PublishState(const std::string& room_id, const std::string& to) {
@@ -279,18 +290,24 @@ void ClusterRelay::PublishState(const std::string& room_id, const std::string& t
   core::Room* room = shard_.FindRoom(room_id);
   if (cluster == nullptr || room == nullptr) return;
   if (to.empty()) {
-    // For everyone: unpublished moves are part of this state.
+    // For everyone: unpublished moves and states are part of this state.
     cluster->TakeMoved();
-  } else if (cluster->has_moved()) {
+    cluster->TakeStateChanged();
+  } else if (cluster->has_moved() || cluster->has_state_changes()) {
     // For one newcomer only: the others still need the batch.
     PublishMoved(room_id);
   }
   std::vector<backplane::StateEntry> entries;
+  std::vector<uint8_t> with_state;
   for (const auto& [id, member] : room->members()) {
     const core::MemberSnapshot snapshot = room->SnapshotMember(id);
     entries.push_back({id, cluster->generation(id), snapshot.x, snapshot.y, snapshot.has_position,
                        snapshot.clicking});
+    if (!room->state(id).empty()) with_state.push_back(id);
   }
+  // Member states first: the newcomer's joiners wait for the state below,
+  // and must find these applied by then.
+  if (!with_state.empty()) PublishMemberStates(*cluster, *room, with_state, to);
   // Sent even when empty: the newcomer waits for it.
   backplane_.PublishState(room_id, to, std::move(entries));
 }
@@ -416,6 +433,10 @@ void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::Roo
     if (!state->to.empty()) {
       cluster->OnState(state->instance);
       if (!cluster->awaiting() && holds_.contains(room_id)) ReleaseHeld(room_id);
+    }
+  } else if (const auto* states = std::get_if<backplane::MemberStatesMessage>(&message)) {
+    for (const backplane::MemberStateEntry& entry : states->entries) {
+      if (cluster->IsRemote(entry.id, entry.generation)) room->SetState(entry.id, entry.state, now);
     }
   } else if (const auto* kick = std::get_if<backplane::KickMessage>(&message)) {
     // Its instance is closing it for the control plane; the leave follows.

@@ -57,6 +57,12 @@ class ClusterRelay {
     if (cluster.remote_count() == 0) return;
     if (cluster.MarkMoved(id)) ScheduleBatch(room);
   }
+  // Local member `id` of `room` set its state (protocol v2): batched like
+  // moves.
+  void OnLocalState(core::ClusterRoom& cluster, const std::string& room, uint8_t id) {
+    if (cluster.remote_count() == 0) return;
+    if (cluster.MarkStateChanged(id)) ScheduleBatch(room);
+  }
   void OnLocalClick(core::ClusterRoom& cluster, const std::string& room, uint8_t id, bool down);
   void OnLocalLeave(core::ClusterRoom& cluster, const std::string& room, uint8_t id,
                     backplane::LeaveReason reason);
@@ -89,9 +95,14 @@ class ClusterRelay {
   // Closes local member `id` of `room` with 1012; the room may be gone
   // afterwards.
   void CloseLocal(core::Room& room, uint8_t id, std::string_view reason);
-  // Publishes `room`'s moved members' positions now.
+  // Publishes `room`'s moved members' positions, then its changed member
+  // states, now.
   void PublishMoved(const std::string& room);
-  // Every local member's position and press, for `to` (an instance new in
+  // Member states of local members `ids` (protocol v2), for `to` or
+  // everyone ("").
+  void PublishMemberStates(core::ClusterRoom& cluster, const core::Room& room,
+                           const std::vector<uint8_t>& ids, const std::string& to);
+  // Every local member's position, press and state, for `to` (an instance new in
   // the room) or everyone ("").
   void PublishState(const std::string& room, const std::string& to);
   // Joins the held joins of `room`, in order.

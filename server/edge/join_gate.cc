@@ -19,12 +19,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 // The subprotocol to select among those the client offered (the token's
-// entry excluded): the one cursord speaks, or none.
+// entry excluded): v2 when offered, else v1 when offered, else none.
 std::string SelectSubprotocol(const std::vector<std::string>& offered) {
+  std::string selected;
   for (const std::string& protocol : offered) {
-    if (protocol == core::kSubprotocolV1) return protocol;
+    if (protocol == core::kSubprotocolV2) return protocol;
+    if (protocol == core::kSubprotocolV1) selected = protocol;
   }
-  return std::string();
+  return selected;
 }
 
 }  // namespace

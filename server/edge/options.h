@@ -27,6 +27,9 @@ struct ServerOptions {
   int max_room_members = 256;
   // Largest client message (after joining fragments); bigger closes with 1009.
   size_t max_frame_bytes = 1024;
+  // Largest member state (protocol v2's `09`); larger closes with 1009.
+  // Below max_frame_bytes (the message has a type byte too).
+  size_t max_state_bytes = 256;
   // Time a client has to send its HTTP request / finish the upgrade.
   absl::Duration handshake_timeout = absl::Seconds(5);
   // A client silent this long is pinged; one that stays silent as long

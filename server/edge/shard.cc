@@ -128,7 +128,8 @@ core::Room* Shard::FindOrCreateRoom(const std::string& id) {
   if (it != rooms_.end()) return it->second.get();
   if (admission_ != nullptr && !admission_->AcquireRoom()) return nullptr;
   auto room = std::make_unique<core::Room>(id, options_.max_room_members, absl::Now(),
-                                           &counters_.cursor_coalesced);
+                                           &counters_.cursor_coalesced,
+                                           &counters_.state_coalesced);
   room->set_watchers(watchers_.Find(id));
   counters_.rooms.Add();
   return rooms_.emplace(id, std::move(room)).first->second.get();

@@ -21,6 +21,7 @@ namespace cursord::edge {
   X(bytes_out, "bytes_out", "bytes written to WebSocket clients")                      \
   X(writes, "writes", "socket writes (each carries every pending message)")            \
   X(cursor_coalesced, "cursor_coalesced", "cursor updates superseded before sending")  \
+  X(state_coalesced, "state_coalesced", "member states (protocol v2) superseded before sending") \
   X(ignored_empty, "messages_ignored_empty", "empty binary messages ignored")          \
   X(ignored_unknown, "messages_ignored_unknown", "unknown message types ignored")      \
   X(ignored_short, "messages_ignored_short", "truncated messages ignored")             \

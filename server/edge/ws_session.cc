@@ -8,6 +8,7 @@
 
 #include "server/common/logging.h"
 #include "server/core/wire.h"
+#include "server/core/ws_handshake.h"
 #include "server/edge/cluster_relay.h"
 #include "server/edge/shard.h"
 
@@ -44,7 +45,11 @@ WsSession::WsSession(Shard& shard, tcp::socket socket, AdmittedJoin join)
                                            shard.options().message_burst},
                Clock::now()),
       last_read_(Clock::now()),
-      requested_at_(join.requested_at) {}
+      requested_at_(join.requested_at),
+      protocol_(join.subprotocol == core::kSubprotocolV2 ? core::ProtocolVersion::kV2
+                                                         : core::ProtocolVersion::kV1) {
+  set_protocol(protocol_);
+}
 
 WsSession::~WsSession() = default;
 
@@ -193,7 +198,7 @@ void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size)
   counters_.messages_in.Add();
   core::ClientMessage message;
   core::DecodeError error = core::DecodeError::kNone;
-  const bool decoded = core::DecodeClientMessage(data, size, &message, &error);
+  const bool decoded = core::DecodeClientMessage(data, size, &message, &error, protocol_);
   if (!decoded) {
     switch (error) {
       case core::DecodeError::kEmpty: counters_.ignored_empty.Add(); break;
@@ -202,6 +207,13 @@ void WsSession::OnMessage(core::Opcode opcode, const uint8_t* data, size_t size)
     }
     CURSORD_LOG(kDebug) << "ignored message from " << remote_address_ << " type="
                         << (size ? int{data[0]} : -1) << " size=" << size;
+  } else if (message.kind == core::ClientMessage::Kind::kState &&
+             message.state.size() > shard_.options().max_state_bytes) {
+    CURSORD_CLIENT_LOG(shard_, kInfo) << "closing " << remote_address_ << " room=" << request_.room
+                       << ": 1009 state too large (" << message.state.size() << " bytes, limit "
+                       << shard_.options().max_state_bytes << ")";
+    Close(core::kCloseTooBig, "state too large", counters_.closes_too_big);
+    return;
   }
   HandleMessage(message, decoded);
 }
@@ -214,6 +226,8 @@ void WsSession::HandleMessage(const core::ClientMessage& message, bool decoded) 
     verdict = limiter_.OnOther(now);
   } else if (message.kind == core::ClientMessage::Kind::kCursor) {
     verdict = limiter_.OnMove(now, message.x, message.y);
+  } else if (message.kind == core::ClientMessage::Kind::kState) {
+    verdict = limiter_.OnState(now, message.state);
   } else {
     verdict = limiter_.OnClick(now, message.kind == core::ClientMessage::Kind::kClickStart);
   }
@@ -244,6 +258,9 @@ void WsSession::HandleMessage(const core::ClientMessage& message, bool decoded) 
     case core::ClientMessage::Kind::kClickStop:
       SetClick(false, time);
       break;
+    case core::ClientMessage::Kind::kState:
+      SetState(message.state, time);
+      break;
   }
 }
 
@@ -256,11 +273,17 @@ void WsSession::ApplyDeferred(const core::InputLimiter::Deferred& deferred) {
     SetClick(*deferred.click, time);
   }
   if (deferred.move_after) MoveTo(deferred.move_after->x, deferred.move_after->y, time);
+  if (deferred.state) SetState(*deferred.state, time);
 }
 
 void WsSession::MoveTo(uint16_t x, uint16_t y, absl::Time time) {
   room_->Cursor(member_id_, x, y, time);
   if (cluster_ != nullptr) shard_.relay()->OnLocalMove(*cluster_, request_.room, member_id_);
+}
+
+void WsSession::SetState(std::string_view state, absl::Time time) {
+  room_->SetState(member_id_, state, time);
+  if (cluster_ != nullptr) shard_.relay()->OnLocalState(*cluster_, request_.room, member_id_);
 }
 
 void WsSession::SetClick(bool down, absl::Time time) {
@@ -273,7 +296,7 @@ void WsSession::OnPing(const uint8_t* data, size_t size) {
   std::string pong;
   core::AppendFrame(pong, core::Opcode::kPong,
                     std::string_view(reinterpret_cast<const char*>(data), size));
-  outbox.PushEvent(pong, -1, nullptr);
+  outbox.PushEvent(pong);
   Wake();
 }
 
@@ -311,7 +334,7 @@ void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& cou
   LeaveRoom();
   std::string frame;
   core::AppendCloseFrame(frame, code, reason);
-  outbox.PushEvent(frame, -1, nullptr);
+  outbox.PushEvent(frame);
   Wake();
 }
 
@@ -343,7 +366,7 @@ void WsSession::Flush() {
     return;
   }
   inflight_.clear();
-  const size_t frames = outbox.Drain(inflight_, room_ ? room_->positions() : nullptr);
+  const size_t frames = outbox.Drain(inflight_, room_ ? room_->tables() : core::RoomTables{});
   const Clock::time_point queued_at = pending_since_;
   pending_since_ = {};  // everything queued is in inflight_ now
   if (inflight_.empty()) return;
@@ -465,7 +488,7 @@ void WsSession::Tick(Clock::time_point now) {
   if (now - last_read_ >= ping_interval) {
     std::string ping;
     core::AppendFrame(ping, core::Opcode::kPing, "");
-    outbox.PushEvent(ping, -1, nullptr);
+    outbox.PushEvent(ping);
     ping_outstanding_ = true;
     ping_sent_ = now;
     Wake();

@@ -109,6 +109,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   // instances, to the relay.
   void MoveTo(uint16_t x, uint16_t y, absl::Time time);
   void SetClick(bool down, absl::Time time);
+  // Protocol v2: the member's state, to its room (and the cluster).
+  void SetState(std::string_view state, absl::Time time);
 
   // A decoded client message, through the rate limit into the room.
   void HandleMessage(const core::ClientMessage& message, bool decoded);
@@ -144,6 +146,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   // its room (the epoch if it never did), and when the oldest bytes not
   // yet handed to a write were queued (the epoch when none wait).
   Clock::time_point requested_at_;
+  // Negotiated by subprotocol (cursord.v2), fixed for the session.
+  const core::ProtocolVersion protocol_;
   Clock::time_point joined_at_{};
   Clock::time_point pending_since_{};
   Clock::time_point ping_sent_;

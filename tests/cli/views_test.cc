@@ -84,6 +84,27 @@ TEST(ViewsTest, RoomWithMembers) {
             " 1  -     -      -        -         -      12s     -     -\n");
 }
 
+TEST(ViewsTest, AStateColumnWhenAMemberHasAState) {
+  v1::Room room;
+  room.set_id("lobby");
+  room.set_member_count(2);
+  *room.mutable_create_time() = At(1714564803);
+  v1::Member editor = Member(0);
+  editor.set_state("{\"sel\":[3,9]}");
+  *room.add_members() = editor;
+  v1::Member quiet;
+  quiet.set_id(1);
+  *quiet.mutable_connect_time() = At(1714564803 + 300);
+  *room.add_members() = quiet;
+  const std::string out = RoomView(room, Context());
+  ExpectFits(out);
+  EXPECT_NE(out.find("ID  USER  NAME   COLOR    CURSOR    CLICK  STATE  ONLINE  IDLE  ADDRESS\n"
+                     " 0  u-1   Alice  #ff8800  1200,340  down    13 B  5m12s   3s    127.0.0.1:51234\n"
+                     " 1  -     -      -        -         -          -  12s     -     -\n"),
+            std::string::npos)
+      << out;
+}
+
 TEST(ViewsTest, RoomWithLongNamesStillFits) {
   v1::Room room;
   room.set_id("lobby");
@@ -152,6 +173,13 @@ TEST(ViewsTest, WatchEvents) {
 
   message.mutable_member_left()->set_member_id(3);
   EXPECT_EQ(WatchEventView(message, Context()), "12:00:03.250  left       3\n");
+
+  message.mutable_state_changed()->set_member_id(3);
+  message.mutable_state_changed()->set_state(std::string("sel\x01", 4));
+  EXPECT_EQ(WatchEventView(message, Context()),
+            "12:00:03.250  state      3  4 bytes \"sel\\x01\"\n");
+  message.mutable_state_changed()->set_state(std::string(200, 'x'));
+  ExpectFits(WatchEventView(message, Context()));
 
   message.mutable_member_kicked()->set_member_id(3);
   message.mutable_member_kicked()->set_reason("spam");

@@ -126,6 +126,43 @@ TEST(WatchBufferTest, OtherEventsReleaseTheMemberPendingMoveFirst) {
   EXPECT_EQ(PopEvent(buffer, kT0).kind, RoomEventKind::kClickStarted);
 }
 
+RoomEvent StateChange(uint8_t id, std::string state) {
+  RoomEvent event = Event(RoomEventKind::kStateChanged, id);
+  event.member.state = std::move(state);
+  return event;
+}
+
+TEST(WatchBufferTest, StateChangesCoalesceApartFromMoves) {
+  WatchBuffer buffer = MakeBuffer();
+  // The first of each goes at once: a state change does not spend the
+  // move's allowance, nor the other way round.
+  ASSERT_TRUE(buffer.Push(Move(2, 1, 1), kT0));
+  ASSERT_TRUE(buffer.Push(StateChange(2, "a"), kT0));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(buffer.Push(StateChange(2, "b" + std::to_string(i)), kT0));
+  ASSERT_TRUE(buffer.Push(Move(2, 7, 7), kT0));
+  EXPECT_EQ(buffer.queued(), 2u);
+  EXPECT_EQ(buffer.pending_moves(), 2u);  // one move, one state
+  EXPECT_EQ(PopEvent(buffer, kT0).kind, RoomEventKind::kCursorMoved);
+  EXPECT_EQ(PopEvent(buffer, kT0).member.state, "a");
+  EXPECT_FALSE(buffer.Pop(kT0 + kInterval / 2).has_value());
+  // An interval on: the newest of each.
+  const RoomEvent first = PopEvent(buffer, kT0 + kInterval);
+  const RoomEvent second = PopEvent(buffer, kT0 + kInterval);
+  EXPECT_EQ(first.kind == RoomEventKind::kCursorMoved ? second.member.state : first.member.state,
+            "b99");
+  EXPECT_EQ(buffer.pending_moves(), 0u);
+}
+
+TEST(WatchBufferTest, AClickReleasesThePendingStateToo) {
+  WatchBuffer buffer = MakeBuffer();
+  ASSERT_TRUE(buffer.Push(StateChange(1, "x"), kT0));
+  ASSERT_TRUE(buffer.Push(StateChange(1, "y"), kT0));  // pending
+  ASSERT_TRUE(buffer.Push(Event(RoomEventKind::kClickStarted, 1), kT0));
+  EXPECT_EQ(PopEvent(buffer, kT0).member.state, "x");
+  EXPECT_EQ(PopEvent(buffer, kT0).member.state, "y");
+  EXPECT_EQ(PopEvent(buffer, kT0).kind, RoomEventKind::kClickStarted);
+}
+
 TEST(WatchBufferTest, LeaveResetsTheIdForItsNextOwner) {
   WatchBuffer buffer = MakeBuffer();
   ASSERT_TRUE(buffer.Push(Move(4, 1, 1), kT0));

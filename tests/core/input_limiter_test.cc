@@ -174,4 +174,32 @@ TEST(LogThrottleTest, HoldsLinesBackAndCountsThemInTheNextLine) {
 }
 
 }  // namespace
+TEST(InputLimiterTest, AStateOverTheLimitWaitsLatestWinsAndGoesWithTheNextAdmitted) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnState(kStart, "one"), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnState(kStart, "two"), Verdict::kDeferred);
+  ASSERT_TRUE(limiter.has_deferred());
+  // A move admitted later takes the waiting state along.
+  EXPECT_EQ(limiter.OnMove(kStart + milliseconds(100), 1, 1), Verdict::kApply);
+  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
+  EXPECT_EQ(deferred.state, std::optional<std::string>("two"));
+  EXPECT_FALSE(limiter.has_deferred());
+}
+
+TEST(InputLimiterTest, AnAdmittedStateSupersedesAWaitingOne) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnState(kStart, "old"), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnState(kStart + milliseconds(100), "new"), Verdict::kApply);
+  EXPECT_FALSE(limiter.TakeDeferred().state.has_value());
+}
+
+TEST(InputLimiterTest, AWaitingStateGoesOnATickWithAToken) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnState(kStart, "s"), Verdict::kDeferred);
+  InputLimiter::Deferred out;
+  EXPECT_FALSE(limiter.TakeDeferredIfAllowed(kStart, &out));
+  ASSERT_TRUE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(100), &out));
+  EXPECT_EQ(out.state, std::optional<std::string>("s"));
+}
+
 }  // namespace cursord::core

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/core/member_color.h"
 #include "server/core/wire.h"
 
 namespace cursord::core {
@@ -28,7 +29,7 @@ struct TestMember : RoomMember {
   Clock::time_point last_write_started() const { return {}; }
   std::string Take(const Room* room) {
     std::string out;
-    outbox.Drain(out, room ? room->positions() : nullptr);
+    outbox.Drain(out, room ? room->tables() : RoomTables{});
     // The round and the batch are over.
     scheduler.RunRound(Clock::now(), [](TestMember*) {}, [] { return Clock::now(); });
     scheduler.BatchDue([](TestMember*) { return false; });
@@ -260,6 +261,91 @@ TEST_F(RoomTest, WatchersSeeEventsAndARefusingWatcherIsDetached) {
   // The last watcher leaves: the list goes, and the room must forget it.
   EXPECT_TRUE(watchers.Remove("r", cursors.get()));
   EXPECT_EQ(watchers.Find("r"), nullptr);
+}
+
+// ---- protocol v2 ----
+
+std::string Info(uint8_t id, Rgb color, std::string_view user, std::string_view name) {
+  std::string s;
+  AppendMemberInfoFrame(s, id, color, user, name);
+  return s;
+}
+std::string StateFrame(uint8_t id, std::string_view state) {
+  std::string s;
+  AppendMemberStateFrame(s, id, state);
+  return s;
+}
+
+TEST_F(RoomTest, AV2MemberLearnsWhoEveryoneIsAndAV1MemberNothingMore) {
+  TestMember v1, v2, late;
+  v2.set_protocol(ProtocolVersion::kV2);
+  late.set_protocol(ProtocolVersion::kV2);
+  ASSERT_EQ(room_.Join(&v1, {"u1", "Ann", "#010203", ""}, absl::Now()), 0);
+  v1.Take(&room_);
+  ASSERT_EQ(room_.Join(&v2, {"u2", "Bob", "", ""}, absl::Now()), 1);
+  const Rgb bob = MemberColor("", "u2", "Bob", 1);
+  EXPECT_EQ(v2.Take(&room_), Id(MessageType::kInitialConnection, 1) + List({0, 1}) +
+                                 Info(0, Rgb{1, 2, 3}, "u1", "Ann") + Info(1, bob, "u2", "Bob"));
+  EXPECT_EQ(v1.Take(&room_), Id(MessageType::kUserJoined, 1));  // byte for byte v1
+  ASSERT_EQ(room_.Join(&late, {}, absl::Now()), 2);
+  late.Take(&room_);
+  // A join reaches v2 members with who it is, in one event.
+  EXPECT_EQ(v2.Take(&room_), Id(MessageType::kUserJoined, 2) +
+                                 Info(2, MemberColor("", "", "", 2), "", ""));
+  EXPECT_EQ(v1.Take(&room_), Id(MessageType::kUserJoined, 2));
+}
+
+TEST_F(RoomTest, StateGoesToV2MembersOnlyCoalescedAndReachesLateJoiners) {
+  TestMember a, b, v1;
+  a.set_protocol(ProtocolVersion::kV2);
+  b.set_protocol(ProtocolVersion::kV2);
+  Counter state_coalesced;
+  Room room("s", 256, absl::Now(), &coalesced_, &state_coalesced);
+  ASSERT_EQ(room.Join(&a, {}, absl::Now()), 0);
+  ASSERT_EQ(room.Join(&b, {}, absl::Now()), 1);
+  ASSERT_EQ(room.Join(&v1, {}, absl::Now()), 2);
+  a.Take(&room);
+  b.Take(&room);
+  v1.Take(&room);
+  room.SetState(0, "one", absl::Now());
+  room.SetState(0, "two", absl::Now());
+  EXPECT_EQ(state_coalesced.Get(), 1u);
+  EXPECT_EQ(b.Take(&room), StateFrame(0, "two"));
+  EXPECT_EQ(a.Take(&room), "");   // never echoed
+  EXPECT_EQ(v1.Take(&room), "");  // a v1 member gets no state
+  EXPECT_EQ(room.state(0), "two");
+  EXPECT_EQ(room.SnapshotMember(0).state, "two");
+
+  // A late v2 joiner gets it after the member's position and press.
+  room.Cursor(0, 4, 5, absl::Now());
+  room.Click(0, true, absl::Now());
+  TestMember late;
+  late.set_protocol(ProtocolVersion::kV2);
+  ASSERT_EQ(room.Join(&late, {}, absl::Now()), 3);
+  const std::string sequence = late.Take(&room);
+  const std::string tail = Cursor(0, 4, 5) + Id(MessageType::kStartedClicking, 0) +
+                           StateFrame(0, "two");
+  ASSERT_GE(sequence.size(), tail.size());
+  EXPECT_EQ(sequence.substr(sequence.size() - tail.size()), tail);
+}
+
+TEST_F(RoomTest, ALeaveClearsTheStateAndTheNextOwnerOfTheIdStartsWithout) {
+  TestMember a, b, c;
+  a.set_protocol(ProtocolVersion::kV2);
+  b.set_protocol(ProtocolVersion::kV2);
+  c.set_protocol(ProtocolVersion::kV2);
+  ASSERT_EQ(room_.Join(&a, {}, absl::Now()), 0);
+  ASSERT_EQ(room_.Join(&b, {}, absl::Now()), 1);
+  a.Take(&room_);
+  b.Take(&room_);
+  room_.SetState(0, "pending", absl::Now());
+  room_.Leave(0, absl::Now());
+  // Nothing of 0 after 04 0: the pending state went with it.
+  EXPECT_EQ(b.Take(&room_), Id(MessageType::kUserLeft, 0));
+  ASSERT_EQ(room_.Join(&c, {}, absl::Now()), 0);
+  EXPECT_EQ(room_.state(0), "");
+  const std::string sequence = c.Take(&room_);
+  EXPECT_EQ(sequence.find(StateFrame(0, "pending")), std::string::npos);
 }
 
 TEST(RoomWatchersTest, AWatchOutlivesItsRoomAndShutdownDetachesEveryone) {

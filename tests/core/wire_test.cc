@@ -87,4 +87,62 @@ TEST(WireTest, FullUserListUsesExtendedLength) {
 }
 
 }  // namespace
+// ---- protocol v2 ----
+
+TEST(WireV2Test, StateIsAV2MessageOnly) {
+  const uint8_t data[] = {0x09, 'h', 'i'};
+  ClientMessage m;
+  DecodeError e = DecodeError::kNone;
+  EXPECT_FALSE(DecodeClientMessage(data, sizeof(data), &m, &e, ProtocolVersion::kV1));
+  EXPECT_EQ(e, DecodeError::kUnknownType);
+  ASSERT_TRUE(DecodeClientMessage(data, sizeof(data), &m, &e, ProtocolVersion::kV2));
+  EXPECT_EQ(m.kind, ClientMessage::Kind::kState);
+  EXPECT_EQ(m.state, "hi");
+  // An empty state clears it.
+  const uint8_t clear[] = {0x09};
+  ASSERT_TRUE(DecodeClientMessage(clear, 1, &m, &e, ProtocolVersion::kV2));
+  EXPECT_EQ(m.kind, ClientMessage::Kind::kState);
+  EXPECT_TRUE(m.state.empty());
+}
+
+TEST(WireV2Test, ServerOnlyTypesStayUnknownInV2) {
+  ClientMessage m;
+  DecodeError e = DecodeError::kNone;
+  for (uint8_t type : {0x01, 0x02, 0x03, 0x04, 0x08, 0x0a, 0xff}) {
+    const uint8_t data[] = {type, 0, 0, 0, 0, 0, 0, 0};
+    EXPECT_FALSE(DecodeClientMessage(data, sizeof(data), &m, &e, ProtocolVersion::kV2))
+        << int{type};
+    EXPECT_EQ(e, DecodeError::kUnknownType);
+  }
+  // v1 messages mean the same in v2.
+  const uint8_t move[] = {0x05, 0, 7, 0, 9};
+  ASSERT_TRUE(DecodeClientMessage(move, sizeof(move), &m, &e, ProtocolVersion::kV2));
+  EXPECT_EQ(m.kind, ClientMessage::Kind::kCursor);
+  EXPECT_EQ(m.y, 9);
+}
+
+TEST(WireV2Test, MemberInfoBytesAsDocumented) {
+  // docs/PROTOCOL.md's example: user "ada", name "Ada", #1e88e5, id 3.
+  std::string out;
+  AppendMemberInfoFrame(out, 3, Rgb{0x1e, 0x88, 0xe5}, "ada", "Ada");
+  EXPECT_EQ(out, Bytes({0x82, 13, 0x08, 0x03, 0x1e, 0x88, 0xe5, 0x03, 'a', 'd', 'a', 0x03, 'A',
+                        'd', 'a'}));
+  // No user, no name: two zero lengths.
+  out.clear();
+  AppendMemberInfoFrame(out, 0, Rgb{1, 2, 3}, "", "");
+  EXPECT_EQ(out, Bytes({0x82, 7, 0x08, 0, 1, 2, 3, 0, 0}));
+}
+
+TEST(WireV2Test, MemberStateFramesUseTheExtendedLengthPastPayload125) {
+  std::string out;
+  AppendMemberStateFrame(out, 7, "xy");
+  EXPECT_EQ(out, Bytes({0x82, 4, 0x09, 7, 'x', 'y'}));
+  out.clear();
+  const std::string big(200, 's');
+  AppendMemberStateFrame(out, 1, big);
+  ASSERT_EQ(out.size(), 4u + 2 + 200);
+  EXPECT_EQ(out.substr(0, 6), Bytes({0x82, 126, 0, 202, 0x09, 1}));
+  EXPECT_EQ(out.substr(6), big);
+}
+
 }  // namespace cursord::core

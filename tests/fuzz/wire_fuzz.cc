@@ -6,10 +6,12 @@
 // coordinates and the close reason that the encoders are given.
 //
 // Checks:
-//  - DecodeClientMessage follows the protocol table: 05 needs 5 bytes and
-//    takes x and y big-endian, 06 and 07 take any length, an empty message
-//    and every other type are refused with their own error;
-//  - every frame the server encodes (cursor, id, user list, data, close),
+//  - DecodeClientMessage follows the protocol table, in v1 and in v2: 05
+//    needs 5 bytes and takes x and y big-endian, 06 and 07 take any length,
+//    09 (v2 only) takes the rest of the message as the state, an empty
+//    message and every other type are refused with their own error;
+//  - every frame the server encodes (cursor, id, user list, v2 member info
+//    and state, data, close),
 //    masked as a client would, parses back to exactly what was encoded; a
 //    close reason comes back cut to 123 bytes at a character boundary, or
 //    the connection fails with 1007 when the reason is not UTF-8.
@@ -30,10 +32,10 @@ namespace {
 
 using core::Opcode;
 
-void CheckDecode(const uint8_t* data, size_t size) {
+void CheckDecode(const uint8_t* data, size_t size, core::ProtocolVersion version) {
   core::ClientMessage message;
   core::DecodeError error = core::DecodeError::kNone;
-  const bool ok = core::DecodeClientMessage(data, size, &message, &error);
+  const bool ok = core::DecodeClientMessage(data, size, &message, &error, version);
   if (size == 0) {
     FUZZ_CHECK(!ok && error == core::DecodeError::kEmpty);
     return;
@@ -53,6 +55,15 @@ void CheckDecode(const uint8_t* data, size_t size) {
       break;
     case 0x07:
       FUZZ_CHECK(ok && message.kind == core::ClientMessage::Kind::kClickStop);
+      break;
+    case 0x09:
+      if (version == core::ProtocolVersion::kV2) {
+        FUZZ_CHECK(ok && message.kind == core::ClientMessage::Kind::kState);
+        FUZZ_CHECK(message.state.size() == size - 1 &&
+                   std::memcmp(message.state.data(), data + 1, size - 1) == 0);
+      } else {
+        FUZZ_CHECK(!ok && error == core::DecodeError::kUnknownType);
+      }
       break;
     default:
       FUZZ_CHECK(!ok && error == core::DecodeError::kUnknownType);
@@ -155,6 +166,25 @@ void CheckEncoders(const uint8_t* data, size_t size) {
   expected.emplace_back(Opcode::kBinary, std::string("\x02", 1) + std::string(input));
   core::AppendFrame(frames, Opcode::kBinary, input);
   expected.emplace_back(Opcode::kBinary, std::string(input));
+  // v2: the input as a member's state, and split into a user id and a name
+  // (each cut at 255 bytes by the encoder).
+  core::AppendMemberStateFrame(frames, id, input);
+  expected.emplace_back(Opcode::kBinary, std::string{0x09, static_cast<char>(id)} +
+                                             std::string(input));
+  const std::string_view user = input.substr(0, input.size() / 2);
+  const std::string_view name = input.substr(input.size() / 2);
+  const core::Rgb color{static_cast<uint8_t>(x >> 8), static_cast<uint8_t>(x),
+                        static_cast<uint8_t>(y)};
+  core::AppendMemberInfoFrame(frames, id, color, user, name);
+  const std::string_view user_cut = user.substr(0, 255);
+  const std::string_view name_cut = name.substr(0, 255);
+  expected.emplace_back(
+      Opcode::kBinary,
+      std::string{0x08, static_cast<char>(id), static_cast<char>(color.r),
+                  static_cast<char>(color.g), static_cast<char>(color.b),
+                  static_cast<char>(user_cut.size())} +
+          std::string(user_cut) + std::string(1, static_cast<char>(name_cut.size())) +
+          std::string(name_cut));
   core::AppendFrame(frames, Opcode::kText, input);
   expected.emplace_back(Opcode::kText, std::string(input));
 
@@ -186,7 +216,8 @@ void CheckEncoders(const uint8_t* data, size_t size) {
 }  // namespace cursord::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  cursord::fuzz::CheckDecode(data, size);
+  cursord::fuzz::CheckDecode(data, size, cursord::core::ProtocolVersion::kV1);
+  cursord::fuzz::CheckDecode(data, size, cursord::core::ProtocolVersion::kV2);
   cursord::fuzz::CheckEncoders(data, size);
   return 0;
 }

@@ -190,6 +190,27 @@ Bytes CursorMessage(uint16_t x, uint16_t y) {
                static_cast<uint8_t>(y >> 8), static_cast<uint8_t>(y & 0xff)};
 }
 
+Bytes SetStateMessage(const std::string& state) {
+  Bytes out = {0x09};
+  out.insert(out.end(), state.begin(), state.end());
+  return out;
+}
+
+Bytes MemberInfoMessage(uint8_t id, const Bytes& rgb, const std::string& user,
+                        const std::string& name) {
+  Bytes out = {0x08, id, rgb.at(0), rgb.at(1), rgb.at(2), static_cast<uint8_t>(user.size())};
+  out.insert(out.end(), user.begin(), user.end());
+  out.push_back(static_cast<uint8_t>(name.size()));
+  out.insert(out.end(), name.begin(), name.end());
+  return out;
+}
+
+Bytes MemberStateMessage(uint8_t id, const std::string& state) {
+  Bytes out = {0x09, id};
+  out.insert(out.end(), state.begin(), state.end());
+  return out;
+}
+
 namespace {
 
 // Connects `stream` to 127.0.0.1:port, with a 5 s deadline on everything

@@ -92,6 +92,14 @@ class WsTestClient {
 
 // Message builders (client to server).
 Bytes CursorMessage(uint16_t x, uint16_t y);
+// Protocol v2's `09 state`.
+Bytes SetStateMessage(const std::string& state);
+
+// Protocol v2's server messages, as a client receives them:
+// `08 id rr gg bb ulen user nlen name` and `09 id state`.
+Bytes MemberInfoMessage(uint8_t id, const Bytes& rgb, const std::string& user,
+                        const std::string& name);
+Bytes MemberStateMessage(uint8_t id, const std::string& state);
 
 // Sends a raw HTTP/1.1 GET with `headers` (and Host) and returns the
 // response.
