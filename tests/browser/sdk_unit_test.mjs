@@ -261,11 +261,11 @@ function scriptedSockets() {
 
 function record(room) {
   const events = [];
-  for (const type of ['join', 'leave', 'move', 'click', 'status']) {
+  for (const type of ['join', 'leave', 'move', 'click', 'status', 'away', 'back']) {
     room.on(type, (e) => events.push(type === 'status'
       ? `status ${e.state}${e.code ? ' ' + e.code : ''}${e.reason ? ' ' + e.reason : ''}`
       : `${type} ${e.member.id}${type === 'move' ? ` ${e.x.toFixed(3)},${e.y.toFixed(3)}` : ''}` +
-        `${type === 'click' ? ` ${e.pressed}` : ''}`));
+        `${type === 'click' ? ` ${e.pressed}` : ''}${type === 'back' ? ` was ${e.previous.id}` : ''}`));
   }
   return events;
 }
@@ -604,8 +604,9 @@ test('v2: my state and position are sent again after a reconnect; kept members l
   ws = await next();
   // After the restart id 3 is the same person, id 4 someone else.
   joinV2(ws, 2, { 2: [[1, 1, 1], '', 'Me'], 3: [[3, 3, 3], 'u3', 'Three'], 4: [[9, 9, 9], 'u9', 'Nine'] });
+  // The one who had id 4 may be reconnecting too: away, not gone.
   assert.deepEqual(events.slice(-6), ['status reconnecting 1001 server shutting down', 'state 3 null',
-                                      'leave 4', 'join 4', '  name Nine #090909', 'status open']);
+                                      'away 4', 'join 4', '  name Nine #090909', 'status open']);
   assert.deepEqual(ws.sent.map((b) => b[0]), [5, 9]);
   assert.equal(textOf(ws.sent[1]), '\t{"sel":[3,4]}');
   room.close();
@@ -720,5 +721,203 @@ test('v2: a press sends the position and the state held back by the throttles fi
   room.setPressed(true);
   assert.deepEqual(ws.sent.map((b) => b[0] === 9 ? textOf(b) : b), [
     [5, 0, 0, 0, 0], '\t1', [5, 0xff, 0xff, 0xff, 0xff], '\t2', [6]]);
+  room.close();
+});
+
+// ---- members who drop: away, back, gone ---------------------------------------
+
+// A v2 room of mine (id 1) on a clock of the test's, with `members` as for
+// joinV2; its events as strings.
+async function awayRoom(members, options = {}) {
+  const clock = fakeTimers();
+  const { FakeWebSocket, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', name: 'Me', WebSocket: FakeWebSocket, timers: clock,
+                                   reconnect: { memberGraceMs: 3000, minDelayMs: 1, maxDelayMs: 1 },
+                                   ...options });
+  const events = record(room);
+  const ws = await next();
+  joinV2(ws, 1, { 1: [[1, 1, 1], '', 'Me'], ...members });
+  return { clock, room, events, ws, next };
+}
+
+const ADA = [[3, 3, 3], 'ada', 'Ada'];
+const BO = [[4, 4, 4], '', 'Bo'];  // no user id: known by name and colour
+
+test('v2: a member who drops is away for memberGraceMs, in others() but not member(id), then leaves', async () => {
+  const { clock, room, events, ws } = await awayRoom({ 3: ADA });
+  const left = [];
+  room.on('leave', (e) => left.push(e.member));
+  ws.serve(5, 3, 0x80, 0, 0x40, 0);
+  ws.serve(6, 3);
+  const here = room.member(3);
+  assert.equal(here.away, false);
+  ws.serve(4, 3);
+  assert.deepEqual(events.slice(-3), ['click 3 true', 'click 3 false', 'away 3'],
+                   'released first: an away member is not pressing');
+  const [away] = room.others();
+  assert.deepEqual({ ...away }, { ...here, pressed: false, away: true });
+  assert.ok(Object.isFrozen(away));
+  assert.equal(room.member(3), undefined, 'member(id) names members here only');
+  clock.advance(2999);
+  assert.equal(events.at(-1), 'away 3', 'still away just before the grace ends');
+  clock.advance(1);
+  assert.equal(events.at(-1), 'leave 3');
+  assert.equal(left[0], away, 'the leave carries the away member');
+  assert.deepEqual(room.others(), []);
+  room.close();
+  assert.deepEqual(events.slice(-1), ['status closed 1000 closed by the client']);
+});
+
+test('v2: a member back within the grace under a new id is the same member: its key, no join, no leave', async () => {
+  const { clock, room, events, ws } = await awayRoom({ 3: ADA, 4: BO });
+  ws.serve(5, 3, 0x80, 0, 0x40, 0);
+  ws.serve(9, 3, ...new TextEncoder().encode('{"sel":1}'));
+  const ada = room.member(3);
+  const bo = room.member(4);
+  ws.serve(4, 3);
+  ws.serve(4, 4);
+  clock.advance(2000);
+  const backs = [];
+  room.on('back', (e) => backs.push(e));
+  // Ada by her user id (her name may change); Bo by name and colour.
+  ws.serve(3, 7);
+  ws.serve(...info(7, [3, 3, 3], 'ada', 'Ada L.'));
+  ws.serve(3, 8);
+  ws.serve(...info(8, [4, 4, 4], '', 'Bo'));
+  assert.deepEqual(events.slice(-4), ['away 3', 'away 4', 'back 7 was 3', 'back 8 was 4']);
+  const ada2 = room.member(7);
+  assert.equal(backs[0].member, ada2);
+  assert.deepEqual({ ...backs[0].previous }, { ...ada, away: true });
+  assert.deepEqual({ id: ada2.id, key: ada2.key, name: ada2.name, x: ada2.x, y: ada2.y, state: ada2.state, away: ada2.away },
+                   { id: 7, key: ada.key, name: 'Ada L.', x: ada.x, y: ada.y, state: null, away: false },
+                   'its key and last position; no state until its SDK sends it again');
+  assert.equal(room.member(8).key, bo.key);
+  assert.deepEqual(room.others().map((m) => [m.id, m.away]), [[7, false], [8, false]], 'each shown once');
+  clock.advance(10_000);
+  assert.deepEqual(events.slice(-2), ['back 7 was 3', 'back 8 was 4'], 'no leave once the grace is over');
+  ws.serve(5, 7, 0, 0, 0, 0);
+  assert.equal(events.at(-1), 'move 7 0.000,0.000');
+  room.close();
+  assert.deepEqual(events.slice(-3), ['leave 7', 'leave 8', 'status closed 1000 closed by the client']);
+});
+
+test('v2: only the same user id, or the same name and colour without one, is a return', async () => {
+  const { clock, room, events, ws } = await awayRoom({ 3: ADA, 4: BO });
+  ws.serve(4, 3);
+  ws.serve(4, 4);
+  const joins = [
+    info(5, [3, 3, 3], 'ada2', 'Ada'),  // another user id
+    info(6, [3, 3, 3], '', 'Ada'),      // Ada's name without her user id
+    info(7, [9, 9, 9], '', 'Bo'),       // a namesake of Bo in another colour
+    info(8, [4, 4, 4], 'bo', 'Bo'),     // Bo's name and colour with a user id
+    info(9, [4, 4, 4], '', ''),         // anonymous
+  ];
+  for (const bytes of joins) {
+    ws.serve(3, bytes[1]);
+    ws.serve(...bytes);
+  }
+  assert.deepEqual(events.slice(-7), ['away 3', 'away 4', 'join 5', 'join 6', 'join 7', 'join 8', 'join 9']);
+  clock.advance(3000);
+  assert.deepEqual(events.slice(-2), ['leave 3', 'leave 4'], 'the away ones leave at the end of their grace');
+  room.close();
+});
+
+test("v2: an away member's id given to someone else is not confused with it", async () => {
+  const { clock, room, events, ws } = await awayRoom({ 3: ADA });
+  ws.serve(5, 3, 0xff, 0xff, 0xff, 0xff);
+  const ada = room.member(3);
+  ws.serve(4, 3);
+  clock.advance(1000);
+  // The server gives id 3 to the next joiner at once.
+  ws.serve(3, 3);
+  ws.serve(...info(3, [2, 2, 2], 'bob', 'Bob'));
+  const bob = room.member(3);
+  assert.equal(bob.name, 'Bob');
+  assert.notEqual(bob.key, ada.key);
+  assert.deepEqual(room.others().map((m) => [m.id, m.name, m.away]), [[3, 'Bob', false], [3, 'Ada', true]],
+                   'both shown: the one here first');
+  ws.serve(5, 3, 0, 0, 0, 0);  // Bob's, not Ada's
+  assert.equal(events.at(-1), 'move 3 0.000,0.000');
+  assert.equal(room.others()[1].x, 1, "Ada's last position kept");
+  // Ada comes back as 4: Bob is untouched.
+  ws.serve(3, 4);
+  ws.serve(...info(4, [3, 3, 3], 'ada', 'Ada'));
+  assert.deepEqual(events.slice(-4), ['away 3', 'join 3', 'move 3 0.000,0.000', 'back 4 was 3']);
+  assert.equal(room.member(4).key, ada.key);
+  assert.equal(room.member(3).key, bob.key);
+  clock.advance(2000);  // past Ada's grace: she is back, nothing leaves
+  assert.equal(events.at(-1), 'back 4 was 3');
+  // Bob drops: away under id 3, and leaves at the end of his own grace.
+  ws.serve(4, 3);
+  clock.advance(2999);
+  assert.equal(events.at(-1), 'away 3');
+  clock.advance(1);
+  assert.equal(events.at(-1), 'leave 3');
+  assert.deepEqual(room.others().map((m) => [m.id, m.name]), [[4, 'Ada']]);
+  room.close();
+});
+
+test('v1, anonymous v2 members and memberGraceMs 0: a leave is at once', async () => {
+  // v1: no info, nobody can be recognised.
+  {
+    const clock = fakeTimers();
+    const { FakeWebSocket, next } = scriptedSockets();
+    const room = connect('ws://h', { room: 'r', name: 'Me', WebSocket: FakeWebSocket, timers: clock });
+    const events = record(room);
+    const ws = await next();
+    ws.accept('cursord.v1');
+    ws.serve(1, 1);
+    ws.serve(2, 1, 3);
+    ws.serve(4, 3);
+    assert.deepEqual(events.slice(-1), ['leave 3']);
+    assert.deepEqual(room.others(), []);
+    room.close();
+  }
+  // v2 without user id or name.
+  {
+    const { room, events, ws } = await awayRoom({ 3: [[3, 3, 3], '', ''] });
+    ws.serve(4, 3);
+    assert.deepEqual(events.slice(-1), ['leave 3']);
+    room.close();
+  }
+  // No grace.
+  {
+    const { room, events, ws } = await awayRoom({ 3: ADA }, { reconnect: { memberGraceMs: 0 } });
+    ws.serve(4, 3);
+    assert.deepEqual(events.slice(-1), ['leave 3']);
+    room.close();
+  }
+  assert.throws(() => connect('ws://h', { reconnect: { memberGraceMs: -1 } }), RangeError);
+});
+
+test('a close, a kick or a room close ends every grace: the away leave with the others, nothing after', async () => {
+  for (const end of ['close', 'kick', 'room closed']) {
+    const { clock, room, events, ws } = await awayRoom({ 3: ADA, 4: BO });
+    ws.serve(4, 3);
+    if (end === 'close') room.close();
+    if (end === 'kick') ws.drop(4000, 'be nice');
+    if (end === 'room closed') ws.drop(4001, 'maintenance');
+    const closed = events.at(-1);
+    assert.match(closed, /^status closed/, end);
+    assert.deepEqual(events.slice(-4, -1), ['away 3', 'leave 4', 'leave 3'], end);
+    assert.deepEqual(room.others(), [], end);
+    clock.advance(60_000);
+    assert.equal(events.at(-1), closed, `${end}: no event after the close`);
+  }
+});
+
+test('v2: after my own reconnect, members missing from the new roster are away and come back as they join', async () => {
+  const { clock, room, events, ws, next } = await awayRoom({ 3: ADA, 4: BO });
+  ws.drop(1001, 'server shutting down');
+  clock.advance(1);  // the retry (0-1 ms)
+  const ws2 = await next();
+  // After the restart Ada joined first (id 4, Bo's old id); Bo is not back yet.
+  joinV2(ws2, 2, { 2: [[1, 1, 1], '', 'Me'], 4: ADA });
+  assert.deepEqual(events.slice(-5), ['status reconnecting 1001 server shutting down', 'away 3', 'away 4',
+                                      'back 4 was 3', 'status open']);
+  ws2.serve(3, 5);
+  ws2.serve(...info(5, ...BO));
+  assert.deepEqual(events.slice(-1), ['back 5 was 4']);
+  assert.deepEqual(room.others().map((m) => [m.id, m.name, m.away]), [[4, 'Ada', false], [5, 'Bo', false]]);
   room.close();
 });

@@ -58,7 +58,13 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
   /** A connection open this long resets the backoff. Default 10000. */
   stableAfterMs?: number;
-  /** Others stay in others() this long while reconnecting, then leave. Default 5000. */
+  /**
+   * How long a member who may be reconnecting stays shown before its leave.
+   * While I reconnect, the others stay in others() this long. When another
+   * member drops (v2, with a user id or a name), it stays this long as an
+   * away member, unless it comes back sooner. 0: no grace, leaves at once.
+   * Applies with `reconnect: false` too. Default 5000.
+   */
   memberGraceMs?: number;
 }
 
@@ -101,6 +107,11 @@ export interface ConnectOptions {
   WebSocket?: { new (url: string, protocols?: string | string[]): WebSocket };
   /** Random source for the backoff jitter (tests). Default Math.random. */
   random?: () => number;
+  /**
+   * The clock of every timer of the handle: retries, the connect timeout,
+   * the graces, the throttles (tests). Default globalThis.
+   */
+  timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
 /**
@@ -108,8 +119,18 @@ export interface ConnectOptions {
  * so comparing references tells what changed.
  */
 export interface Member {
-  /** The server's id for this connection, 0-255. Reused after a leave; new on every reconnect. */
+  /**
+   * The server's id for this connection, 0-255. Reused after a leave (even
+   * while the member who had it is still shown away); new on every reconnect.
+   */
   readonly id: number;
+  /**
+   * What names this member in this room handle while it is shown: unique
+   * among others() (ids are not while an away member's id is reused), new
+   * for every join, and kept by an away member that comes back under a new
+   * id. Key page elements (cursors, list entries) by it.
+   */
+  readonly key: string;
   /** The member's user id (v2), null when it has none. Always null on protocol v1. */
   readonly user: string | null;
   /** The display name (v2), null when it has none. Always null on protocol v1. */
@@ -129,6 +150,13 @@ export interface Member {
    * null on v1. Do not modify it.
    */
   readonly state: Uint8Array | null;
+  /**
+   * The member dropped (the server announced its leave) and may be
+   * reconnecting: shown for memberGraceMs, until it comes back (`back`) or
+   * leaves (`leave`). Its fields are as they were last, not pressing. Only
+   * v2 members with a user id or a name can be away; the others leave at once.
+   */
+  readonly away: boolean;
   /** The state read as UTF-8 JSON; undefined when there is none or it is not JSON. */
   stateJson<T = unknown>(): T | undefined;
 }
@@ -152,7 +180,21 @@ export interface Status {
 }
 
 export interface JoinEvent { readonly member: Member }
+/**
+ * The member is gone: remove what shows it. At once for a member that
+ * cannot be away, after memberGraceMs for an away one (member.away true),
+ * and for everyone (away ones too) when my session ends.
+ */
 export interface LeaveEvent { readonly member: Member }
+/** A member dropped and is shown away (member.away true, same id and key as before). */
+export interface AwayEvent { readonly member: Member }
+/**
+ * An away member came back under a new id: `member` (away false) replaces
+ * `previous` (the away snapshot) with the same key. No join, no leave.
+ * It keeps its last position until it moves and has no state until its
+ * SDK sends it again.
+ */
+export interface BackEvent { readonly member: Member; readonly previous: Member }
 export interface MoveEvent { readonly member: Member; readonly x: number; readonly y: number }
 export interface ClickEvent { readonly member: Member; readonly pressed: boolean }
 /** A member's state changed (v2; never on v1). `state` is member.state: null when cleared. */
@@ -165,6 +207,8 @@ export interface RoomEvents {
   click: ClickEvent;
   status: Status;
   state: StateEvent;
+  away: AwayEvent;
+  back: BackEvent;
 }
 
 export interface Room {
@@ -177,8 +221,12 @@ export interface Room {
   readonly protocol: 'v1' | 'v2' | null;
   /** The WebSocket URL (the token is not in it). */
   readonly url: string;
-  /** Every other member, ascending ids. */
+  /**
+   * Every other member, ascending ids: those here and those away (flagged
+   * `away`); for an id both have, the one here comes first.
+   */
   others(): Member[];
+  /** The member here with this id (never an away one). */
   member(id: number): Member | undefined;
   /** Subscribes; returns the unsubscribe function. Unknown event names throw. */
   on<K extends keyof RoomEvents>(type: K, listener: (event: RoomEvents[K]) => void): () => void;
@@ -204,14 +252,18 @@ export interface Room {
   toSurface(x: number, y: number): { x: number; y: number };
   /** Sends the pointer's moves and presses on `target`; returns the stop function. */
   trackPointer(target?: EventTarget): () => void;
-  /** Leaves for good: close 1000, "closed" status, a leave for every other member. */
+  /** Leaves for good: close 1000, a leave for every other member (away ones too), "closed" status. */
   close(): void;
 }
 
 /** Joins a room; throws TypeError/RangeError for invalid options. */
 export declare function connect(url: string | URL | undefined, options?: ConnectOptions): Room;
 
-/** Draws others' cursors along a spline through received points, delayMs behind. Returns stop. */
+/**
+ * Draws others' cursors along a spline through received points, delayMs
+ * behind, tracked by member key (an away member's cursor is drawn again
+ * with member.away true; one that comes back goes on from there). Returns stop.
+ */
 export declare function animateCursors(
   room: Room,
   draw: (member: Member, x: number, y: number) => void,
@@ -282,11 +334,12 @@ export declare class MoveThrottle {
   dispose(): void;
 }
 
-export declare class Interpolator {
+/** Tracks of positions by any id (animateCursors uses member keys). */
+export declare class Interpolator<K = number | string> {
   constructor(options?: { delayMs?: number });
-  add(id: number, x: number, y: number, now: number): void;
-  remove(id: number): void;
+  add(id: K, x: number, y: number, now: number): void;
+  remove(id: K): void;
   clear(): void;
-  ids(): IterableIterator<number>;
-  sample(id: number, now: number): { x: number; y: number; settled: boolean } | null;
+  ids(): IterableIterator<K>;
+  sample(id: K, now: number): { x: number; y: number; settled: boolean } | null;
 }

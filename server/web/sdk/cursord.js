@@ -13,7 +13,7 @@
 // the pure parts (codec, throttle, backoff, interpolation) load in Node for
 // the SDK's unit tests.
 
-export const VERSION = '0.2.0';
+export const VERSION = '0.3.0';
 
 /** The subprotocol of the v1 wire. */
 export const PROTOCOL_V1 = 'cursord.v1';
@@ -33,7 +33,7 @@ export const CloseCode = Object.freeze({
   TOKEN_EXPIRED: 4406,       // final unless `token` is a function (then a fresh one is fetched)
 });
 
-const EVENT_TYPES = new Set(['join', 'leave', 'move', 'click', 'status', 'state']);
+const EVENT_TYPES = new Set(['join', 'leave', 'move', 'click', 'status', 'state', 'away', 'back']);
 const ROOM_RE = /^[A-Za-z0-9._~:@-]{1,128}$/;
 const USER_RE = /^[\x21-\x7e]{1,128}$/;
 const COLOR_RE = /^#[0-9A-Fa-f]{6}$/;
@@ -491,16 +491,33 @@ function memberSnapshot(fields) {
   return Object.freeze(Object.assign(Object.create(MemberPrototype), fields));
 }
 
-// A member as v1 shows it, or as v2's `08` describes it.
-function newMember(id, info) {
+// A member as v1 shows it, or as v2's `08` describes it. `key` names it in
+// this handle (see Room.away_).
+function newMember(id, info, key) {
   return memberSnapshot({
-    id, user: info?.user ?? null, name: info?.name ?? null, color: info?.color ?? colorForId(id),
-    x: null, y: null, pressed: false, state: null,
+    id, key, user: info?.user ?? null, name: info?.name ?? null, color: info?.color ?? colorForId(id),
+    x: null, y: null, pressed: false, state: null, away: false,
   });
 }
 
 function sameIdentity(member, info) {
   return member.user === info.user && member.name === info.name && member.color === info.color;
+}
+
+// Whether a member could be recognised if it came back under a new id:
+// only v2 info says who someone is (a user id, or a name), so v1 members
+// and anonymous v2 members cannot be.
+function recognisable(member) {
+  return member.user !== null || member.name !== null;
+}
+
+// Whether `info` (a join's `08`) is `away` coming back: the same user id;
+// without user ids on either side, the same name and colour (the colour is
+// the member's own or derived from its name, so a namesake who chose
+// another colour is someone else).
+function isReturnOf(away, info) {
+  if (away.user !== null || info.user !== null) return away.user === info.user;
+  return away.name !== null && away.name === info.name && away.color === info.color;
 }
 
 class Room {
@@ -525,12 +542,18 @@ class Room {
       throw new TypeError('cursord: token must be a string or a function returning one');
     }
     const r = o.reconnect === false ? null : { ...o.reconnect };
+    // Others who drop are kept away this long even without reconnects of mine.
+    const memberGraceMs = r?.memberGraceMs ?? DEFAULTS.memberGraceMs;
+    if (!(Number.isFinite(memberGraceMs) && memberGraceMs >= 0)) {
+      throw new RangeError(`cursord: memberGraceMs must be a number >= 0, got ${memberGraceMs}`);
+    }
     this.reconnect_ = r && {
       minDelayMs: r.minDelayMs ?? DEFAULTS.minDelayMs,
       maxDelayMs: r.maxDelayMs ?? DEFAULTS.maxDelayMs,
       stableAfterMs: r.stableAfterMs ?? DEFAULTS.stableAfterMs,
-      memberGraceMs: r.memberGraceMs ?? DEFAULTS.memberGraceMs,
+      memberGraceMs,
     };
+    this.memberGraceMs_ = memberGraceMs;
     this.origin_ = typeof location !== 'undefined' ? location.href : undefined;
     this.url_ = buildUrl(url, o, this.origin_);
     this.token_ = o.token ?? null;
@@ -539,6 +562,9 @@ class Room {
     this.maxStateBytes_ = maxStateBytes;
     this.WebSocket_ = o.WebSocket ?? globalThis.WebSocket;
     this.random_ = o.random ?? Math.random;
+    // Every timer of the handle (retries, the connect timeout, the graces,
+    // the throttles) goes through this: tests pass a clock of their own.
+    this.timers_ = o.timers ?? globalThis;
 
     this.listeners_ = new Map();
     for (const type of EVENT_TYPES) this.listeners_.set(type, new Set());
@@ -551,6 +577,13 @@ class Room {
     this.selfId_ = null;
     this.self_ = null;              // my Member while open
     this.members_ = new Map();      // id -> Member (frozen snapshot, replaced on change)
+    // Members whose leave (`04`) came while they may come back (v2 info to
+    // know them by): key -> {member, timer}. Kept apart from members_
+    // because the server gives their id to the next joiner at once: ids
+    // name live members, keys name what the page shows. A key is new for
+    // every join and kept by a member that comes back.
+    this.away_ = new Map();
+    this.keys_ = 0;                 // keys given so far
     this.attempt_ = 0;              // retries since the last stable connection
     this.openedAt_ = 0;
     this.retryTimer_ = null;
@@ -570,9 +603,9 @@ class Room {
     this.position_ = null;          // my newest [x16, y16], re-sent after a reconnect
     this.pressed_ = false;
     this.state_ = null;             // my newest state bytes (null: none), re-sent after a reconnect
-    this.throttle_ = new MoveThrottle(throttleMs, (x, y) => this.send_(encodeMove(x, y)));
+    this.throttle_ = new MoveThrottle(throttleMs, (x, y) => this.send_(encodeMove(x, y)), this.timers_);
     this.stateThrottle_ = new LatestThrottle(
-      throttleMs, (bytes) => this.wire_ === 'v2' && this.send_(encodeState(bytes)), globalThis,
+      throttleMs, (bytes) => this.wire_ === 'v2' && this.send_(encodeState(bytes)), this.timers_,
       sameBytes);
 
     // After connect() returns, so listeners added right away see "connecting".
@@ -599,12 +632,17 @@ class Room {
   /** The URL connected to (without the token). */
   get url() { return this.url_; }
 
-  /** Every other member, ascending ids. */
+  /**
+   * Every other member, ascending ids: those here, and those away (`away`
+   * true, at their last id) until they come back or their grace ends. An
+   * away member's id may already be someone else's: that one comes first.
+   */
   others() {
-    return [...this.members_.values()].sort((a, b) => a.id - b.id);
+    const away = [...this.away_.values()].map((entry) => entry.member);
+    return [...this.members_.values(), ...away].sort((a, b) => a.id - b.id || a.away - b.away);
   }
 
-  /** One other member by id, or undefined. */
+  /** The other member here with this id (never an away one), or undefined. */
   member(id) {
     return this.members_.get(id);
   }
@@ -786,7 +824,7 @@ class Room {
         // without v2: if that one opens the server is up and v1-only, and
         // this handle stops offering v2; if it fails too, it was an outage.
         if (offeredV2 && this.wire_ === null && !this.closedByUser_) {
-          clearTimeout(this.connectTimer_);
+          this.timers_.clearTimeout(this.connectTimer_);
           this.ws_ = null;
           this.probingV1_ = true;
           this.open_();
@@ -794,7 +832,7 @@ class Room {
         }
         this.onClose_(ev.code, ev.reason);
       };
-      this.connectTimer_ = setTimeout(() => {
+      this.connectTimer_ = this.timers_.setTimeout(() => {
         // A connection that never joins (a black-holed SYN, a proxy that
         // holds the upgrade) is given up and retried like a lost one.
         if (ws === this.ws_ && this.selfId_ === null) {
@@ -845,7 +883,7 @@ class Room {
         break;
       }
       case 'left':
-        this.removeMember_(msg.id);
+        this.dropMember_(msg.id);
         break;
       case 'move': {
         const m = this.members_.get(msg.id);
@@ -890,7 +928,7 @@ class Room {
     // The protocol sends `08` only with a join; a stray one updates quietly.
     const m = this.members_.get(info.id);
     if (m) this.members_.set(info.id, memberSnapshot({ ...m, user: info.user, name: info.name, color: info.color }));
-    else if (info.id === this.selfId_ && this.self_) this.self_ = newMember(info.id, info);
+    else if (info.id === this.selfId_ && this.self_) this.self_ = newMember(info.id, info, 'self');
   }
 
   flushPendingJoin_() {
@@ -908,16 +946,18 @@ class Room {
   finishRoster_() {
     const { ids, infos } = this.pendingRoster_;
     this.pendingRoster_ = null;
-    clearTimeout(this.connectTimer_);
-    clearTimeout(this.graceTimer_);
+    this.timers_.clearTimeout(this.connectTimer_);
+    this.timers_.clearTimeout(this.graceTimer_);
     this.graceTimer_ = null;
     // The retry without cursord.v2 joined: this server is up and selects no
     // subprotocol. Asking it for v2 again would fail every time.
     if (this.probingV1_) this.offerV2_ = false;
     this.probingV1_ = false;
-    this.self_ = newMember(this.selfId_, infos.get(this.selfId_));
+    this.self_ = newMember(this.selfId_, infos.get(this.selfId_), 'self');
     const present = new Set(ids.filter((id) => id !== this.selfId_));
-    for (const id of [...this.members_.keys()]) if (!present.has(id)) this.removeMember_(id);
+    // Those missing left while I was away, or are reconnecting themselves
+    // (a server restart drops everyone): away, as if their leave had come.
+    for (const id of [...this.members_.keys()]) if (!present.has(id)) this.dropMember_(id);
     for (const id of present) {
       const m = this.members_.get(id);
       const info = infos.get(id) ?? null;
@@ -926,7 +966,7 @@ class Room {
         continue;
       }
       if (info && !sameIdentity(m, info)) {
-        this.removeMember_(id);
+        this.dropMember_(id);
         this.addMember_(id, info);
         continue;
       }
@@ -955,7 +995,7 @@ class Room {
   }
 
   onClose_(code, reason) {
-    clearTimeout(this.connectTimer_);
+    this.timers_.clearTimeout(this.connectTimer_);
     this.ws_ = null;
     this.selfId_ = null;
     this.self_ = null;
@@ -978,19 +1018,19 @@ class Room {
     // Others stay shown for a grace period: most reconnects are quick, and
     // the new roster says who is still there.
     if (this.graceTimer_ === null && this.members_.size > 0) {
-      this.graceTimer_ = setTimeout(() => {
+      this.graceTimer_ = this.timers_.setTimeout(() => {
         this.graceTimer_ = null;
         this.removeAllMembers_();
       }, this.reconnect_.memberGraceMs);
     }
     this.setStatus_({ state: 'reconnecting', code, reason, attempt: this.attempt_, delayMs });
-    this.retryTimer_ = setTimeout(() => { this.retryTimer_ = null; this.open_(); }, delayMs);
+    this.retryTimer_ = this.timers_.setTimeout(() => { this.retryTimer_ = null; this.open_(); }, delayMs);
   }
 
   finish_(code, reason) {
-    clearTimeout(this.retryTimer_);
-    clearTimeout(this.connectTimer_);
-    clearTimeout(this.graceTimer_);
+    this.timers_.clearTimeout(this.retryTimer_);
+    this.timers_.clearTimeout(this.connectTimer_);
+    this.timers_.clearTimeout(this.graceTimer_);
     this.retryTimer_ = this.connectTimer_ = this.graceTimer_ = null;
     this.throttle_.dispose();
     this.stateThrottle_.dispose();
@@ -999,16 +1039,70 @@ class Room {
     this.self_ = null;
     this.pendingRoster_ = null;
     this.pendingJoin_ = null;
+    // Everyone leaves now, the away too: no grace ends after the close.
     this.removeAllMembers_();
+    for (const { member, timer } of [...this.away_.values()]) {
+      this.timers_.clearTimeout(timer);
+      this.away_.delete(member.key);
+      this.emit_('leave', { member });
+    }
     this.setStatus_({ state: 'closed', code, reason, attempt: this.attempt_ });
   }
 
   // ---- members and events -------------------------------------------------
 
+  // A join: a newcomer, or (v2) an away member coming back under a new id,
+  // which keeps its key and its last position until it moves, and starts
+  // with no state like any join (its SDK sends the state again).
   addMember_(id, info) {
-    const m = newMember(id, info);
+    const previous = info ? this.takeAway_(info) : null;
+    if (!previous) {
+      const m = newMember(id, info, 'm' + ++this.keys_);
+      this.members_.set(id, m);
+      this.emit_('join', { member: m });
+      return;
+    }
+    const m = memberSnapshot({ ...newMember(id, info, previous.key), x: previous.x, y: previous.y });
     this.members_.set(id, m);
-    this.emit_('join', { member: m });
+    this.emit_('back', { member: m, previous });
+  }
+
+  // The away member that `info` is the return of (the one away longest
+  // when several match), no longer away; or null.
+  takeAway_(info) {
+    for (const { member, timer } of this.away_.values()) {
+      if (!isReturnOf(member, info)) continue;
+      this.timers_.clearTimeout(timer);
+      this.away_.delete(member.key);
+      return member;
+    }
+    return null;
+  }
+
+  // A member the server says left, or that my new roster lacks. One that
+  // could be recognised coming back is away for memberGraceMs (released,
+  // if it was pressing), then leaves; any other leaves at once.
+  dropMember_(id) {
+    const m = this.members_.get(id);
+    if (!m) return;
+    if (this.memberGraceMs_ === 0 || !recognisable(m)) {
+      this.removeMember_(id);
+      return;
+    }
+    if (m.pressed) {
+      const released = memberSnapshot({ ...m, pressed: false });
+      this.members_.set(id, released);
+      this.emit_('click', { member: released, pressed: false });
+      if (this.members_.get(id) !== released) return;  // a listener closed the room
+    }
+    this.members_.delete(id);
+    const away = memberSnapshot({ ...m, pressed: false, away: true });
+    const timer = this.timers_.setTimeout(() => {
+      this.away_.delete(away.key);
+      this.emit_('leave', { member: away });
+    }, this.memberGraceMs_);
+    this.away_.set(away.key, { member: away, timer });
+    this.emit_('away', { member: away });
   }
 
   setMemberState_(m, state) {
@@ -1061,23 +1155,30 @@ export function connect(url, options = {}) {
  * surface fractions) on animation frames while a cursor is moving, along a
  * spline through the received positions, `delayMs` behind them. Without it,
  * draw on the `move` event: positions then jump every throttle interval.
- * Returns a function that stops it.
+ * Cursors are tracked by member key: an away member's cursor stays where it
+ * was (drawn again with `member.away` true), and one that comes back under
+ * a new id goes on from there. Returns a function that stops it.
  */
 export function animateCursors(room, draw, { delayMs = DEFAULTS.interpolationDelayMs } = {}) {
   const interpolator = new Interpolator({ delayMs });
-  const drawn = new Map();  // id -> "x,y" last drawn
+  const members = new Map();  // key -> a snapshot of each member with a track
+  const drawn = new Map();    // key -> "x,y" last drawn
   let frame = 0;
   const tick = () => {
     frame = 0;
     const now = performance.now();
     let moving = false;
-    for (const id of interpolator.ids()) {
-      const member = room.member(id);
-      const s = interpolator.sample(id, now);
-      if (!member || !s) continue;
-      const key = s.x + ',' + s.y;
-      if (drawn.get(id) !== key) {
-        drawn.set(id, key);
+    for (const key of interpolator.ids()) {
+      const seen = members.get(key);
+      const s = interpolator.sample(key, now);
+      if (!seen || !s) continue;
+      // The newest snapshot while it is here (a click or state since);
+      // the id may be someone else's once it is away.
+      const live = seen.away ? undefined : room.member(seen.id);
+      const member = live?.key === key ? live : seen;
+      const at = s.x + ',' + s.y;
+      if (drawn.get(key) !== at) {
+        drawn.set(key, at);
         draw(member, s.x, s.y);
       }
       if (!s.settled) moving = true;
@@ -1086,12 +1187,24 @@ export function animateCursors(room, draw, { delayMs = DEFAULTS.interpolationDel
   };
   const schedule = () => { if (!frame) frame = requestAnimationFrame(tick); };
   const offMove = room.on('move', ({ member, x, y }) => {
-    interpolator.add(member.id, x, y, performance.now());
+    members.set(member.key, member);
+    interpolator.add(member.key, x, y, performance.now());
     schedule();
   });
+  // The same cursor as another snapshot (away, back under a new id): drawn
+  // again where it is, so `draw` sees the change.
+  const changed = ({ member }) => {
+    if (!members.has(member.key)) return;
+    members.set(member.key, member);
+    drawn.delete(member.key);
+    schedule();
+  };
+  const offAway = room.on('away', changed);
+  const offBack = room.on('back', changed);
   const offLeave = room.on('leave', ({ member }) => {
-    interpolator.remove(member.id);
-    drawn.delete(member.id);
+    interpolator.remove(member.key);
+    members.delete(member.key);
+    drawn.delete(member.key);
   });
   // A resize or scroll (of the page or, captured, of any scrolling element)
   // moves the surface under the cursors: draw them again.
@@ -1101,6 +1214,8 @@ export function animateCursors(room, draw, { delayMs = DEFAULTS.interpolationDel
   globalThis.addEventListener('scroll', redraw, scrollOptions);
   return () => {
     offMove();
+    offAway();
+    offBack();
     offLeave();
     globalThis.removeEventListener('resize', redraw);
     globalThis.removeEventListener('scroll', redraw, scrollOptions);
