@@ -1,7 +1,9 @@
 // End-to-end check of the demo page: a real cursord, Debian's Chromium, two
 // pages in one room with different viewport sizes: positions, clicks, names
 // and colours (protocol v2) on cursors and in the member list, an identity
-// edited on the page and kept across a reload, bad input explained.
+// edited on the page and kept across a reload, bad input explained; a page
+// that reloads is shown reconnecting and keeps its cursor, one that goes is
+// shown reconnecting and removed after the SDK's grace.
 //
 //   node demo_test.mjs <path to cursord>
 //
@@ -84,8 +86,38 @@ async function waitAttr(page, selector, attr, value) {
 function memberList(page) {
   return page.evaluate(() => [...document.querySelectorAll('#member-list li')].map((li) => ({
     id: Number(li.dataset.memberId), name: li.dataset.name, color: li.dataset.color,
-    self: li.dataset.self === 'true', text: li.textContent,
+    self: li.dataset.self === 'true', away: li.dataset.away === 'true', text: li.textContent,
   })));
+}
+
+// Records, in the page, the SDK's away, back and leave events with what the
+// page shows at that moment (its own listeners ran first): the member's
+// cursor and list entry.
+async function recordPresence(page) {
+  await page.evaluate(() => {
+    window.presence = [];
+    const shown = (member) => {
+      const cursor = document.querySelector(`.cursor[data-member-key="${member.key}"]`);
+      const li = document.querySelector(`#member-list li[data-member-key="${member.key}"]`);
+      return { cursor: cursor ? { id: cursor.dataset.memberId, away: cursor.dataset.away,
+                                  probe: cursor.dataset.probe ?? null } : null,
+               listed: li ? { away: li.dataset.away, text: li.textContent } : null };
+    };
+    for (const type of ['away', 'back', 'leave']) {
+      window.cursordRoom.on(type, (e) => window.presence.push({
+        type, id: e.member.id, name: e.member.name, previous: e.previous?.id, ...shown(e.member) }));
+    }
+  });
+}
+
+async function waitPresence(page, want, label) {
+  try {
+    await page.waitForFunction((want) => window.presence.some(
+      (e) => Object.entries(want).every(([k, v]) => e[k] === v)), want, { timeout: STEP_TIMEOUT_MS });
+  } catch {
+    throw new Error(`page ${label} should see ${JSON.stringify(want)}, but saw ` +
+                    JSON.stringify(await page.evaluate(() => window.presence)));
+  }
 }
 
 // Waits until the member list has an entry matching every field of `want`.
@@ -192,11 +224,34 @@ async function run() {
   await waitMember(b.page, { name: 'Ada', color: '#1e88e5', self: false }, 'B');
   await waitMember(a.page, { name: 'Ada', color: '#1e88e5', self: true }, 'A');
 
-  // Both reload: each keeps its name and colour (kept for the tab), and
-  // each sees the other's again.
+  // ---- a reload: shown reconnecting, then back on the same cursor --------------
+  // Ada's cursor in B, marked, so that B keeping that very element shows.
+  const idAda = await a.page.evaluate(() => window.cursordRoom.selfId);
+  await a.page.mouse.move(200, 150, { steps: 2 });
+  await waitCursorNear(b.page, idAda, mapped(200, 150));
+  await b.page.evaluate((id) => {
+    document.querySelector(`.cursor[data-member-id="${id}"]`).dataset.probe = 'kept';
+  }, idAda);
+  await recordPresence(b.page);
   await a.page.reload();
-  await b.page.reload();
   const idA2 = await waitOpen(a.page);
+  await waitPresence(b.page, { type: 'back', id: idA2, previous: idAda }, 'B');
+  const reload = (await b.page.evaluate(() => window.presence)).filter((e) => e.name === 'Ada');
+  expect(reload.length === 2 && reload[0].type === 'away' && reload[0].cursor?.away === 'true' &&
+         reload[0].cursor.probe === 'kept' && reload[0].listed?.away === 'true' &&
+         /Ada\s*reconnecting…/.test(reload[0].listed.text),
+         `B to show Ada reconnecting (cursor dimmed, listed as reconnecting…), got ${JSON.stringify(reload)}`);
+  expect(reload[1].cursor?.id === String(idA2) && reload[1].cursor.away === 'false' &&
+         reload[1].cursor.probe === 'kept' && reload[1].listed?.away === 'false',
+         `B to keep Ada's cursor for her new id ${idA2}, no longer dimmed, got ${JSON.stringify(reload[1])}`);
+  const adas = (await memberList(b.page)).filter((m) => m.name === 'Ada');
+  expect(adas.length === 1 && adas[0].id === idA2 && !adas[0].away,
+         `Ada listed once in B, as #${idA2}, got ${JSON.stringify(adas)}`);
+  await b.page.screenshot({ path: here('./out/page_b_back.png') });
+
+  // B reloads too: each keeps its name and colour (kept for the tab), and
+  // each sees the other's again.
+  await b.page.reload();
   const idB2 = await waitOpen(b.page);
   expect(!new URL(a.page.url()).searchParams.has('name'), 'the edited name is not in the URL');
   await waitMember(a.page, { id: idA2, name: 'Ada', color: '#1e88e5', self: true }, 'A');
@@ -209,9 +264,21 @@ async function run() {
   expect(tagOfAda === 'Ada', `A's cursor tagged "Ada" after the reload, got "${tagOfAda}"`);
   await b.page.screenshot({ path: here('./out/page_b_names.png') });
 
+  // ---- a page that goes: reconnecting for the SDK's grace, then removed ------------
+  await recordPresence(b.page);
   await a.context.close();
+  await waitPresence(b.page, { type: 'away', id: idA2, name: 'Ada' }, 'B');
+  await waitAttr(b.page, `.cursor[data-member-id="${idA2}"]`, 'data-away', 'true');
+  await waitAttr(b.page, `#member-list li[data-member-id="${idA2}"]`, 'data-away', 'true');
+  await waitAttr(b.page, '#members', 'data-count', '1');  // here: B alone; Ada listed, not counted
+  await b.page.screenshot({ path: here('./out/page_b_reconnecting.png') });
+  // memberGraceMs (5 s) later: gone.
   await b.page.waitForSelector(`.cursor[data-member-id="${idA2}"]`, { state: 'detached' });
-  await waitAttr(b.page, '#members', 'data-count', '1');
+  await waitPresence(b.page, { type: 'leave', id: idA2, name: 'Ada' }, 'B');
+  const gone = await b.page.evaluate(() => window.presence);
+  expect(JSON.stringify(gone.map((e) => e.type)) === '["away","leave"]' && gone[1].cursor === null &&
+         gone[1].listed === null, `Ada away, then removed from cursors and list, got ${JSON.stringify(gone)}`);
+  expect((await memberList(b.page)).length === 1, 'B alone in its list');
   await waitAttr(b.page, '#status', 'data-state', 'open');
   await b.page.screenshot({ path: here('./out/page_b_after_leave.png') });
 

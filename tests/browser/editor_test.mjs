@@ -9,8 +9,9 @@
 // in one page is drawn over the same word in the others (positions are
 // fractions of the document element, not of the window); neither moves off
 // its text when a page scrolls or its window is resized; a selection that
-// leaves the document clears the highlight. With --no-demo the page is not
-// served.
+// leaves the document clears the highlight; a member whose page goes is
+// listed as reconnecting with its selection dimmed, both removed after the
+// SDK's grace. With --no-demo the page is not served.
 //
 // Exit codes: 0 passed, 1 failed, 2 bad usage, 77 skipped.
 
@@ -211,6 +212,22 @@ async function run() {
   }, { start });
   await scrollTo(A.page, start, 300);
   await waitHighlight(A, B.id, start, start + 'Entry 37'.length, 'the other way round');
+
+  // ---- a member whose page goes: reconnecting, dimmed, then removed ----------------
+  await B.context.close();
+  await waitIn(A.page, "A to list Ben as reconnecting, his selection dimmed",
+               (id) => {
+                 const li = document.querySelector(`#members li[data-member-id="${id}"]`);
+                 const marks = [...document.querySelectorAll(`#marks [data-member-id="${id}"]`)];
+                 return li?.dataset.away === 'true' && li.textContent === 'Ben (reconnecting…)' &&
+                        marks.length > 0 && marks.every((el) => el.dataset.away === 'true');
+               }, B.id, () => document.getElementById('members').innerHTML);
+  await A.page.screenshot({ path: here('./out/editor_a_reconnecting.png') });
+  // memberGraceMs (5 s) later.
+  await waitIn(A.page, 'Ben and his selection gone after the grace',
+               (id) => !document.querySelector(`#members li[data-member-id="${id}"]`) &&
+                       !document.querySelector(`#marks [data-member-id="${id}"]`), B.id,
+               () => document.getElementById('members').innerHTML);
 
   // ---- not served with --no-demo --------------------------------------------------
   const quiet = new Cursord(binary, { port: await freePort(), controlPort: await freePort() });

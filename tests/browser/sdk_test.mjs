@@ -64,12 +64,18 @@ window.join = (name, options) => {
     WebSocket: RecordingWebSocket,
   });
   const c = { room, events: [], statuses: [], sends, made };
-  for (const type of ['join', 'leave', 'move', 'click', 'state']) {
-    room.on(type, (e) => c.events.push({ type, id: e.member.id, x: e.x, y: e.y,
-                                          pressed: e.pressed, name: e.member.name,
+  for (const type of ['join', 'leave', 'move', 'click', 'state', 'away', 'back']) {
+    room.on(type, (e) => c.events.push({ type, id: e.member.id, key: e.member.key,
+                                          away: e.member.away, previous: e.previous?.id,
+                                          x: e.x, y: e.y, pressed: e.pressed, name: e.member.name,
                                           color: e.member.color, state: e.member.stateJson(),
                                           t: performance.now() }));
   }
+  // A marker at the end of an away member's grace: the SDK set its timer
+  // before this one, of the same delay, so the member's leave (if any)
+  // comes first.
+  const graceMs = options.reconnect?.memberGraceMs ?? sdk.DEFAULTS.memberGraceMs;
+  room.on('away', (e) => setTimeout(() => c.events.push({ type: 'grace over', key: e.member.key }), graceMs));
   room.on('status', (s) => c.statuses.push({ ...s, t: performance.now() }));
   window.clients[name] = c;
 };
@@ -341,9 +347,62 @@ async function run() {
   await waitEvent(B, 'b', { type: 'leave', id: idDoc }, fromDoc);
 
   // ---- a member that leaves ----------------------------------------------------
+  // b has a user id: a may see it again, so its leave makes it away first.
   await B.page.evaluate(() => window.clients.b.room.close());
-  await waitEvent(A, 'a', { type: 'leave', id: idB });
+  await waitEvent(A, 'a', { type: 'away', id: idB, name: 'Bob' });
   await waitStatus(B, 'b', { state: 'closed', code: 1000 });
+
+  // ---- a member who drops and comes back within the grace ---------------------------
+  // w watches with a 2 s grace. dana's connection ends (her handle closed,
+  // as a lost connection would) and she joins again from the same page with
+  // the same user id, as her SDK's reconnect would. Meanwhile eve takes the
+  // id dana had (the server gives the lowest free id at once).
+  const graceMs = 2000;
+  await join(A, 'w', { room, reconnect: { memberGraceMs: graceMs } });
+  await waitOpen(A, 'w');
+  const fromW = await eventCount(A, 'w');
+  await join(B, 'dana1', { room, user: 'dana', name: 'Dana' });
+  const idD1 = await waitOpen(B, 'dana1');
+  await B.page.evaluate(() => window.clients.dana1.room.setCursorFraction(0.25, 0.5));
+  await waitEvent(A, 'w', { type: 'move', id: idD1, x: wire(0.25) }, fromW);
+  const danaKey = await A.page.evaluate((id) => window.clients.w.room.member(id).key, idD1);
+  await B.page.evaluate(() => window.clients.dana1.room.close());
+  // w shows her away: still in others(), where she was, but not member(id).
+  await waitEvent(A, 'w', { type: 'away', id: idD1, key: danaKey }, fromW);
+  let shown = await A.page.evaluate((id) => ({ others: window.clients.w.room.others(),
+                                               byId: window.clients.w.room.member(id) ?? null }), idD1);
+  const danaAway = shown.others.find((m) => m.key === danaKey);
+  expect(danaAway?.away === true && danaAway.name === 'Dana' && danaAway.x === wire(0.25) &&
+         shown.byId === null, `dana away in w's others() at her last place, got ${JSON.stringify(shown)}`);
+  await join(B, 'eve', { room, name: 'Eve' });
+  const idE = await waitOpen(B, 'eve');
+  expect(idE === idD1, `eve gets dana's id ${idD1} (the lowest free), got ${idE}`);
+  await waitEvent(A, 'w', { type: 'join', id: idE, name: 'Eve' }, fromW);
+  shown = await A.page.evaluate(() => window.clients.w.room.others().map((m) => [m.id, m.name, m.away]));
+  expect(JSON.stringify(shown.filter(([id]) => id === idE)) === JSON.stringify([[idE, 'Eve', false], [idE, 'Dana', true]]),
+         `eve here and dana away under one id, got ${JSON.stringify(shown)}`);
+  await join(B, 'dana2', { room, user: 'dana', name: 'Dana' });
+  const idD2 = await waitOpen(B, 'dana2');
+  await waitEvent(A, 'w', { type: 'back', id: idD2, previous: idD1, key: danaKey, away: false }, fromW);
+  // Eve leaves for good: away, then gone when her grace ends. Dana's grace
+  // ends too: no leave of hers comes before its marker.
+  const eveKey = await A.page.evaluate((id) => window.clients.w.room.member(id).key, idE);
+  await B.page.evaluate(() => window.clients.eve.room.close());
+  await waitEvent(A, 'w', { type: 'grace over', key: danaKey }, fromW);
+  await waitEvent(A, 'w', { type: 'grace over', key: eveKey }, fromW);
+  const seenByW = (await clientData(A, 'w')).events.slice(fromW);
+  const ofDana = seenByW.filter((e) => e.key === danaKey).map((e) => e.type);
+  expect(JSON.stringify(ofDana) === '["join","move","away","back","grace over"]',
+         `dana joined, moved, was away and came back, and never left; got ${JSON.stringify(ofDana)}`);
+  const ofEve = seenByW.filter((e) => e.key === eveKey).map((e) => e.type);
+  expect(JSON.stringify(ofEve) === '["join","away","leave","grace over"]',
+         `eve joined, was away and left at the end of her grace; got ${JSON.stringify(ofEve)}`);
+  shown = await A.page.evaluate(() => window.clients.w.room.others().filter((m) => m.name === 'Dana'));
+  expect(shown.length === 1 && shown[0].id === idD2 && !shown[0].away && shown[0].key === danaKey,
+         `dana once in w's others(), under her new id ${idD2}; got ${JSON.stringify(shown)}`);
+  log(`dana dropped as #${idD1} (given to eve meanwhile) and came back as #${idD2}: one member for w`);
+  await A.page.evaluate(() => window.clients.w.room.close());
+  await B.page.evaluate(() => window.clients.dana2.room.close());
 
   // ---- a kick is final, with the operator's reason ------------------------------
   const retryMs = 20;
@@ -353,7 +412,8 @@ async function run() {
   await waitEvent(A, 'a', { type: 'join', id: idK }, fromK);
   await cursorctl(cursorctlBinary, server, ['kick', '--user', 'kick-me', '--reason', 'be nice']);
   await waitStatus(B, 'k', { state: 'closed', code: 4000, reason: 'be nice' });
-  await waitEvent(A, 'a', { type: 'leave', id: idK }, fromK);
+  // A kick is a leave (04) like any other: k (a user id) is away for a.
+  await waitEvent(A, 'a', { type: 'away', id: idK }, fromK);
   // Marker: a new connection from the same page, made once a retry would
   // have started. A sees it join and nothing else; k made one socket.
   await B.page.evaluate((retryMs) => new Promise((resolve) => {
@@ -368,8 +428,13 @@ async function run() {
          `k: connecting, open, closed; got ${k.statuses.map((s) => s.state)}`);
   expect(k.made === 1, `no reconnect after the kick, but k made ${k.made} sockets`);
   const afterKick = (await clientData(A, 'a')).events.slice(fromK);
-  const sinceLeave = afterKick.slice(afterKick.findIndex((e) => e.type === 'leave' && e.id === idK) + 1);
-  expect(sinceLeave.every((e) => e.id === idM), `only the marker after k left, got ${JSON.stringify(sinceLeave)}`);
+  const kAway = afterKick.findIndex((e) => e.type === 'away' && e.id === idK);
+  // After k left: the marker, and the leaves of those away (k's, and
+  // others' whose grace ended meanwhile).
+  const sinceLeave = afterKick.slice(kAway + 1).filter((e) => !(e.type === 'leave' && e.away) &&
+                                                           e.type !== 'grace over');
+  expect(sinceLeave.every((e) => e.id === idM && e.key !== afterKick[kAway].key),
+         `only the marker after k left, got ${JSON.stringify(sinceLeave)}`);
 
   // The demo page says why it was kicked.
   const C = await openPage(browser, { width: 800, height: 600 }, 'C', errors);
