@@ -13,7 +13,7 @@
 // the pure parts (codec, throttle, backoff, interpolation) load in Node for
 // the SDK's unit tests.
 
-export const VERSION = '0.3.0';
+export const VERSION = '0.2.0';
 
 /** The subprotocol of the v1 wire. */
 export const PROTOCOL_V1 = 'cursord.v1';
