@@ -921,3 +921,18 @@ test('v2: after my own reconnect, members missing from the new roster are away a
   assert.deepEqual(room.others().map((m) => [m.id, m.name, m.away]), [[4, 'Ada', false], [5, 'Bo', false]]);
   room.close();
 });
+
+test('v2: a member whose identity is here under another id leaves at once (it came back before its leave)', async () => {
+  const { clock, room, events, ws } = await awayRoom({ 3: ADA, 4: BO });
+  // Ada's reconnect joins before her old session is reaped (or a second tab of hers).
+  ws.serve(3, 5);
+  ws.serve(...info(5, ...ADA));
+  ws.serve(4, 3);
+  assert.deepEqual(events.slice(-2), ['join 5', 'leave 3']);
+  assert.deepEqual(room.others().map((m) => [m.id, m.away]), [[4, false], [5, false]]);
+  // Her second session goes too: nobody else is Ada now, so it is away.
+  ws.serve(4, 5);
+  clock.advance(3000);
+  assert.deepEqual(events.slice(-2), ['away 5', 'leave 5']);
+  room.close();
+});

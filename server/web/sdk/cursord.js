@@ -1081,11 +1081,15 @@ class Room {
 
   // A member the server says left, or that my new roster lacks. One that
   // could be recognised coming back is away for memberGraceMs (released,
-  // if it was pressing), then leaves; any other leaves at once.
+  // if it was pressing), then leaves; any other leaves at once, and so does
+  // one whose identity is here under another id: it has already come back
+  // (its old session reaped after its reconnect joined, or its leave slower
+  // across instances than its join) or has another tab open.
   dropMember_(id) {
     const m = this.members_.get(id);
     if (!m) return;
-    if (this.memberGraceMs_ === 0 || !recognisable(m)) {
+    if (this.memberGraceMs_ === 0 || !recognisable(m) ||
+        [...this.members_.values()].some((other) => other !== m && isReturnOf(m, other))) {
       this.removeMember_(id);
       return;
     }
