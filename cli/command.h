@@ -56,6 +56,7 @@ void SetupKickCommand(CLI::App& app, Context& context);
 void SetupWatchCommand(CLI::App& app, Context& context);
 void SetupStatusCommand(CLI::App& app, Context& context);
 void SetupInstancesCommand(CLI::App& app, Context& context);
+void SetupSessionsCommand(CLI::App& app, Context& context);
 // `token` mints a join token locally; it uses no global option.
 void SetupTokenCommand(CLI::App& app, Context& context);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cursord::cli::SetupWatchCommand(app, context);
   cursord::cli::SetupStatusCommand(app, context);
   cursord::cli::SetupInstancesCommand(app, context);
+  cursord::cli::SetupSessionsCommand(app, context);
   cursord::cli::SetupTokenCommand(app, context);
   // Set last: subcommands copy their parent's footer when created.
   app.footer(

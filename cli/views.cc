@@ -159,6 +159,39 @@ std::string RoomUsersView(const v1::RoomUsers& users, const ViewContext& context
   return table.Render(context.width);
 }
 
+std::string SessionsView(const std::vector<v1::Session>& sessions, const ViewContext& context) {
+  if (sessions.empty()) return "No sessions.\n";
+  bool cluster = false;
+  for (const v1::Session& session : sessions) cluster = cluster || !session.instance_id().empty();
+  std::vector<Table::Column> columns = {{"STARTED", Align::kLeft},
+                                        {"DURATION", Align::kLeft},
+                                        {"ROOM", Align::kLeft, /*shrinkable=*/true, 8},
+                                        {"ID", Align::kRight},
+                                        {"USER", Align::kLeft, /*shrinkable=*/true, 6},
+                                        {"NAME", Align::kLeft, /*shrinkable=*/true, 6},
+                                        {"END", Align::kLeft}};
+  if (cluster) columns.push_back({"INSTANCE", Align::kLeft, /*shrinkable=*/true, 8});
+  columns.push_back({"ADDRESS", Align::kLeft, /*shrinkable=*/true, 12});
+  Table table(std::move(columns));
+  for (const v1::Session& session : sessions) {
+    std::vector<std::string> row = {
+        absl::StrCat(FormatAge(FromProto(session.start_time()), context.now), " ago"),
+        CompactDuration(absl::Seconds(session.duration().seconds()) +
+                        absl::Nanoseconds(session.duration().nanos())),
+        session.room_id(),
+        absl::StrCat(session.member_id()),
+        OrDash(session.user_id()),
+        OrDash(session.display_name()),
+        session.end_reason().empty()
+            ? "open"
+            : absl::StrCat(session.end_reason(), " (", session.close_code(), ")")};
+    if (cluster) row.push_back(session.instance_id());
+    row.push_back(OrDash(session.remote_address()));
+    table.AddRow(std::move(row));
+  }
+  return table.Render(context.width);
+}
+
 std::string InstancesView(const v1::ListInstancesResponse& response,
                           const ViewContext& context) {
   Table table({{"INSTANCE", Align::kLeft, /*shrinkable=*/true, 12},

@@ -37,6 +37,11 @@ std::string RoomView(const v1::Room& room, const ViewContext& context);
 // `rooms users`: one row per user.
 std::string RoomUsersView(const v1::RoomUsers& users, const ViewContext& context);
 
+// ListSessions' sessions, newest first: one row each (STARTED ago,
+// DURATION, ROOM, ID, USER, NAME, END: the reason and close code, or
+// "open"; INSTANCE with --redis; ADDRESS).
+std::string SessionsView(const std::vector<v1::Session>& sessions, const ViewContext& context);
+
 // `cursorctl instances`: one row per instance.
 std::string InstancesView(const v1::ListInstancesResponse& response,
                           const ViewContext& context);

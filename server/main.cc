@@ -96,6 +96,14 @@ void AddEdgeFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
       ->envname("CURSORD_MAX_STATE_BYTES")
       ->check(CLI::Range(size_t{0}, size_t{1} << 16))
       ->capture_default_str();
+  app.add_option("--activity-records", options.activity_records,
+                 "connection records kept (every join and leave; ListSessions)")
+      ->envname("CURSORD_ACTIVITY_RECORDS")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
+  AddDurationOption(app, "--activity-max-age", &options.activity_max_age,
+                    "connection records older than this are dropped", kPositive)
+      ->envname("CURSORD_ACTIVITY_MAX_AGE");
   app.add_option("--max-pending-bytes", options.max_pending_bytes,
                  "undelivered join/leave/click bytes per client before it is closed (1008)")
       ->envname("CURSORD_MAX_PENDING_BYTES")

@@ -342,6 +342,59 @@ grpc::ServerUnaryReactor* ControlService::ListInstances(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ControlService::ListSessions(
+    grpc::CallbackServerContext* context, const v1::ListSessionsRequest* request,
+    v1::ListSessionsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status status = Authenticate(*context); !status.ok()) {
+    return Reject(reactor, status);
+  }
+  if (!request->room_id().empty()) {
+    if (absl::Status status = ValidateRoomId(request->room_id()); !status.ok()) {
+      return Reject(reactor, status);
+    }
+  }
+  if (!request->user_id().empty()) {
+    if (absl::Status status = ValidateUserId(request->user_id()); !status.ok()) {
+      return Reject(reactor, status);
+    }
+  }
+  absl::StatusOr<size_t> limit = EffectivePageSize(request->page_size());
+  if (!limit.ok()) return Reject(reactor, limit.status());
+  absl::StatusOr<std::optional<core::SessionCursor>> after =
+      DecodeSessionPageToken(request->page_token(), request->room_id(), request->user_id());
+  if (!after.ok()) return Reject(reactor, after.status());
+
+  core::SessionQuery query;
+  query.room = request->room_id();
+  query.user_id = request->user_id();
+  query.limit = *limit;
+  query.after = *std::move(after);
+  plane_.ListSessions(
+      std::move(query),
+      [reactor, response, room = request->room_id(),
+       user = request->user_id()](absl::StatusOr<core::SessionPage> page) {
+        if (!page.ok()) {
+          reactor->Finish(ToGrpcStatus(page.status()));
+          return;
+        }
+        const absl::Time now = absl::Now();
+        for (const core::SessionRecord& session : page->sessions) {
+          ToProto(session, now, response->add_sessions());
+        }
+        for (const std::string& instance : page->unanswered) {
+          response->add_unanswered_instances(instance);
+        }
+        if (page->more && !page->sessions.empty()) {
+          const core::SessionRecord& last = page->sessions.back();
+          response->set_next_page_token(EncodeSessionPageToken(
+              room, user, core::SessionCursor{last.started_at, last.session_id}));
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* ControlService::GetServerInfo(
     grpc::CallbackServerContext* context,
     const v1::GetServerInfoRequest* request, v1::ServerInfo* response) {

@@ -1,5 +1,6 @@
 #include "server/control/convert.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -177,6 +178,25 @@ void ToProto(const core::RoomEvent& event, v1::WatchRoomResponse* out) {
       out->mutable_cursor_moved()->mutable_position()->set_y(event.member.y);
       break;
   }
+}
+
+void ToProto(const core::SessionRecord& session, absl::Time now, v1::Session* out) {
+  out->set_session_id(session.session_id);
+  out->set_room_id(session.room);
+  out->set_member_id(session.member_id);
+  out->set_user_id(session.user_id);
+  out->set_display_name(session.name);
+  out->set_color(session.color);
+  out->set_instance_id(session.instance);
+  out->set_remote_address(session.remote_address);
+  ToProto(session.started_at, out->mutable_start_time());
+  const absl::Time end = session.ended_at.value_or(now);
+  if (session.ended_at) {
+    ToProto(*session.ended_at, out->mutable_end_time());
+    out->set_end_reason(std::string(core::EndReasonName(session.reason)));
+    out->set_close_code(session.close_code);
+  }
+  ToProto(std::max(end - session.started_at, absl::ZeroDuration()), out->mutable_duration());
 }
 
 }  // namespace cursord::control

@@ -10,6 +10,7 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/support/status.h"
+#include "server/core/activity.h"
 #include "server/core/cluster_view.h"
 #include "server/core/presence.h"
 
@@ -33,6 +34,8 @@ void ToProto(const core::RoomSnapshot& room, const std::vector<core::RoomUser>& 
              v1::RoomUsers* out);
 // One instance of ListInstances; only id and `answered` when it did not.
 void ToProto(const core::InstanceInfo& instance, v1::Instance* out);
+// A session of ListSessions; an open one lasts until `now`.
+void ToProto(const core::SessionRecord& session, absl::Time now, v1::Session* out);
 // The fields the core knows; control_address and watcher_count are the
 // control server's and set by the caller. `now` gives the uptime.
 void ToProto(const core::ServerInfo& info, absl::Time now, v1::ServerInfo* out);

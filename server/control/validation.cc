@@ -6,6 +6,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 
@@ -109,6 +111,39 @@ absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
         "room_id_prefix as the first page");
   }
   return std::string(last_room_id);
+}
+
+namespace {
+constexpr absl::string_view kSessionTokenTag = "s1\n";
+}  // namespace
+
+std::string EncodeSessionPageToken(absl::string_view room_id, absl::string_view user_id,
+                                   const core::SessionCursor& last) {
+  // Newlines are in neither id alphabet (room ids, printable user ids, and
+  // session ids of hex digits and '-').
+  return absl::WebSafeBase64Escape(absl::StrCat(kSessionTokenTag, room_id, "\n", user_id, "\n",
+                                                absl::ToUnixNanos(last.started_at), "\n",
+                                                last.session_id));
+}
+
+absl::StatusOr<std::optional<core::SessionCursor>> DecodeSessionPageToken(
+    absl::string_view token, absl::string_view room_id, absl::string_view user_id) {
+  if (token.empty()) return std::optional<core::SessionCursor>();
+  const absl::Status bad = absl::InvalidArgumentError("page_token is not one this server issued");
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return bad;
+  absl::string_view rest = raw;
+  if (!absl::ConsumePrefix(&rest, kSessionTokenTag)) return bad;
+  const std::vector<absl::string_view> parts = absl::StrSplit(rest, '\n');
+  int64_t nanos = 0;
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[2], &nanos) || parts[3].empty()) return bad;
+  if (parts[0] != room_id || parts[1] != user_id) {
+    return absl::InvalidArgumentError(
+        "page_token was issued for another room_id or user_id; pass the same filters as the "
+        "first page");
+  }
+  return std::optional<core::SessionCursor>(
+      core::SessionCursor{absl::FromUnixNanos(nanos), std::string(parts[3])});
 }
 
 }  // namespace cursord::control

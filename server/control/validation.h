@@ -6,10 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/core/activity.h"
 #include "absl/strings/string_view.h"
 #include "server/core/join_request.h"
 #include "server/core/ws_frame.h"
@@ -55,6 +57,17 @@ std::string EncodePageToken(absl::string_view prefix,
 // the token is malformed or was issued for another prefix.
 absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
                                             absl::string_view prefix);
+
+// ListSessions' page token: web-safe base64 of a version tag, the filters
+// it was issued for, and the last session of its page (start time in Unix
+// nanoseconds and session id).
+std::string EncodeSessionPageToken(absl::string_view room_id, absl::string_view user_id,
+                                   const core::SessionCursor& last);
+
+// The cursor to list after (nullopt for an empty token). INVALID_ARGUMENT
+// when malformed or issued for other filters.
+absl::StatusOr<std::optional<core::SessionCursor>> DecodeSessionPageToken(
+    absl::string_view token, absl::string_view room_id, absl::string_view user_id);
 
 }  // namespace cursord::control
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/core/activity.h"
 #include "server/core/presence.h"
 
 namespace cursord::core {
@@ -44,6 +45,10 @@ class ControlPlane {
   // The instances of the cluster; without --redis, this server alone
   // (instance_id "").
   virtual void ListInstances(std::function<void(absl::StatusOr<InstancesResult>)> done) = 0;
+  // Recent sessions from the connection records (core/activity.h), newest
+  // first, filtered and paged; with --redis every instance's.
+  virtual void ListSessions(SessionQuery query,
+                            std::function<void(absl::StatusOr<SessionPage>)> done) = 0;
   // Attaches `sink` to a room: OnSnapshot, then events. `started` gets OK
   // once attached, or NOT_FOUND (unknown room; the sink is not called).
   // With `cursor_moves`, kCursorMoved events are delivered too (every move:

@@ -291,4 +291,9 @@ void ControlOps::ListInstances(std::function<void(absl::StatusOr<core::Instances
   done(std::move(result));
 }
 
+void ControlOps::ListSessions(core::SessionQuery query,
+                              std::function<void(absl::StatusOr<core::SessionPage>)> done) {
+  done(server_.activity().Sessions(query));
+}
+
 }  // namespace cursord::edge

@@ -33,6 +33,8 @@ class ControlOps final : public core::ControlPlane {
   void CloseRoom(std::string room_id, std::string reason,
                  std::function<void(absl::StatusOr<core::CloseResult>)> done) override;
   void ListInstances(std::function<void(absl::StatusOr<core::InstancesResult>)> done) override;
+  void ListSessions(core::SessionQuery query,
+                    std::function<void(absl::StatusOr<core::SessionPage>)> done) override;
   void Watch(std::string room_id, bool cursor_moves, std::shared_ptr<core::WatchSink> sink,
              std::function<void(absl::Status)> started) override;
   void Unwatch(std::string room_id, core::WatchSink* sink, std::function<void()> done) override;

@@ -27,6 +27,10 @@ struct ServerOptions {
   int max_room_members = 256;
   // Largest client message (after joining fragments); bigger closes with 1009.
   size_t max_frame_bytes = 1024;
+  // Connection records (docs/CONTROL_API.md, "Connection records"): at
+  // most this many joins and leaves, none older than activity_max_age.
+  size_t activity_records = 10000;
+  absl::Duration activity_max_age = absl::Hours(24);
   // Largest member state (protocol v2's `09`); larger closes with 1009.
   // Below max_frame_bytes (the message has a type byte too).
   size_t max_state_bytes = 256;

@@ -33,12 +33,17 @@ using DrainClock = core::DrainSchedule::Clock;
 std::string_view Version() { return kVersion; }
 
 Server::Server(ServerOptions options)
-    : options_(std::move(options)), control_ops_(std::make_unique<ControlOps>(*this)) {
+    : options_(std::move(options)),
+      activity_(std::make_unique<ActivityLog>(options_.activity_records,
+                                              options_.activity_max_age)),
+      control_ops_(std::make_unique<ControlOps>(*this)) {
   options_.max_room_members = std::clamp(options_.max_room_members, 1, 256);
   int threads = options_.threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   options_.threads = threads;
-  for (int i = 0; i < threads; ++i) shards_.push_back(std::make_unique<Shard>(i, options_));
+  for (int i = 0; i < threads; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i, options_, *activity_));
+  }
 }
 
 Server::~Server() { Shutdown(); }
@@ -56,6 +61,7 @@ absl::Status Server::Start() {
     CURSORD_ASSIGN_OR_RETURN(backplane_, backplane::Backplane::Create(std::move(backplane_options),
                                                                       backplane_events_.get()));
     for (auto& shard : shards_) shard->AttachBackplane(*backplane_, options_.redis_flush_interval);
+    activity_->set_instance(backplane_->stats().instance_id);
     cluster_control_ =
         std::make_unique<ClusterControl>(*control_ops_, *backplane_, options_.cluster_timeout);
   }

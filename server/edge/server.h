@@ -23,6 +23,7 @@
 #include "server/backplane/backplane.h"
 #include "server/core/drain_schedule.h"
 #include "server/core/presence.h"
+#include "server/edge/activity_log.h"
 #include "server/edge/cluster_control.h"
 #include "server/edge/cluster_relay.h"
 #include "server/edge/control_ops.h"
@@ -105,6 +106,8 @@ class Server final {
 
   // The backplane, or null without --redis.
   backplane::Backplane* backplane() { return backplane_.get(); }
+  // This instance's connection records.
+  ActivityLog& activity() { return *activity_; }
   // "ok", or why the server is degraded ("degraded: backplane unavailable").
   // Liveness: /healthz answers 200 either way.
   std::string Health() const;
@@ -122,6 +125,8 @@ class Server final {
   // Before the shards: sessions still held by a shard's io_context when it
   // is destroyed give their Admission slots back to the gate's Admission.
   std::unique_ptr<JoinGate> gate_;
+  // Before the shards: their sessions record into it until they end.
+  std::unique_ptr<ActivityLog> activity_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<Listener> metrics_listener_;  // with --metrics-listen

@@ -22,8 +22,9 @@ constexpr double kClientLogBurst = 100;
 
 }  // namespace
 
-Shard::Shard(int index, const ServerOptions& options)
+Shard::Shard(int index, const ServerOptions& options, ActivityLog& activity)
     : index_(index),
+      activity_(activity),
       options_(options),
       flusher_(absl::ToChronoNanoseconds(options.presence_batch)),
       paced_timer_(ioc_),

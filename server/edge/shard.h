@@ -33,6 +33,7 @@
 #include "server/core/room.h"
 #include "server/core/admission.h"
 #include "server/core/log_throttle.h"
+#include "server/edge/activity_log.h"
 #include "server/edge/join_gate.h"
 #include "server/edge/options.h"
 #include "server/edge/shard_counters.h"
@@ -54,7 +55,8 @@ class WsSession;
 
 class Shard {
  public:
-  Shard(int index, const ServerOptions& options);
+  // `activity`: the server's connection records (outlives the shard).
+  Shard(int index, const ServerOptions& options, ActivityLog& activity);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -63,6 +65,7 @@ class Shard {
   boost::asio::io_context& io_context() { return ioc_; }
   const ServerOptions& options() const { return options_; }
   ShardCounters& counters() { return counters_; }
+  ActivityLog& activity() { return activity_; }
 
   // With --redis: rooms span instances through `backplane` (see
   // ClusterRelay). Before Start.
@@ -146,6 +149,7 @@ class Shard {
   void DoDrainStep();
 
   const int index_;
+  ActivityLog& activity_;
   const ServerOptions& options_;
   boost::asio::io_context ioc_{1};
   std::thread thread_;

@@ -106,6 +106,7 @@ void WsSession::Start(std::string_view response_head,
   room_ = room;
   member_id_ = *id;
   joined_at_ = Clock::now();
+  RecordActivity(core::ActivityKind::kJoined);
   CURSORD_LOG(kDebug) << "join room=" << request_.room << " id="
                       << int{member_id_} << " peer=" << remote_address_;
 }
@@ -116,6 +117,7 @@ void WsSession::JoinedCluster(core::Room& room, core::ClusterRoom& cluster, uint
   cluster_ = &cluster;
   member_id_ = id;
   joined_at_ = Clock::now();
+  RecordActivity(core::ActivityKind::kJoined);
   CURSORD_LOG(kDebug) << "join room=" << request_.room << " id=" << int{member_id_}
                       << " peer=" << remote_address_ << " (cluster)";
   DoRead();
@@ -306,6 +308,9 @@ void WsSession::OnClose(uint16_t code, std::string_view reason) {
   switch (close_.OnPeerClose()) {
     case core::CloseHandshake::PeerCloseStep::kEcho:
       counters_.closes_client.Add();
+      end_decided_ = true;
+      end_reason_ = core::EndReason::kLeft;
+      end_code_ = code;
       // Echo the status code, as RFC 6455 5.5.1 suggests.
       Close(code == core::kCloseNoStatus ? core::kCloseNormal : code, "",
             counters_.closes_client, /*count=*/false);
@@ -326,6 +331,11 @@ void WsSession::Close(uint16_t code, std::string_view reason, core::Counter& cou
   // now, so that the client's close frame answers ours.
   const bool was_waiting = awaiting_join();
   if (!close_.Begin(Clock::now())) return;
+  if (!end_decided_) {
+    end_decided_ = true;
+    end_reason_ = core::EndReasonForServerClose(code, reason);
+    end_code_ = code;
+  }
   if (was_waiting) {
     joining_ = false;
     DoRead();
@@ -495,8 +505,33 @@ void WsSession::Tick(Clock::time_point now) {
   }
 }
 
+void WsSession::RecordActivity(core::ActivityKind kind) {
+  ActivityLog& log = shard_.activity();
+  core::ActivityRecord record;
+  record.kind = kind;
+  record.time = absl::Now();
+  if (kind == core::ActivityKind::kJoined) {
+    session_id_ = log.NewSessionId();
+    joined_time_ = record.time;
+  } else {
+    record.reason = end_reason_;
+    record.close_code = end_code_;
+  }
+  record.session_id = session_id_;
+  record.room = request_.room;
+  record.member_id = member_id_;
+  record.user_id = request_.user_id;
+  record.name = request_.name;
+  record.color = request_.color;
+  record.instance = log.instance();
+  record.remote_address = remote_address_;
+  record.connected_at = joined_time_;
+  log.Record(std::move(record));
+}
+
 void WsSession::LeaveRoom() {
   if (room_ == nullptr) return;
+  RecordActivity(core::ActivityKind::kLeft);
   core::Room* room = room_;
   room_ = nullptr;
   room->Leave(member_id_, absl::Now());

@@ -16,6 +16,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "server/core/activity.h"
 #include "server/core/admission.h"
 #include "server/core/close_handshake.h"
 #include "server/core/cluster_room.h"
@@ -112,6 +113,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   // Protocol v2: the member's state, to its room (and the cluster).
   void SetState(std::string_view state, absl::Time time);
 
+  // Connection records: this session's join and its leave.
+  void RecordActivity(core::ActivityKind kind);
+
   // A decoded client message, through the rate limit into the room.
   void HandleMessage(const core::ClientMessage& message, bool decoded);
   // Applies what the rate limit kept aside, in the order it happened.
@@ -131,6 +135,14 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   uint8_t member_id_ = 0;
   bool joining_ = false;  // its join waits for Redis (not reading yet)
   bool kicked_ = false;  // closed by the control plane (the leave's reason)
+  // Why the session ended, for its connection record: decided by the
+  // first close frame (the client's or ours); a connection that ends
+  // without one was lost.
+  bool end_decided_ = false;
+  core::EndReason end_reason_ = core::EndReason::kConnectionLost;
+  uint16_t end_code_ = 1006;
+  std::string session_id_;  // given when it joins
+  absl::Time joined_time_;
   core::FrameParser parser_;
   core::InputLimiter limiter_;
   std::string inflight_;  // the bytes of the write in flight

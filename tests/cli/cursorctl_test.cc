@@ -87,7 +87,7 @@ class CursorctlTest : public ControlTest {
 TEST_F(CursorctlTest, HelpOnEveryCommandWithAnExample) {
   for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
            {}, {"rooms"}, {"rooms", "list"}, {"rooms", "show"}, {"rooms", "close"},
-           {"kick"}, {"watch"}, {"status"}}) {
+           {"kick"}, {"watch"}, {"status"}, {"sessions"}}) {
     std::vector<std::string> argv = {CURSORCTL_PATH};
     argv.insert(argv.end(), command.begin(), command.end());
     argv.push_back("--help");
@@ -230,6 +230,55 @@ TEST_F(CursorctlTest, RoomsShowTableAndJson) {
   EXPECT_EQ(room.members(0).cursor().x(), 1200u);
   // Default values are printed too, for scripts.
   EXPECT_NE(json.out.find("\"clicking\":false"), std::string::npos) << json.out;
+}
+
+TEST_F(CursorctlTest, SessionsTableAndJsonFilteredAndPaged) {
+  uint8_t id = 0;
+  auto gone = Join("/rooms/sess?user=u-1&name=Alice", &id);
+  auto here = Join("/rooms/sess?user=u-2&name=Bob", &id);
+  auto elsewhere = Join("/rooms/other?user=u-1", &id);
+  ASSERT_TRUE(gone && here && elsewhere);
+  gone->Close(1000);
+  // Wait for the leave's record: the table then says how it ended.
+  ASSERT_TRUE(Eventually([&] {
+    return Ctl({"sessions", "--room", "sess"}).out.find("left (1000)") != std::string::npos;
+  }));
+
+  RunResult table = Ctl({"sessions", "--room", "sess"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  ExpectFitsTerminal(table.out);
+  const std::vector<std::string> lines = Lines(table.out);
+  ASSERT_EQ(lines.size(), 3u) << table.out;
+  EXPECT_EQ(lines[0].rfind("STARTED", 0), 0u) << table.out;
+  EXPECT_NE(lines[0].find("END"), std::string::npos) << table.out;
+  EXPECT_NE(lines[1].find("Bob"), std::string::npos) << table.out;  // newest first
+  EXPECT_NE(lines[1].find("open"), std::string::npos) << table.out;
+  EXPECT_NE(lines[2].find("Alice"), std::string::npos) << table.out;
+  EXPECT_NE(lines[2].find("left (1000)"), std::string::npos) << table.out;
+
+  RunResult by_user = Ctl({"-o", "json", "sessions", "--user", "u-1"});
+  ASSERT_EQ(by_user.exit_code, 0) << by_user.err;
+  const std::vector<std::string> json_lines = Lines(by_user.out);
+  ASSERT_EQ(json_lines.size(), 2u) << by_user.out;
+  const v1::Session newest = ParseJson<v1::Session>(json_lines[0]);
+  const v1::Session oldest = ParseJson<v1::Session>(json_lines[1]);
+  EXPECT_EQ(newest.room_id(), "other");
+  EXPECT_EQ(newest.end_reason(), "");
+  EXPECT_FALSE(newest.has_end_time());
+  EXPECT_EQ(oldest.room_id(), "sess");
+  EXPECT_EQ(oldest.end_reason(), "left");
+  EXPECT_EQ(oldest.close_code(), 1000u);
+  EXPECT_TRUE(oldest.has_end_time());
+
+  RunResult limited = Ctl({"-o", "json", "sessions", "--limit", "1"});
+  ASSERT_EQ(limited.exit_code, 0) << limited.err;
+  EXPECT_EQ(Lines(limited.out).size(), 1u);
+  RunResult none = Ctl({"sessions", "--room", "nosuch"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out, "No sessions.\n");
+  RunResult bad = Ctl({"sessions", "--room", "a b"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("INVALID_ARGUMENT"), std::string::npos) << bad.err;
 }
 
 TEST_F(CursorctlTest, CallErrorsExitOneNamingStatusAndReason) {

@@ -465,5 +465,64 @@ TEST_F(ClusterControlTest, CursorctlListsTheInstancesAndEachMembersInstance) {
   }
 }
 
+// Connection records from every instance, asked of one that holds none of
+// them: merged newest first, paged across instances, each session naming
+// its instance; a leave shows how it ended.
+TEST_F(ClusterControlTest, SessionsOfEveryInstanceFromAnyInstance) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(3));
+  JOIN(a, 0, "rec?user=ann");
+  JOIN(b, 1, "rec?user=bob");
+  JOIN(c, 0, "rec2?user=ann");
+  JOIN(d, 1, "rec2?user=dee");
+  b->Leave();
+  ASSERT_TRUE(a->WaitForMessage(Left(1))) << a->Describe();
+
+  // From instance 2, which holds none: all four, newest first, paged by 3.
+  const RunResult all = Ctl(2, {"-o", "json", "sessions", "--limit", "0"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  const std::vector<std::string> lines = absl::StrSplit(all.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << all.out;
+  const std::vector<std::string> order = {"dee", "ann", "bob", "ann"};
+  const std::vector<int> owners = {1, 0, 1, 0};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_TRUE(absl::StrContains(lines[i], absl::StrCat("\"userId\":\"", order[i], "\"")))
+        << i << ": " << all.out;
+    EXPECT_TRUE(absl::StrContains(
+        lines[i], absl::StrCat("\"instanceId\":\"", instance(owners[i]).instance_id(), "\"")))
+        << i << ": " << all.out;
+  }
+  EXPECT_TRUE(absl::StrContains(lines[2], "\"endReason\":\"left\"")) << all.out;
+
+  // Pages of one through the gRPC API: the same order, no repeats.
+  auto stub = Stub(2);
+  std::vector<std::string> paged;
+  std::string token;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListSessionsRequest request;
+    request.set_page_size(1);
+    request.set_page_token(token);
+    v1::ListSessionsResponse response;
+    ASSERT_TRUE(stub->ListSessions(Call().get(), request, &response).ok());
+    ASSERT_EQ(response.unanswered_instances_size(), 0);
+    for (const v1::Session& session : response.sessions()) paged.push_back(session.user_id());
+    token = response.next_page_token();
+    if (token.empty()) break;
+  }
+  EXPECT_EQ(paged, order);
+
+  // Filters: a room, a user.
+  const RunResult ann = Ctl(1, {"sessions", "--user", "ann"});
+  ASSERT_EQ(ann.exit_code, 0) << ann.err;
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(ann.out, '\n', absl::SkipEmpty())).size(),
+            3u)  // the header and two sessions
+      << ann.out;
+  EXPECT_TRUE(absl::StrContains(ann.out, "INSTANCE")) << ann.out;
+  const RunResult rec2 = Ctl(0, {"-o", "json", "sessions", "--room", "rec2"});
+  ASSERT_EQ(rec2.exit_code, 0) << rec2.err;
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(rec2.out, '\n', absl::SkipEmpty())).size(),
+            2u)
+      << rec2.out;
+}
+
 }  // namespace
 }  // namespace cursord::testing

@@ -1,0 +1,147 @@
+// Connection records: every join and leave, with who, where and why
+// (docs/CONTROL_API.md, "Connection records"). Pure code: the records, why
+// a session ended as a closed set of reasons, a bounded log of records
+// (count and age), and the sessions view the control plane pages through.
+//
+// Thread ownership: none here; the edge's ActivityLog locks around a ring.
+#ifndef CURSORD_CORE_ACTIVITY_H_
+#define CURSORD_CORE_ACTIVITY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace cursord::core {
+
+enum class ActivityKind : uint8_t { kJoined = 1, kLeft = 2 };
+
+// Why a session ended. Stable names (EndReasonName) are the API's.
+enum class EndReason : uint8_t {
+  kNone = 0,          // a join record; or a session still open
+  kLeft,              // the client closed the connection (a close frame)
+  kConnectionLost,    // the connection ended without a close frame
+  kKicked,            // KickMember / KickUser (4000)
+  kRoomClosed,        // CloseRoom (4001)
+  kTimedOut,          // a ping went unanswered (1008 ping timeout)
+  kSlowConsumer,      // it did not read what it was sent (1008)
+  kRateLimited,       // it flooded messages (1008)
+  kBadInput,          // a protocol violation, text frame, oversized message (1002/1003/1007/1009)
+  kServerShutdown,    // the server drained or stopped (1001)
+  kLeaseLost,         // its instance lost its place in the cluster (1012)
+  kInstanceDied,      // its instance died; another one freed its id
+};
+
+// "left", "connection_lost", "kicked", ... ("" for kNone).
+std::string_view EndReasonName(EndReason reason);
+
+// Why a session the server closed with `code` and `reason` ended (the
+// close frame the server sent).
+EndReason EndReasonForServerClose(uint16_t code, std::string_view reason);
+
+struct ActivityRecord {
+  uint64_t seq = 0;  // position in the log, from 1, assigned by ActivityRing
+  ActivityKind kind = ActivityKind::kJoined;
+  absl::Time time;
+  // Unique per connection (this instance's id, or "local", then a number).
+  std::string session_id;
+  std::string room;
+  uint8_t member_id = 0;
+  std::string user_id;
+  std::string name;
+  std::string color;
+  std::string instance;  // with --redis: the instance's id; else ""
+  std::string remote_address;
+  absl::Time connected_at;  // when the session joined (a leave carries it too)
+  EndReason reason = EndReason::kNone;  // leaves
+  uint16_t close_code = 0;              // leaves: the close code (1006: none)
+};
+
+// The most recent records: at most `max_records`, none older than
+// `max_age`. Sequence numbers increase by one per record, so a reader
+// knows when records it has not seen were dropped.
+class ActivityRing {
+ public:
+  ActivityRing(size_t max_records, absl::Duration max_age);
+
+  // Appends `record` (its seq is assigned) and drops what is too old or too
+  // many. Returns the seq.
+  uint64_t Append(ActivityRecord record, absl::Time now);
+
+  // Drops records older than max_age at `now` (Append does it too).
+  void Trim(absl::Time now);
+
+  // Records with seq > `after`, ascending, at most `limit`. `*missed` is
+  // set when records after `after` were already dropped (a reader resuming
+  // from too old a position missed some).
+  std::vector<ActivityRecord> ReadAfter(uint64_t after, size_t limit, bool* missed) const;
+
+  const std::deque<ActivityRecord>& records() const { return records_; }
+  uint64_t last_seq() const { return next_seq_ - 1; }
+
+ private:
+  size_t max_records_;
+  absl::Duration max_age_;
+  std::deque<ActivityRecord> records_;  // ascending seq
+  uint64_t next_seq_ = 1;
+};
+
+// One session as ListSessions shows it: its join, and its leave if it ended.
+struct SessionRecord {
+  uint64_t seq = 0;  // the join's
+  std::string session_id;
+  std::string room;
+  uint8_t member_id = 0;
+  std::string user_id;
+  std::string name;
+  std::string color;
+  std::string instance;
+  std::string remote_address;
+  absl::Time started_at;
+  std::optional<absl::Time> ended_at;  // unset while it is open
+  EndReason reason = EndReason::kNone;
+  uint16_t close_code = 0;
+};
+
+// Where a page of sessions ends: sessions are ordered by start time, then
+// session id, newest first; the next page starts after this one.
+struct SessionCursor {
+  absl::Time started_at;
+  std::string session_id;
+};
+
+// Whether session (started_at, session_id) comes after `cursor` in
+// newest-first order (it is older, or as old with a smaller id).
+bool IsAfter(absl::Time started_at, const std::string& session_id, const SessionCursor& cursor);
+
+struct SessionQuery {
+  std::string room;     // "" = any
+  std::string user_id;  // "" = any
+  size_t limit = 100;
+  std::optional<SessionCursor> after;  // unset: from the newest
+};
+
+struct SessionPage {
+  std::vector<SessionRecord> sessions;  // newest first (by start, then id)
+  bool more = false;  // older matching sessions remain: continue after the last one
+  std::vector<std::string> unanswered;  // cluster-wide: instances that did not answer
+};
+
+// The sessions of `records` (ascending seq, so ascending start time)
+// matching `query`, newest first. A session whose join was already dropped
+// from the log is not listed.
+SessionPage ListSessions(const std::deque<ActivityRecord>& records, const SessionQuery& query);
+
+// Merges pages from several logs (each newest first, each at most `limit`)
+// into one page of at most `limit`; `more` when any page had more or
+// sessions were left over.
+SessionPage MergeSessionPages(std::vector<SessionPage> pages, size_t limit);
+
+}  // namespace cursord::core
+
+#endif  // CURSORD_CORE_ACTIVITY_H_

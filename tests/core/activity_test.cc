@@ -1,0 +1,177 @@
+#include "server/core/activity.h"
+
+#include "gtest/gtest.h"
+#include "server/core/ws_frame.h"
+
+namespace cursord::core {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
+
+ActivityRecord Joined(const std::string& session, const std::string& room,
+                      const std::string& user, absl::Time at) {
+  ActivityRecord r;
+  r.kind = ActivityKind::kJoined;
+  r.time = at;
+  r.session_id = session;
+  r.room = room;
+  r.user_id = user;
+  r.connected_at = at;
+  return r;
+}
+
+ActivityRecord Left(const ActivityRecord& joined, absl::Time at, EndReason reason,
+                    uint16_t code) {
+  ActivityRecord r = joined;
+  r.kind = ActivityKind::kLeft;
+  r.time = at;
+  r.reason = reason;
+  r.close_code = code;
+  return r;
+}
+
+TEST(ActivityTest, EveryServerCloseHasItsReason) {
+  EXPECT_EQ(EndReasonForServerClose(kCloseKicked, "spam"), EndReason::kKicked);
+  EXPECT_EQ(EndReasonForServerClose(kCloseRoomClosed, "bye"), EndReason::kRoomClosed);
+  EXPECT_EQ(EndReasonForServerClose(kCloseGoingAway, "server shutting down"),
+            EndReason::kServerShutdown);
+  EXPECT_EQ(EndReasonForServerClose(kCloseServiceRestart, "instance lease lost: reconnect"),
+            EndReason::kLeaseLost);
+  EXPECT_EQ(EndReasonForServerClose(kClosePolicyViolation, "ping timeout"), EndReason::kTimedOut);
+  EXPECT_EQ(EndReasonForServerClose(kClosePolicyViolation,
+                                    "slow consumer: a write was not taken in time"),
+            EndReason::kSlowConsumer);
+  EXPECT_EQ(EndReasonForServerClose(kClosePolicyViolation, "message rate limit exceeded"),
+            EndReason::kRateLimited);
+  EXPECT_EQ(EndReasonForServerClose(kCloseTooBig, "state too large"), EndReason::kBadInput);
+  EXPECT_EQ(EndReasonForServerClose(kCloseProtocolError, "unmasked frame"), EndReason::kBadInput);
+  EXPECT_EQ(EndReasonName(EndReason::kInstanceDied), "instance_died");
+  EXPECT_EQ(EndReasonName(EndReason::kConnectionLost), "connection_lost");
+  EXPECT_EQ(EndReasonName(EndReason::kNone), "");
+}
+
+TEST(ActivityTest, TheRingKeepsTheNewestByCountAndAge) {
+  ActivityRing ring(3, absl::Minutes(10));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(ring.Append(Joined("s" + std::to_string(i), "r", "", kT0), kT0), uint64_t(i + 1));
+  }
+  ASSERT_EQ(ring.records().size(), 3u);
+  EXPECT_EQ(ring.records().front().seq, 3u);
+  // Ten minutes on, a new record drops the old ones.
+  ring.Append(Joined("late", "r", "", kT0 + absl::Minutes(11)), kT0 + absl::Minutes(11));
+  ASSERT_EQ(ring.records().size(), 1u);
+  EXPECT_EQ(ring.records().front().session_id, "late");
+  EXPECT_EQ(ring.last_seq(), 6u);
+}
+
+TEST(ActivityTest, AReaderResumesAfterItsPositionAndLearnsWhatItMissed) {
+  ActivityRing ring(4, absl::Hours(1));
+  for (int i = 0; i < 6; ++i) ring.Append(Joined("s" + std::to_string(i), "r", "", kT0), kT0);
+  // Held: seq 3..6.
+  bool missed = false;
+  std::vector<ActivityRecord> read = ring.ReadAfter(3, 10, &missed);
+  EXPECT_FALSE(missed);
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read.front().seq, 4u);
+  read = ring.ReadAfter(2, 2, &missed);  // 3 is the oldest held: nothing missed
+  EXPECT_FALSE(missed);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].seq, 3u);
+  read = ring.ReadAfter(1, 10, &missed);  // 2 was dropped
+  EXPECT_TRUE(missed);
+  EXPECT_EQ(read.size(), 4u);
+  read = ring.ReadAfter(6, 10, &missed);  // up to date
+  EXPECT_FALSE(missed);
+  EXPECT_TRUE(read.empty());
+  read = ring.ReadAfter(0, 10, &missed);  // from the start: 1 and 2 are gone
+  EXPECT_TRUE(missed);
+}
+
+TEST(ActivityTest, SessionsAreNewestFirstWithTheirEndFilteredAndPaged) {
+  ActivityRing ring(100, absl::Hours(1));
+  const ActivityRecord a = Joined("a", "doc-1", "ann", kT0);
+  const ActivityRecord b = Joined("b", "doc-1", "bob", kT0 + absl::Seconds(1));
+  const ActivityRecord c = Joined("c", "doc-2", "ann", kT0 + absl::Seconds(2));
+  ring.Append(a, kT0);
+  ring.Append(b, kT0);
+  ring.Append(c, kT0);
+  ring.Append(Left(a, kT0 + absl::Seconds(30), EndReason::kKicked, 4000), kT0);
+  ring.Append(Left(c, kT0 + absl::Seconds(40), EndReason::kLeft, 1000), kT0);
+
+  SessionPage all = ListSessions(ring.records(), SessionQuery{});
+  ASSERT_EQ(all.sessions.size(), 3u);
+  EXPECT_FALSE(all.more);
+  EXPECT_EQ(all.sessions[0].session_id, "c");
+  EXPECT_EQ(all.sessions[0].ended_at, kT0 + absl::Seconds(40));
+  EXPECT_EQ(all.sessions[1].session_id, "b");
+  EXPECT_FALSE(all.sessions[1].ended_at.has_value());  // still open
+  EXPECT_EQ(all.sessions[2].session_id, "a");
+  EXPECT_EQ(all.sessions[2].reason, EndReason::kKicked);
+  EXPECT_EQ(all.sessions[2].close_code, 4000);
+  EXPECT_EQ(all.sessions[2].started_at, kT0);
+
+  SessionQuery by_room;
+  by_room.room = "doc-1";
+  EXPECT_EQ(ListSessions(ring.records(), by_room).sessions.size(), 2u);
+  SessionQuery by_user;
+  by_user.user_id = "ann";
+  SessionPage ann = ListSessions(ring.records(), by_user);
+  ASSERT_EQ(ann.sessions.size(), 2u);
+  EXPECT_EQ(ann.sessions[0].room, "doc-2");
+  SessionQuery both;
+  both.room = "doc-1";
+  both.user_id = "ann";
+  EXPECT_EQ(ListSessions(ring.records(), both).sessions.size(), 1u);
+
+  // Pages of one, continuing after the last one.
+  SessionQuery paged;
+  paged.limit = 1;
+  std::vector<std::string> order;
+  for (int page = 0; page < 5; ++page) {
+    SessionPage p = ListSessions(ring.records(), paged);
+    for (const SessionRecord& s : p.sessions) order.push_back(s.session_id);
+    if (!p.more) break;
+    paged.after = SessionCursor{p.sessions.back().started_at, p.sessions.back().session_id};
+  }
+  EXPECT_EQ(order, std::vector<std::string>({"c", "b", "a"}));
+}
+
+TEST(ActivityTest, PagesFromSeveralLogsMergeNewestFirst) {
+  auto page = [](std::vector<std::pair<std::string, int>> sessions, bool more) {
+    SessionPage p;
+    for (const auto& [id, second] : sessions) {
+      SessionRecord s;
+      s.session_id = id;
+      s.started_at = kT0 + absl::Seconds(second);
+      p.sessions.push_back(s);
+    }
+    p.more = more;
+    return p;
+  };
+  SessionPage merged = MergeSessionPages(
+      {page({{"i1-3", 30}, {"i1-1", 10}}, false), page({{"i2-2", 20}, {"i2-0", 10}}, false)}, 3);
+  ASSERT_EQ(merged.sessions.size(), 3u);
+  EXPECT_EQ(merged.sessions[0].session_id, "i1-3");
+  EXPECT_EQ(merged.sessions[1].session_id, "i2-2");
+  EXPECT_EQ(merged.sessions[2].session_id, "i2-0");  // same start: the larger id first
+  EXPECT_TRUE(merged.more);  // i1-1 is left over
+  // The next page starts after the last one shown, on every log.
+  const SessionCursor cursor{merged.sessions.back().started_at, merged.sessions.back().session_id};
+  EXPECT_TRUE(IsAfter(kT0 + absl::Seconds(10), "i1-1", cursor));
+  EXPECT_FALSE(IsAfter(kT0 + absl::Seconds(20), "i2-2", cursor));
+  EXPECT_FALSE(IsAfter(kT0 + absl::Seconds(10), "i2-0", cursor));
+}
+
+TEST(ActivityTest, ASessionWhoseJoinWasDroppedIsNotListed) {
+  ActivityRing ring(2, absl::Hours(1));
+  const ActivityRecord a = Joined("a", "r", "", kT0);
+  ring.Append(a, kT0);
+  ring.Append(Joined("b", "r", "", kT0), kT0);
+  ring.Append(Left(a, kT0, EndReason::kLeft, 1000), kT0);  // drops a's join
+  SessionPage page = ListSessions(ring.records(), SessionQuery{});
+  ASSERT_EQ(page.sessions.size(), 1u);
+  EXPECT_EQ(page.sessions[0].session_id, "b");
+}
+
+}  // namespace
+}  // namespace cursord::core
