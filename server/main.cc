@@ -94,7 +94,7 @@ void AddEdgeFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
                  "largest member state (protocol v2); a bigger one closes the session with 1009; "
                  "below --max-frame-bytes")
       ->envname("CURSORD_MAX_STATE_BYTES")
-      ->check(CLI::Range(size_t{0}, size_t{1} << 16))
+      ->check(CLI::Range(size_t{0}, size_t{65535}))
       ->capture_default_str();
   app.add_option("--activity-records", options.activity_records,
                  "connection records kept (every join and leave; ListSessions)")

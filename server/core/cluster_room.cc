@@ -39,6 +39,7 @@ void ClusterRoom::Remove(uint8_t id) {
   if (found == members_.end()) return;
   const Member& m = found->second;
   if (m.moved) --moved_count_;
+  if (m.state_changed) --state_changed_count_;
   if (!m.local) {
     --remote_count_;
     auto it = members_per_instance_.find(m.instance);

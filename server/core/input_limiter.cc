@@ -52,9 +52,12 @@ InputLimiter::Verdict InputLimiter::OnMove(Clock::time_point now, uint16_t x, ui
 InputLimiter::Verdict InputLimiter::OnClick(Clock::time_point now, bool down) {
   const Verdict verdict = Admit(now);
   if (verdict == Verdict::kDeferred) {
-    // Where the member is now is where this click happened.
+    // Where the member is now is where this click happened, and with
+    // the state it has now.
     if (deferred_.move_after) deferred_.move_before = deferred_.move_after;
     deferred_.move_after.reset();
+    if (deferred_.state_after) deferred_.state_before = std::move(deferred_.state_after);
+    deferred_.state_after.reset();
     if (down == applied_down_) {
       deferred_.click.reset();  // a press and a release cancel out
     } else {
@@ -69,9 +72,13 @@ InputLimiter::Verdict InputLimiter::OnClick(Clock::time_point now, bool down) {
 InputLimiter::Verdict InputLimiter::OnState(Clock::time_point now, std::string_view state) {
   const Verdict verdict = Admit(now);
   if (verdict == Verdict::kDeferred) {
-    deferred_.state = std::string(state);
+    // The newest state after the last click change.
+    (deferred_.click ? deferred_.state_after : deferred_.state_before) = std::string(state);
   } else if (verdict == Verdict::kApply) {
-    deferred_.state.reset();  // superseded by this one
+    // This state supersedes the deferred ones: only a click change (and
+    // the state it happened with) is still to be shown first.
+    deferred_.state_after.reset();
+    if (!deferred_.click) deferred_.state_before.reset();
     if (deferred_.click) applied_down_ = *deferred_.click;  // applied before this state
   }
   return verdict;
@@ -80,7 +87,7 @@ InputLimiter::Verdict InputLimiter::OnState(Clock::time_point now, std::string_v
 InputLimiter::Verdict InputLimiter::OnOther(Clock::time_point now) { return Admit(now); }
 
 InputLimiter::Deferred InputLimiter::TakeDeferred() {
-  Deferred out = deferred_;
+  Deferred out = std::move(deferred_);
   deferred_ = Deferred{};
   return out;
 }

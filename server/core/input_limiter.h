@@ -68,23 +68,28 @@ class InputLimiter {
   };
 
   // What was kept aside, in the order it happened, compressed: the member's
-  // position when its click state last changed (`move_before`), that net
-  // click change (`click`, absent when presses and releases cancelled
-  // out), and its newest position since (`move_after`). Applied in this
-  // order, it shows the room the press where it happened and the member
-  // where it is now.
+  // position and state when its click state last changed (`move_before`,
+  // `state_before`), that net click change (`click`, absent when presses
+  // and releases cancelled out), and its newest position and state since
+  // (`move_after`, `state_after`). Applied in this order, it shows the room
+  // the press where (and with what state) it happened and the member as it
+  // is now.
   struct Deferred {
     struct Move {
       uint16_t x = 0;
       uint16_t y = 0;
     };
     std::optional<Move> move_before;
+    // The member's state (protocol v2) when its click state last changed,
+    // and its newest state since: like the moves, so that a state set
+    // before a click reaches the room before it.
+    std::optional<std::string> state_before;
     std::optional<bool> click;  // pressed (true) or released
     std::optional<Move> move_after;
-    // The newest state set (protocol v2), latest wins; applied last (a
-    // state is independent of where the cursor is).
-    std::optional<std::string> state;
-    bool empty() const { return !move_before && !click && !move_after && !state; }
+    std::optional<std::string> state_after;
+    bool empty() const {
+      return !move_before && !state_before && !click && !move_after && !state_after;
+    }
   };
 
   InputLimiter(const Options& options, Clock::time_point now);

@@ -50,20 +50,18 @@ void Room::Admit(uint8_t id, RoomMember* member, MemberIdentity identity, absl::
                         MemberColor(record->identity.color, record->identity.user_id,
                                     record->identity.name, id),
                         record->identity.user_id, record->identity.name);
-  // v2 members are told `03 id` and who it is, in one event.
-  const std::string joined_v1 = [id] {
-    std::string frame;
-    AppendIdFrame(frame, MessageType::kUserJoined, id);
-    return frame;
-  }();
-  const std::string joined_v2 = joined_v1 + record->info_frame;
+  std::string joined;
+  AppendIdFrame(joined, MessageType::kUserJoined, id);
+  const Record& admitted = *record;
   records_[id] = std::move(record);
   positions_[id] = Position{};
   states_[id].clear();
 
   if (member != nullptr) SendJoinSequence(member, id);
   for (const auto& [other_id, other] : active_) {
-    other->outbox.PushEvent(other->v2() ? joined_v2 : joined_v1);
+    other->outbox.PushEvent(joined);
+    // v2 members are told who it is, right behind its `03`.
+    if (other->v2()) other->outbox.PushEvent(admitted.info_frame);
     other->WakeSoon();
   }
   if (member != nullptr) active_.emplace_back(id, member);

@@ -298,16 +298,18 @@ void ClusterRelay::PublishState(const std::string& room_id, const std::string& t
     PublishMoved(room_id);
   }
   std::vector<backplane::StateEntry> entries;
-  std::vector<uint8_t> with_state;
+  std::vector<uint8_t> ids;
   for (const auto& [id, member] : room->members()) {
     const core::MemberSnapshot snapshot = room->SnapshotMember(id);
     entries.push_back({id, cluster->generation(id), snapshot.x, snapshot.y, snapshot.has_position,
                        snapshot.clicking});
-    if (!room->state(id).empty()) with_state.push_back(id);
+    ids.push_back(id);
   }
   // Member states first: the newcomer's joiners wait for the state below,
-  // and must find these applied by then.
-  if (!with_state.empty()) PublishMemberStates(*cluster, *room, with_state, to);
+  // and must find these applied by then. Empty ones too: a state cleared
+  // while nothing was published (Redis away, or no other instance in the
+  // room) must reach those that still hold the old one.
+  if (!ids.empty()) PublishMemberStates(*cluster, *room, ids, to);
   // Sent even when empty: the newcomer waits for it.
   backplane_.PublishState(room_id, to, std::move(entries));
 }
@@ -433,6 +435,10 @@ void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::Roo
     if (!state->to.empty()) {
       cluster->OnState(state->instance);
       if (!cluster->awaiting() && holds_.contains(room_id)) ReleaseHeld(room_id);
+    } else if (!room->empty()) {
+      // Its resync: it may have missed ours (it subscribed again after we
+      // sent it, when Redis came back), so ours goes to it once more.
+      PublishState(room_id, state->instance);
     }
   } else if (const auto* states = std::get_if<backplane::MemberStatesMessage>(&message)) {
     for (const backplane::MemberStateEntry& entry : states->entries) {

@@ -271,11 +271,12 @@ void WsSession::ApplyDeferred(const core::InputLimiter::Deferred& deferred) {
   // member is now.
   const absl::Time time = absl::Now();
   if (deferred.move_before) MoveTo(deferred.move_before->x, deferred.move_before->y, time);
+  if (deferred.state_before) SetState(*deferred.state_before, time);
   if (deferred.click && room_->clicking(member_id_) != *deferred.click) {
     SetClick(*deferred.click, time);
   }
   if (deferred.move_after) MoveTo(deferred.move_after->x, deferred.move_after->y, time);
-  if (deferred.state) SetState(*deferred.state, time);
+  if (deferred.state_after) SetState(*deferred.state_after, time);
 }
 
 void WsSession::MoveTo(uint16_t x, uint16_t y, absl::Time time) {

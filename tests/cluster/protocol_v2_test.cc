@@ -2,6 +2,7 @@
 // BACKPLANE.md, "member states"): who each member is and its state reach
 // v2 members on every instance, latest-wins, kept for late joiners on an
 // instance new to the room, and gone with the leave.
+#include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
@@ -109,6 +110,47 @@ TEST_F(ClusterProtocolV2Test, InfoAndStateCrossInstancesAndReachLateJoinersOnANe
     ASSERT_TRUE(message.has_value());
     ASSERT_NE(*message, MemberStateMessage(a_id, "sel:2-9"));
     if (*message == MemberStateMessage(c_id, "marker")) break;
+  }
+}
+
+// A state cleared while Redis was away is cleared on the other instances
+// by the resync after it (member states go out whole then, empty ones
+// too), and a later joiner there never gets the stale one.
+TEST_F(ClusterProtocolV2Test, AStateClearedWhileRedisWasAwayIsClearedEverywhereAfter) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
+  uint8_t a_id, a2_id, b_id;
+  auto a = JoinV2(instance(0).port(), "/rooms/gap?user=ann", &a_id);
+  ASSERT_TRUE(a);
+  auto a2 = JoinV2(instance(0).port(), "/rooms/gap?user=al", &a2_id);
+  ASSERT_TRUE(a2);
+  auto b = JoinV2(instance(1).port(), "/rooms/gap?user=bob", &b_id);
+  ASSERT_TRUE(b);
+  a->SendBinary(CursorMessage(5, 5));
+  a->SendBinary(SetStateMessage("sel"));
+  ASSERT_TRUE(ReadUntil(*b, MemberStateMessage(a_id, "sel")));
+  ASSERT_TRUE(ReadUntil(*a2, MemberStateMessage(a_id, "sel")));
+
+  redis().Stop(SIGKILL);
+  ASSERT_TRUE(AllHealth("degraded"));
+  a->SendBinary(SetStateMessage(""));  // cleared while Redis is away
+  ASSERT_TRUE(ReadUntil(*a2, MemberStateMessage(a_id, "")));  // applied on instance 0
+  ASSERT_TRUE(redis().Restart().ok());
+  ASSERT_TRUE(AllHealth("ok", absl::Seconds(10)));
+  // Instance 1 resynchronises: instance 0's member states reach it again,
+  // the empty one included (whichever instance subscribed again first).
+  EXPECT_TRUE(ReadUntil(*b, MemberStateMessage(a_id, ""))) << "b still holds a's old state";
+  // A joiner on instance 1 gets no stale state: a's next one (the marker)
+  // is the first of a's it sees.
+  uint8_t c_id;
+  auto c = JoinV2(instance(1).port(), "/rooms/gap?user=cy", &c_id);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(ReadUntil(*a, Bytes({0x03, c_id})));
+  a->SendBinary(SetStateMessage("marker"));
+  for (;;) {
+    std::optional<Bytes> m = c->Read();
+    ASSERT_TRUE(m.has_value());
+    ASSERT_NE(*m, MemberStateMessage(a_id, "sel")) << "the joiner got a's stale state";
+    if (*m == MemberStateMessage(a_id, "marker")) break;
   }
 }
 

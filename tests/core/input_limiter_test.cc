@@ -182,7 +182,8 @@ TEST(InputLimiterTest, AStateOverTheLimitWaitsLatestWinsAndGoesWithTheNextAdmitt
   // A move admitted later takes the waiting state along.
   EXPECT_EQ(limiter.OnMove(kStart + milliseconds(100), 1, 1), Verdict::kApply);
   const InputLimiter::Deferred deferred = limiter.TakeDeferred();
-  EXPECT_EQ(deferred.state, std::optional<std::string>("two"));
+  EXPECT_EQ(deferred.state_before, std::optional<std::string>("two"));
+  EXPECT_FALSE(deferred.state_after.has_value());
   EXPECT_FALSE(limiter.has_deferred());
 }
 
@@ -190,7 +191,36 @@ TEST(InputLimiterTest, AnAdmittedStateSupersedesAWaitingOne) {
   InputLimiter limiter = SpentLimiter();
   EXPECT_EQ(limiter.OnState(kStart, "old"), Verdict::kDeferred);
   EXPECT_EQ(limiter.OnState(kStart + milliseconds(100), "new"), Verdict::kApply);
-  EXPECT_FALSE(limiter.TakeDeferred().state.has_value());
+  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
+  EXPECT_FALSE(deferred.state_before.has_value());
+  EXPECT_FALSE(deferred.state_after.has_value());
+}
+
+TEST(InputLimiterTest, AStateSetBeforeAWaitingClickStaysBeforeIt) {
+  InputLimiter limiter({/*rate=*/10, /*burst=*/4}, kStart);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(limiter.OnOther(kStart), Verdict::kApply);
+  EXPECT_EQ(limiter.OnState(kStart, "s1"), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnState(kStart, "s2"), Verdict::kDeferred);
+  // In order: s1, the press, s2.
+  InputLimiter::Deferred out;
+  ASSERT_TRUE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(100), &out));
+  EXPECT_EQ(out.state_before, std::optional<std::string>("s1"));
+  EXPECT_EQ(out.click, std::optional<bool>(true));
+  EXPECT_EQ(out.state_after, std::optional<std::string>("s2"));
+}
+
+TEST(InputLimiterTest, AnAdmittedStateKeepsTheStateAWaitingClickHappenedWith) {
+  InputLimiter limiter = SpentLimiter();
+  EXPECT_EQ(limiter.OnState(kStart, "s1"), Verdict::kDeferred);
+  EXPECT_EQ(limiter.OnClick(kStart, true), Verdict::kDeferred);
+  // s2, admitted later, supersedes nothing the press needs: the room gets
+  // s1, the press, then s2.
+  EXPECT_EQ(limiter.OnState(kStart + milliseconds(100), "s2"), Verdict::kApply);
+  const InputLimiter::Deferred deferred = limiter.TakeDeferred();
+  EXPECT_EQ(deferred.state_before, std::optional<std::string>("s1"));
+  EXPECT_EQ(deferred.click, std::optional<bool>(true));
+  EXPECT_FALSE(deferred.state_after.has_value());
 }
 
 TEST(InputLimiterTest, AWaitingStateGoesOnATickWithAToken) {
@@ -199,7 +229,7 @@ TEST(InputLimiterTest, AWaitingStateGoesOnATickWithAToken) {
   InputLimiter::Deferred out;
   EXPECT_FALSE(limiter.TakeDeferredIfAllowed(kStart, &out));
   ASSERT_TRUE(limiter.TakeDeferredIfAllowed(kStart + milliseconds(100), &out));
-  EXPECT_EQ(out.state, std::optional<std::string>("s"));
+  EXPECT_EQ(out.state_before, std::optional<std::string>("s"));
 }
 
 }  // namespace cursord::core

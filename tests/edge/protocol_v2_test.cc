@@ -1,5 +1,6 @@
 // Protocol v2 end to end (docs/PROTOCOL.md, "Protocol v2"): the real server
 // in-process, real WebSocket clients offering cursord.v2 or nothing.
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -182,6 +183,32 @@ TEST_F(ProtocolV2Test, AStateSetBeforeAClickArrivesBeforeIt) {
   a->SendBinary(B({0x06}));
   EXPECT_EQ(b->Read(), State(a_id, "s1"));
   EXPECT_EQ(b->Read(), B({0x06, a_id}));
+}
+
+TEST_F(ProtocolV2Test, OverTheRateLimitAStateSetBeforeAClickStillArrivesBeforeIt) {
+  edge::ServerOptions options;
+  options.max_message_rate = 1;
+  options.message_burst = 2;
+  StartServer(options);
+  uint8_t a_id, b_id;
+  auto a = JoinV2("/rooms/limited", &a_id);
+  auto b = JoinV2("/rooms/limited", &b_id);
+  ASSERT_TRUE(a && b);
+  a->SendBinary(CursorMessage(1, 1));  // the burst
+  a->SendBinary(CursorMessage(2, 2));
+  a->SendBinary(SetStateMessage("s1"));  // kept aside
+  a->SendBinary(B({0x06}));              // kept aside
+  // Within a second a token frees them, in order.
+  std::vector<Bytes> seen;
+  while (seen.empty() || seen.back() != B({0x06, a_id})) {
+    std::optional<Bytes> message = b->Read();
+    ASSERT_TRUE(message.has_value());
+    seen.push_back(*message);
+  }
+  const auto at = [&](const Bytes& wanted) {
+    return std::find(seen.begin(), seen.end(), wanted) - seen.begin();
+  };
+  EXPECT_LT(at(State(a_id, "s1")), at(B({0x06, a_id})));
 }
 
 TEST_F(ProtocolV2Test, AFloodOfStatesIsCoalescedLatestWins) {
