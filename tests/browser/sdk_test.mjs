@@ -14,9 +14,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 
+import { DEFAULTS as SDK_DEFAULTS } from '../../server/web/sdk/cursord.js';
 import {
   Cursord, cursorctl, expect, freePort, here, launchBrowser, loadChromium, log, main, openPage,
-  sleep, waitIn,
+  sleep, STEP_TIMEOUT_MS, waitIn,
 } from './harness.mjs';
 
 const OVERALL_TIMEOUT_MS = 120_000;
@@ -158,6 +159,30 @@ async function waitStatus(p, name, want, from = 0) {
                  (s) => Object.entries(want).every(([k, v]) => s[k] === v)),
                { name, want, from }, ({ name }) => window.clients[name].statuses.slice(-5));
 }
+
+// Waits for the demo page's status panel to match `selector`; on timeout
+// the error names `what` and shows the panel and the SDK's own status.
+async function waitPanel(p, what, selector, timeout = STEP_TIMEOUT_MS) {
+  try {
+    await p.page.waitForSelector(selector, { timeout });
+  } catch {
+    const now = await p.page.evaluate(() => ({
+      panel: { ...document.getElementById('status').dataset },
+      sdk: window.cursordRoom?.status ?? null,
+      log: window.panelLog?.slice(-6),
+    })).catch((e) => e.message);
+    throw new Error(`timed out after ${timeout} ms waiting for ${p.label}: ${what} (${selector}); ` +
+                    `now: ${JSON.stringify(now)}`);
+  }
+}
+
+// The demo page reconnects with the SDK's default backoff: up to
+// maxDelayMs (15 s) after a failed attempt, the more so as its attempts add
+// up over the outages below (none of its connections stays up the
+// stableAfterMs that starts the backoff over; a slow server, as under ASan,
+// fails more attempts first). Its next attempt after the server is back is
+// waited for that long, and a step's time for the connection.
+const DEMO_RETRY_MS = SDK_DEFAULTS.maxDelayMs + STEP_TIMEOUT_MS;
 
 const statusCount = (p, name) => p.page.evaluate((name) => window.clients[name].statuses.length, name);
 
@@ -439,10 +464,10 @@ async function run() {
   // The demo page says why it was kicked.
   const C = await openPage(browser, { width: 800, height: 600 }, 'C', errors);
   await C.page.goto(`${base}/rooms/${room}?name=carol`);
-  await C.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+  await waitPanel(C, 'open', '#status[data-state="open"]:not([data-my-id=""])');
   const idC = await C.page.getAttribute('#status', 'data-my-id');
   await cursorctl(cursorctlBinary, server, ['kick', room, idC, '--reason', 'demo kick']);
-  await C.page.waitForSelector('#status[data-state="closed"][data-close-code="4000"]');
+  await waitPanel(C, 'kicked', '#status[data-state="closed"][data-close-code="4000"]');
   const kickText = await C.page.textContent('#close-info');
   expect(/removed/.test(kickText) && kickText.includes('demo kick'), `the kick explained, got "${kickText}"`);
   mkdirSync(here('./out/'), { recursive: true });
@@ -450,7 +475,7 @@ async function run() {
 
   // A colour the server would refuse is explained, not retried.
   await C.page.goto(`${base}/rooms/${room}?name=carol&color=red`);
-  await C.page.waitForSelector('#status[data-state="closed"]');
+  await waitPanel(C, 'bad colour refused', '#status[data-state="closed"]');
   const badText = await C.page.textContent('#close-info');
   expect(/color must be #rrggbb/.test(badText), `the bad colour explained, got "${badText}"`);
 
@@ -472,7 +497,7 @@ async function run() {
   await waitEvent(B, 'r2', { type: 'state', id: r1First });
   const D = await openPage(browser, { width: 800, height: 600 }, 'D', errors);
   await D.page.goto(`${base}/rooms/${room2}`);
-  await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+  await waitPanel(D, 'open', '#status[data-state="open"]:not([data-my-id=""])');
   // Every state the demo's panel shows, in order: a retry can replace the
   // shutdown message (1001) with a refused attempt's (1006) within
   // milliseconds, too fast to be caught by polling.
@@ -502,17 +527,23 @@ async function run() {
     await waitIn(B.page, `r2 sees r1 (#${r1}) after the ${label}`,
                  (id) => window.clients.r2.room.others().some((m) => m.id === id), r1,
                  () => window.clients.r2.room.others().map((m) => m.id));
+    // Both are v2 again: a retry at the end of the outage is no reason to
+    // take the server for one that selects no subprotocol.
+    const protocols = [await A.page.evaluate(() => window.clients.r1.room.protocol),
+                       await B.page.evaluate(() => window.clients.r2.room.protocol)];
+    expect(protocols.join() === 'v2,v2', `r1 and r2 on v2 after the ${label}, got ${protocols}`);
     await waitIn(B.page, `r2 sees r1's state again after the ${label}`,
                  (id) => JSON.stringify(window.clients.r2.room.member(id)?.stateJson()) === '{"sel":[3,14]}' &&
                          window.clients.r2.room.member(id).name === 'R1', r1,
                  (id) => window.clients.r2.room.member(id));
-    await D.page.waitForSelector('#status[data-state="open"]:not([data-my-id=""])');
+    await waitPanel(D, `open after the ${label}`, '#status[data-state="open"]:not([data-my-id=""])',
+                    DEMO_RETRY_MS);
     log(`reconnected after the ${label}: r1 #${r1}, r2 #${r2}`);
     if (label === 'restart') {
       const from = await statusCount(A, 'r1');
       await server.stop('SIGKILL');
       await waitStatus(A, 'r1', { state: 'reconnecting', code: 1006 }, from);
-      await D.page.waitForSelector('#status[data-state="reconnecting"][data-close-code="1006"]');
+      await waitPanel(D, 'reconnecting after the crash', '#status[data-state="reconnecting"][data-close-code="1006"]');
       await server.start();
     }
   }
@@ -555,7 +586,8 @@ async function run() {
                              reconnect: { minDelayMs: retryMs, maxDelayMs: retryMs } });
   await waitStatus(A, 'refused', { state: 'closed', code: 4403, reason: 'token not valid for this room' });
   // The demo page (no token) now explains the refusal instead of retrying.
-  await D.page.waitForSelector('#status[data-state="closed"][data-close-code="4401"]');
+  await waitPanel(D, 'refused without a token', '#status[data-state="closed"][data-close-code="4401"]',
+                  DEMO_RETRY_MS);
   const refusedText = await D.page.textContent('#close-info');
   expect(/refused: token missing/.test(refusedText), `the refusal explained, got "${refusedText}"`);
   await D.page.screenshot({ path: here('./out/demo_refused.png') });

@@ -683,6 +683,33 @@ test('v2 negotiation: an outage is not mistaken for a v1 server; a token keeps c
   room.close();
 });
 
+test('v2 negotiation: a server that has negotiated is never taken for one that selects none', async () => {
+  // A restart: the attempt offering v2 fails while the server is down; a
+  // retry without v2 at once would join the server that came up meanwhile
+  // as v1, and pin this member to v1 (no state, no names) for good.
+  const { FakeWebSocket, sockets, next } = scriptedSockets();
+  const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket,
+                                   reconnect: { minDelayMs: 1, maxDelayMs: 1 } });
+  try {
+    room.setState({ a: 1 });
+    let ws = await next();
+    joinV2(ws, 0, { 0: [[1, 1, 1], '', ''] });
+    ws.drop(1006);
+    ws = await next();
+    assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1']);
+    ws.drop(1006);  // still down: an ordinary failure, no retry without v2
+    assert.equal(room.status.state, 'reconnecting');
+    ws = await next();
+    assert.deepEqual(ws.protocols, ['cursord.v2', 'cursord.v1'], 'v2 offered again after the backoff');
+    assert.equal(sockets.length, 3);
+    joinV2(ws, 0, { 0: [[1, 1, 1], '', ''] });
+    assert.equal(room.protocol, 'v2');
+    assert.deepEqual(ws.sent.map(textOf), ['\t{"a":1}'], 'the state sent again');
+  } finally {
+    room.close();  // a failed assertion must not leave the 1 ms retries running
+  }
+});
+
 test("protocol 'v1' offers what the v1 SDK did and never v2", async () => {
   const { FakeWebSocket, next } = scriptedSockets();
   const room = connect('ws://h', { room: 'r', WebSocket: FakeWebSocket, protocol: 'v1',

@@ -595,6 +595,10 @@ class Room {
     // subprotocol, and browsers fail such a connection).
     this.offerV2_ = protocol === 'auto';
     this.probingV1_ = false;        // this attempt is the retry without cursord.v2
+    // Whether a connection of this handle was answered with a subprotocol:
+    // the server at this URL negotiates, so an attempt of mine that fails
+    // is an outage, never a sign of a server that selects none.
+    this.negotiates_ = false;
     this.wire_ = null;              // 'v1' | 'v2' of the current connection, once known
     // v2's join sequence: the roster waits for every member's `08`, and a
     // `03` for the `08` right behind it, so that `join` carries the name.
@@ -808,7 +812,9 @@ class Room {
       ws.binaryType = 'arraybuffer';
       // The 101 arrived: what the server selected is the wire from now on.
       const accepted = () => {
-        if (this.wire_ === null) this.wire_ = ws.protocol === PROTOCOL_V2 ? 'v2' : 'v1';
+        if (this.wire_ !== null) return;
+        this.wire_ = ws.protocol === PROTOCOL_V2 ? 'v2' : 'v1';
+        if (ws.protocol !== '') this.negotiates_ = true;
       };
       ws.onopen = () => { if (ws === this.ws_) accepted(); };
       ws.onmessage = (ev) => {
@@ -823,7 +829,10 @@ class Room {
         // simply a server that is down. At once (no backoff) try once
         // without v2: if that one opens the server is up and v1-only, and
         // this handle stops offering v2; if it fails too, it was an outage.
-        if (offeredV2 && this.wire_ === null && !this.closedByUser_) {
+        // Not against a server that has negotiated before: the outage (a
+        // restart) may end between the two attempts, and the retry would
+        // then pin a v2 server's member to v1 for the handle's life.
+        if (offeredV2 && this.wire_ === null && !this.negotiates_ && !this.closedByUser_) {
           this.timers_.clearTimeout(this.connectTimer_);
           this.ws_ = null;
           this.probingV1_ = true;
