@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "server/core/ws_frame.h"
 
 namespace cursord::core {
@@ -48,8 +49,14 @@ EndReason EndReasonForServerClose(uint16_t code, std::string_view reason) {
 ActivityRing::ActivityRing(size_t max_records, absl::Duration max_age)
     : max_records_(std::max<size_t>(max_records, 1)), max_age_(max_age) {}
 
-uint64_t ActivityRing::Append(ActivityRecord record, absl::Time now) {
+void ActivityRing::Stamp(ActivityRecord& record) {
+  if (record.seq != 0) return;
   record.seq = next_seq_++;
+  if (record.position.empty()) record.position = absl::StrCat(record.seq);
+}
+
+uint64_t ActivityRing::Append(ActivityRecord record, absl::Time now) {
+  Stamp(record);
   records_.push_back(std::move(record));
   while (records_.size() > max_records_) records_.pop_front();
   Trim(now);

@@ -60,6 +60,12 @@ struct ActivityRecord {
   absl::Time connected_at;  // when the session joined (a leave carries it too)
   EndReason reason = EndReason::kNone;  // leaves
   uint16_t close_code = 0;              // leaves: the close code (1006: none)
+  // The instance that wrote the record: the session's own, or for
+  // kInstanceDied the one that reaped it ("" without --redis).
+  std::string recorded_by;
+  // Where the record is in the log, for readers that resume (WatchActivity):
+  // "<seq>" without --redis; the Redis stream entry's id "<ms>-<n>" with it.
+  std::string position;
 };
 
 // The most recent records: at most `max_records`, none older than
@@ -69,7 +75,11 @@ class ActivityRing {
  public:
   ActivityRing(size_t max_records, absl::Duration max_age);
 
-  // Appends `record` (its seq is assigned) and drops what is too old or too
+  // Gives `record` the next seq (and, when it has none, that seq as its
+  // position), unless it has one already.
+  void Stamp(ActivityRecord& record);
+
+  // Appends `record` (stamped first) and drops what is too old or too
   // many. Returns the seq.
   uint64_t Append(ActivityRecord record, absl::Time now);
 

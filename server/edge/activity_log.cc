@@ -20,6 +20,8 @@ std::string ActivityLog::NewSessionId() {
 void ActivityLog::Record(core::ActivityRecord record) {
   const absl::Time now = record.time;
   std::lock_guard<std::mutex> lock(mu_);
+  ring_.Stamp(record);
+  for (const Observer& observer : observers_) observer(record, /*live=*/true);
   ring_.Append(std::move(record), now);
 }
 

@@ -6,9 +6,11 @@
 #define CURSORD_EDGE_ACTIVITY_LOG_H_
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "server/core/activity.h"
@@ -31,12 +33,20 @@ class ActivityLog {
   // Appends `record` at `record.time`.
   void Record(core::ActivityRecord record);
 
+  // Called for every record the log takes, in the log's order, under its
+  // lock: it must be quick and must not call back into the log. `live` is
+  // false for history: the records already in the cluster's stream when
+  // this instance started. Add observers before the shards start.
+  using Observer = std::function<void(const core::ActivityRecord& record, bool live)>;
+  void AddObserver(Observer observer) { observers_.push_back(std::move(observer)); }
+
   core::SessionPage Sessions(const core::SessionQuery& query);
 
  private:
   const std::string prefix_;
   std::string instance_;  // written before the shards start, then read only
   std::atomic<uint64_t> next_session_{1};
+  std::vector<Observer> observers_;  // written before the shards start
   std::mutex mu_;
   core::ActivityRing ring_;  // guarded by mu_
 };
