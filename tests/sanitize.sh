@@ -160,7 +160,7 @@ tsan_tests() {
       # cannot see. (The bus' subscription and live set run in every
       # cluster test; its requests only in these, under ASan.) The v2 test
       # that checks state through cursorctl rooms show is one of them.
-      GTEST_FILTER='-*Cursorctl*:ClusterControlTest.*:ClusterProtocolV2Test.InfoAndState*' \
+      GTEST_FILTER='-*Cursorctl*:ClusterControlTest.*:ClusterWatchTest.*:ClusterProtocolV2Test.InfoAndState*' \
         run_sharded "$binary" || rc=1
     else
       run_sharded "$binary" || rc=1

@@ -36,6 +36,13 @@ std::string RunIdOf(const std::string& info) {
   return info.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
 }
 
+// cursord:{R}:watchers: instances watching R (docs/BACKPLANE.md, "Watching
+// a room from any instance"); written by PublishWatch's script only.
+std::string WatchersKey(std::string_view room) {
+  return absl::StrCat(absl::string_view(kRoomKeyPrefix.data(), kRoomKeyPrefix.size()),
+                      absl::string_view(room.data(), room.size()), "}:watchers");
+}
+
 }  // namespace
 
 // A local member, as this instance registered it (for Reassert).
@@ -574,7 +581,19 @@ void Backplane::ReadRoster(FollowedRoom& room) {
   const uint64_t epoch = ++last_roster_epoch_;
   room.roster_epoch = epoch;
   const std::string room_id = room.id;
-  room.server->store->Roster(room_id, [this, room_id, epoch](
+  // The watchers hash first, on the same connection: an announcement is
+  // either in it or published after it, on the channel subscribed to.
+  auto watchers = std::make_shared<std::vector<WatchMessage>>();
+  room.server->redis->Command(
+      {"HGETALL", WatchersKey(room_id)}, [this, watchers](absl::StatusOr<Reply> reply) {
+        if (!reply.ok() || !reply->is_array()) return;
+        const std::vector<Reply>& fields = reply->elements();
+        for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+          if (!fields[i].is_string() || fields[i].str() == instance_id_) continue;
+          watchers->push_back(WatchMessage{fields[i].str(), fields[i + 1].str() == "c"});
+        }
+      });
+  room.server->store->Roster(room_id, [this, room_id, epoch, watchers](
                                           absl::StatusOr<RoomStore::Members> members) {
     FollowedRoom* room = FindRoom(room_id);
     // Unfollowed, or a gap opened, meanwhile.
@@ -593,6 +612,7 @@ void Backplane::ReadRoster(FollowedRoom& room) {
       if (record.instance != instance_id_) remote.emplace_back(id, std::move(record));
     }
     listener_->OnRoster(room_id, std::move(remote));
+    for (WatchMessage& watch : *watchers) listener_->OnRoomMessage(room_id, std::move(watch));
     const bool again = room->had_roster;
     room->had_roster = true;
     std::vector<RoomMessage> buffered;
@@ -644,6 +664,10 @@ void Backplane::OnMessage(Server& server, std::string_view channel, std::string_
       states != nullptr && (states->instance == instance_id_ ||
                             (!states->to.empty() && states->to != instance_id_))) {
     return;  // likewise
+  }
+  if (const auto* watch = std::get_if<WatchMessage>(&*message);
+      watch != nullptr && watch->instance == instance_id_) {
+    return;
   }
   if (!room.ready) {
     if (room.subscribed) room.buffered.push_back(std::move(*message));
@@ -812,6 +836,27 @@ void Backplane::PublishMemberStates(std::string room, std::string to,
     if (followed == nullptr) return;
     MemberStatesMessage message{instance_id_, std::move(to), std::move(entries)};
     Publish(*followed->server, followed->channel, EncodeMemberStates(message));
+  });
+}
+
+void Backplane::PublishWatch(std::string room, bool cursor_moves, bool hello, bool off,
+                             absl::Duration ttl) {
+  net::post(io_, [this, room = std::move(room), cursor_moves, hello, off, ttl] {
+    FollowedRoom* followed = FindRoom(room);
+    if (followed == nullptr || !followed->server->redis->connected()) return;
+    // The hash and the message in one step: a reader of the hash that
+    // subscribed after it gets the message, one that read before it too.
+    static constexpr std::string_view kScript =
+        "if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else "
+        "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+        "redis.call('PEXPIRE', KEYS[1], ARGV[5]) end "
+        "return redis.call('PUBLISH', KEYS[2], ARGV[4])";
+    followed->server->redis->Command(
+        {"EVAL", std::string(kScript), "2", WatchersKey(room), followed->channel, instance_id_,
+         cursor_moves ? "c" : "", off ? "1" : "0",
+         EncodeWatch(WatchMessage{instance_id_, cursor_moves, hello, off}),
+         std::to_string(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)))},
+        [](absl::StatusOr<Reply>) {});
   });
 }
 

@@ -46,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "server/backplane/activity_stream.h"
 #include "server/backplane/connection_options.h"
 #include "server/backplane/control_message.h"
 #include "server/backplane/member_record.h"
@@ -79,6 +80,9 @@ struct BackplaneOptions {
     o.backoff.max = absl::Seconds(2);
     return o;
   }();
+  // The cluster's connection records (activity_stream.h), when
+  // SetActivityListener was called.
+  ActivityStream::Options activity;
 };
 
 // What the backplane tells the edge; called on the backplane's thread.
@@ -87,7 +91,9 @@ class BackplaneListener {
   virtual ~BackplaneListener() = default;
   // The members of `room` on other instances, read after (re)subscribing:
   // they replace what the room knew of other instances' members. The
-  // messages that arrived meanwhile follow (OnRoomMessage).
+  // messages that arrived meanwhile follow (OnRoomMessage), after the
+  // room's watchers hash (read just before the roster) as watch messages of
+  // the instances it names.
   virtual void OnRoster(const std::string& room,
                         std::vector<std::pair<uint8_t, MemberRecord>> remote) = 0;
   // A message on the room's channel that another instance caused (this
@@ -138,6 +144,12 @@ class Backplane {
   Backplane(const Backplane&) = delete;
   Backplane& operator=(const Backplane&) = delete;
 
+  // Where the cluster's connection records go (activity_stream.h): set
+  // before Start, or the stream is neither written nor read.
+  void SetActivityListener(ActivityListener* listener) { activity_listener_ = listener; }
+  // Appends a record of this instance's to the cluster's stream. Any thread.
+  void AppendActivity(core::ActivityRecord record);
+
   // Starts the thread and the connections.
   void Start();
   // Lets what was sent before it (leaves of closed sessions) reach Redis,
@@ -172,6 +184,11 @@ class Backplane {
   // instance `to`, just before its PublishState.
   void PublishMemberStates(std::string room, std::string to,
                            std::vector<MemberStateEntry> entries);
+  // That this instance watches `room` (or, `off`, no longer does): the
+  // room's watchers hash (expiring after `ttl`) and a watch message, in one
+  // script. Not counted in the publishes.
+  void PublishWatch(std::string room, bool cursor_moves, bool hello, bool off,
+                    absl::Duration ttl);
 
   // Sends request `op` with `args` on the cluster bus to every live
   // instance, this one included (OnControlRequest on each), and gathers
@@ -239,6 +256,8 @@ class Backplane {
 
   // Backplane thread only.
   std::vector<std::unique_ptr<Server>> servers_;
+  ActivityListener* activity_listener_ = nullptr;
+  std::unique_ptr<ActivityStream> activity_;  // on the first server
   absl::flat_hash_map<std::string, std::unique_ptr<FollowedRoom>> rooms_;
   absl::flat_hash_map<std::string, FollowedRoom*> rooms_by_channel_;
   std::string instance_id_;

@@ -136,6 +136,17 @@ absl::StatusOr<RoomMessage> DecodeKick(ByteReader& reader) {
   return Finish(reader, std::move(kick));
 }
 
+absl::StatusOr<RoomMessage> DecodeWatch(ByteReader& reader) {
+  WatchMessage watch;
+  uint8_t flags = 0;
+  reader.ShortString(&watch.instance);
+  if (reader.U8(&flags) && flags > 7) return Malformed(absl::StrCat("watch with flags ", flags));
+  watch.cursor_moves = (flags & 1) != 0;
+  watch.hello = (flags & 2) != 0;
+  watch.off = (flags & 4) != 0;
+  return Finish(reader, std::move(watch));
+}
+
 struct Printer {
   std::ostream& out;
   void operator()(const JoinMessage& m) { out << "join " << int{m.id} << " " << m.record; }
@@ -166,6 +177,12 @@ struct Printer {
     for (const MemberStateEntry& e : m.entries) {
       out << " " << int{e.id} << "/" << e.generation << ":" << e.state.size() << "B";
     }
+  }
+  void operator()(const WatchMessage& m) {
+    out << "watch from \"" << absl::CHexEscape(m.instance) << "\"";
+    if (m.cursor_moves) out << " cursor moves";
+    if (m.hello) out << " hello";
+    if (m.off) out << " off";
   }
   void operator()(const KickMessage& m) {
     out << "kick " << int{m.id} << "/" << m.generation << " " << m.code << " \""
@@ -270,6 +287,17 @@ std::string EncodeMemberStates(const MemberStatesMessage& states) {
   return out;
 }
 
+std::string EncodeWatch(const WatchMessage& watch) {
+  std::string out;
+  ByteWriter writer(&out);
+  writer.U8(kRoomMessageVersion);
+  writer.U8(static_cast<uint8_t>(RoomMessageType::kWatch));
+  writer.ShortString(watch.instance);
+  writer.U8(static_cast<uint8_t>((watch.cursor_moves ? 1 : 0) | (watch.hello ? 2 : 0) |
+                                 (watch.off ? 4 : 0)));
+  return out;
+}
+
 absl::StatusOr<RoomMessage> DecodeRoomMessage(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t version = 0;
@@ -294,6 +322,8 @@ absl::StatusOr<RoomMessage> DecodeRoomMessage(std::string_view bytes) {
       return DecodeState(reader);
     case RoomMessageType::kMemberStates:
       return DecodeMemberStates(reader);
+    case RoomMessageType::kWatch:
+      return DecodeWatch(reader);
   }
   return Malformed(absl::StrCat("unknown type ", type));
 }

@@ -20,6 +20,8 @@
 //              01 07 instance:(1+n) to:(1+n) then, to the end, entries:
 //              id:1 generation:8 length:2 state:length (protocol v2's
 //              per-member state; empty: cleared)
+//   watch      01 08 instance:(1+n) flags:1 (bit 0: wants cursor moves,
+//              bit 1: hello, bit 2: off; other bits 0)
 //
 // Joins and leaves are published by the room store's scripts, which build
 // them in Lua from these constants (room_scripts.cc); clicks, positions,
@@ -28,7 +30,10 @@
 // its state (`to` naming it). A state answers an instance that is
 // new in the room (`to`): every member of `instance` there, with its
 // position and press, sent when `instance` saw the newcomer's first join,
-// so that the newcomer's joiners start from it (docs/BACKPLANE.md).
+// so that the newcomer's joiners start from it (docs/BACKPLANE.md). A watch
+// says that `instance` has WatchRoom streams on the room (refreshed while
+// it has; `off` when the last one ends); `hello` asks the instances with
+// members there for a state `to` it, as a newcomer's join does.
 #ifndef CURSORD_BACKPLANE_ROOM_MESSAGE_H_
 #define CURSORD_BACKPLANE_ROOM_MESSAGE_H_
 
@@ -55,6 +60,7 @@ enum class RoomMessageType : uint8_t {
   kKick = 5,
   kState = 6,
   kMemberStates = 7,
+  kWatch = 8,
 };
 
 // Why a member left. A value this version does not name is kept as its
@@ -162,8 +168,19 @@ struct MemberStatesMessage {
   }
 };
 
+struct WatchMessage {
+  std::string instance;  // the instance whose control plane watches the room
+  bool cursor_moves = false;  // one of its watchers asked for cursor moves
+  bool hello = false;         // it needs the members' state (it starts, or resubscribed)
+  bool off = false;           // its last watcher of the room ended
+  friend bool operator==(const WatchMessage& a, const WatchMessage& b) {
+    return a.instance == b.instance && a.cursor_moves == b.cursor_moves && a.hello == b.hello &&
+           a.off == b.off;
+  }
+};
+
 using RoomMessage = std::variant<JoinMessage, LeaveMessage, ClickMessage, PositionsMessage,
-                                 KickMessage, StateMessage, MemberStatesMessage>;
+                                 KickMessage, StateMessage, MemberStatesMessage, WatchMessage>;
 
 // For test failures and log lines.
 std::ostream& operator<<(std::ostream& out, const RoomMessage& message);
@@ -180,11 +197,13 @@ absl::StatusOr<std::string> EncodeKick(const KickMessage& kick);
 std::string EncodeState(const StateMessage& state);
 // Likewise (`to` may be empty).
 std::string EncodeMemberStates(const MemberStatesMessage& states);
+// The instance must be a valid instance id.
+std::string EncodeWatch(const WatchMessage& watch);
 
 // Decodes one message. INVALID_ARGUMENT for an unknown version or type,
 // input that ends inside a field, bytes after the last field, a join whose
 // record names another generation than its header, a click's pressed byte
-// other than 0 or 1, or positions whose entries do not fill the message.
+// other than 0 or 1, a watch with unknown flags, or positions whose entries do not fill the message.
 // Reads only within `bytes`, whatever they hold.
 absl::StatusOr<RoomMessage> DecodeRoomMessage(std::string_view bytes);
 

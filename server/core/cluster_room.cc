@@ -48,6 +48,34 @@ void ClusterRoom::Remove(uint8_t id) {
   members_.erase(found);
 }
 
+bool ClusterRoom::SetRemoteWatcher(std::string_view instance, bool cursor_moves,
+                                   Clock::time_point expires) {
+  auto [it, added] = remote_watchers_.try_emplace(std::string(instance));
+  if (!added && it->second.cursor_moves) --cursor_watchers_;
+  it->second.cursor_moves = cursor_moves;
+  it->second.expires = expires;
+  if (cursor_moves) ++cursor_watchers_;
+  return added;
+}
+
+void ClusterRoom::RemoveRemoteWatcher(std::string_view instance) {
+  auto it = remote_watchers_.find(std::string(instance));
+  if (it == remote_watchers_.end()) return;
+  if (it->second.cursor_moves) --cursor_watchers_;
+  remote_watchers_.erase(it);
+}
+
+void ClusterRoom::ExpireRemoteWatchers(Clock::time_point now) {
+  for (auto it = remote_watchers_.begin(); it != remote_watchers_.end();) {
+    if (it->second.expires > now) {
+      ++it;
+      continue;
+    }
+    if (it->second.cursor_moves) --cursor_watchers_;
+    remote_watchers_.erase(it++);
+  }
+}
+
 std::vector<uint8_t> ClusterRoom::RemoteIds() const {
   std::vector<uint8_t> ids;
   for (const auto& [id, m] : members_) {

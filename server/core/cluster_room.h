@@ -14,8 +14,10 @@
 #ifndef CURSORD_CORE_CLUSTER_ROOM_H_
 #define CURSORD_CORE_CLUSTER_ROOM_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -64,9 +66,40 @@ class ClusterRoom {
   // Forgets member `id` (and its unpublished move). No-op when unknown.
   void Remove(uint8_t id);
 
-  // Members of other instances: while there are none, nothing of this room
-  // is published (an instance alone in a room sends no cursor traffic).
+  // Members of other instances.
   int remote_count() const { return remote_count_; }
+
+  // Whether clicks and kicks of local members are published: while the
+  // room has members or watchers on other instances. An instance alone in
+  // a room that nobody watches elsewhere publishes nothing.
+  bool publishes() const { return remote_count_ != 0 || !remote_watchers_.empty(); }
+  // Whether positions and protocol v2 states are: remote members, or a
+  // remote watcher that wants cursor moves. Checked per move.
+  bool publishes_moves() const { return remote_count_ != 0 || cursor_watchers_ != 0; }
+
+  // Other instances' WatchRoom streams on this room (their watch messages,
+  // docs/BACKPLANE.md): `instance` watches until `expires` unless
+  // refreshed. True when it was not known.
+  using Clock = std::chrono::steady_clock;
+  bool SetRemoteWatcher(std::string_view instance, bool cursor_moves, Clock::time_point expires);
+  void RemoveRemoteWatcher(std::string_view instance);
+  // Forgets the remote watchers that expired by `now` (a killed instance).
+  void ExpireRemoteWatchers(Clock::time_point now);
+  size_t remote_watchers() const { return remote_watchers_.size(); }
+
+  // Whether a roster of the room was applied since it was followed here (a
+  // watch's snapshot waits for it).
+  bool has_roster() const { return has_roster_; }
+  void set_has_roster() { has_roster_ = true; }
+
+  // What this instance last announced of its own watchers (nullopt: that
+  // it has none), and when.
+  struct Announced {
+    bool cursor_moves = false;
+    Clock::time_point at;
+  };
+  const std::optional<Announced>& announced() const { return announced_; }
+  void set_announced(std::optional<Announced> announced) { announced_ = announced; }
   // The ids of every member of another instance.
   std::vector<uint8_t> RemoteIds() const;
 
@@ -136,6 +169,14 @@ class ClusterRoom {
   absl::flat_hash_map<std::string, int> members_per_instance_;  // remote instances
   absl::flat_hash_set<std::string> awaiting_;
   absl::flat_hash_set<std::string> states_received_;
+  struct RemoteWatcher {
+    bool cursor_moves = false;
+    Clock::time_point expires;
+  };
+  absl::flat_hash_map<std::string, RemoteWatcher> remote_watchers_;
+  int cursor_watchers_ = 0;  // remote watchers with cursor_moves
+  std::optional<Announced> announced_;
+  bool has_roster_ = false;
   bool had_local_ = false;
   int remote_count_ = 0;
   int moved_count_ = 0;

@@ -6,8 +6,10 @@
 // within the timeout (--cluster-timeout) is named in the answer (`unanswered`) instead of
 // being waited for.
 //
-// Watch stays this instance's (ControlOps): it sees every member of a room
-// that has members here, remote ones included, through the relay.
+// Watch is answered by this instance (ControlOps) from the room's channel,
+// not over the bus: the relay follows the room for it, also when no member
+// is here (ClusterRelay::Watch), and sees every instance's events in the
+// order Redis executed them.
 #ifndef CURSORD_EDGE_CLUSTER_CONTROL_H_
 #define CURSORD_EDGE_CLUSTER_CONTROL_H_
 

@@ -1,5 +1,7 @@
 #include "server/edge/cluster_relay.h"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "absl/container/flat_hash_map.h"
@@ -20,6 +22,17 @@ constexpr std::string_view kLeaseLost = "instance lease lost: reconnect";
 // How long a first joiner waits for another instance's state.
 constexpr std::chrono::milliseconds kStateWait{500};
 constexpr std::string_view kIdTaken = "member id taken after a backplane restart: reconnect";
+// An instance watching a room announces itself this often; the others
+// count it for kWatchTtl after its last announcement (a killed one stops
+// costing them then).
+constexpr std::chrono::seconds kWatchRefresh{3};
+constexpr std::chrono::seconds kWatchTtl{10};
+// How long a watch waits for the room's first roster (Redis away).
+constexpr std::chrono::seconds kRosterWait{5};
+
+absl::Status RoomNotFound(const std::string& room) {
+  return absl::NotFoundError("room \"" + room + "\" not found");
+}
 
 // Every RoomMember of the edge is a WsSession.
 WsSession& SessionOf(core::RoomMember* member) { return *static_cast<WsSession*>(member); }
@@ -141,7 +154,25 @@ void ClusterRelay::ReleaseHeld(const std::string& room_id) {
   auto it = holds_.find(room_id);
   if (it == holds_.end()) return;
   std::vector<HeldJoin> joins = std::move(it->second.joins);
+  std::vector<HeldWatch> watches = std::move(it->second.watches);
   holds_.erase(it);
+  // Watches first: the held joiners join after the snapshot, as events.
+  for (HeldWatch& watch : watches) {
+    core::Room* room = shard_.FindRoom(room_id);
+    core::ClusterRoom* cluster = Find(room_id);
+    if (room == nullptr || cluster == nullptr || !cluster->has_roster()) {
+      watch.started(absl::UnavailableError("backplane unavailable"));
+    } else if (room->member_count() == 0) {
+      watch.started(RoomNotFound(room_id));  // every member left meanwhile
+    } else {
+      shard_.AttachWatcher(room_id, std::move(watch.sink), watch.cursor_moves);
+      watch.started(absl::OkStatus());
+    }
+  }
+  if (!watches.empty()) {
+    Announce(room_id, /*hello=*/false, /*refresh=*/false);  // the refused ones
+    if (core::Room* room = shard_.FindRoom(room_id)) shard_.ReleaseRoomIfEmpty(*room);
+  }
   for (HeldJoin& held : joins) {
     core::Room* room = shard_.FindRoom(room_id);
     core::ClusterRoom* cluster = Find(room_id);
@@ -182,15 +213,20 @@ void ClusterRelay::ReleaseHeld(const std::string& room_id) {
 }
 
 void ClusterRelay::ArmHoldTimer() {
-  if (hold_timer_armed_) return;
   std::optional<Clock::time_point> earliest;
   for (const auto& [room, hold] : holds_) {
     if (!earliest || hold.deadline < *earliest) earliest = hold.deadline;
   }
   if (!earliest) return;
+  // A watch's roster wait is longer than a state wait that may follow it:
+  // an earlier deadline re-arms the timer.
+  if (hold_timer_armed_ && hold_armed_at_ <= *earliest) return;
   hold_timer_armed_ = true;
+  hold_armed_at_ = *earliest;
+  const uint64_t generation = ++hold_timer_generation_;
   hold_timer_.expires_at(*earliest);
-  hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+  hold_timer_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (generation != hold_timer_generation_) return;  // re-armed since
     hold_timer_armed_ = false;
     if (ec) return;
     // An instance that does not answer in time (it died, or is cut off):
@@ -210,7 +246,95 @@ void ClusterRelay::ArmHoldTimer() {
 
 bool ClusterRelay::CanRelease(const std::string& room) const {
   auto it = rooms_.find(room);
-  return it == rooms_.end() || it->second.pending_joins() == 0;
+  if (it != rooms_.end() && it->second.pending_joins() != 0) return false;
+  auto hold = holds_.find(room);
+  return hold == holds_.end() || hold->second.watches.empty();
+}
+
+// --- Watches ---
+
+void ClusterRelay::Watch(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
+                         bool cursor_moves, std::function<void(absl::Status)> started) {
+  core::Room* room = shard_.FindRoom(room_id);
+  core::ClusterRoom* cluster = Find(room_id);
+  auto held = holds_.find(room_id);
+  const bool watches_held = held != holds_.end() && !held->second.watches.empty();
+  if (room != nullptr && cluster != nullptr && cluster->has_roster() && !watches_held) {
+    // Followed, and its traffic reaches this instance already: the room is
+    // as complete here as a watch needs.
+    if (room->member_count() == 0) return started(RoomNotFound(room_id));
+    shard_.AttachWatcher(room_id, std::move(sink), cursor_moves);
+    Announce(room_id, /*hello=*/false, /*refresh=*/false);
+    return started(absl::OkStatus());
+  }
+  if (room == nullptr) room = shard_.FindOrCreateRoom(room_id);
+  if (room == nullptr) {
+    return started(absl::ResourceExhaustedError("room limit reached (--max-rooms)"));
+  }
+  // A watch-only room: followed as a first join would (subscribe, roster),
+  // and the watch waits as a first joiner does (ApplyRoster).
+  if (rooms_.try_emplace(room_id).second) backplane_.Follow(room_id);
+  auto [it, created] = holds_.try_emplace(room_id);
+  if (created) it->second.deadline = Clock::now() + kRosterWait;
+  it->second.watches.push_back(HeldWatch{std::move(sink), cursor_moves, std::move(started)});
+  ArmHoldTimer();
+}
+
+void ClusterRelay::Unwatch(const std::string& room_id, core::WatchSink* sink) {
+  if (auto held = holds_.find(room_id); held != holds_.end()) {
+    auto& watches = held->second.watches;
+    watches.erase(std::remove_if(watches.begin(), watches.end(),
+                                 [sink](const HeldWatch& w) { return w.sink.get() == sink; }),
+                  watches.end());
+    if (watches.empty() && held->second.joins.empty()) holds_.erase(held);
+  }
+  Announce(room_id, /*hello=*/false, /*refresh=*/false);
+  if (core::Room* room = shard_.FindRoom(room_id)) shard_.ReleaseRoomIfEmpty(*room);
+}
+
+void ClusterRelay::Announce(const std::string& room_id, bool hello, bool refresh) {
+  core::ClusterRoom* cluster = Find(room_id);
+  if (cluster == nullptr) return;
+  bool watched = false;
+  bool cursor_moves = false;
+  if (const core::WatcherList* list = shard_.watchers(room_id)) {
+    watched = !list->empty();
+    cursor_moves = list->any_cursor_watcher();
+  }
+  if (auto held = holds_.find(room_id); held != holds_.end()) {
+    for (const HeldWatch& watch : held->second.watches) {
+      watched = true;
+      cursor_moves = cursor_moves || watch.cursor_moves;
+    }
+  }
+  const std::optional<core::ClusterRoom::Announced>& announced = cluster->announced();
+  const absl::Duration ttl = absl::FromChrono(kWatchTtl);
+  if (!watched) {
+    if (announced) backplane_.PublishWatch(room_id, false, false, /*off=*/true, ttl);
+    cluster->set_announced(std::nullopt);
+    return;
+  }
+  if (!hello && !refresh && announced && announced->cursor_moves == cursor_moves) return;
+  backplane_.PublishWatch(room_id, cursor_moves, hello, /*off=*/false, ttl);
+  cluster->set_announced(core::ClusterRoom::Announced{cursor_moves, Clock::now()});
+}
+
+void ClusterRelay::NameInstances(const std::string& room, core::RoomSnapshot& snapshot) {
+  core::ClusterRoom* cluster = Find(room);
+  if (cluster == nullptr) return;
+  for (core::MemberSnapshot& member : snapshot.members) {
+    if (member.remote) member.instance = cluster->instance(static_cast<uint8_t>(member.id));
+  }
+}
+
+void ClusterRelay::Tick() {
+  const Clock::time_point now = Clock::now();
+  for (auto& [room, cluster] : rooms_) {
+    cluster.ExpireRemoteWatchers(now);
+    if (cluster.announced() && now - cluster.announced()->at >= kWatchRefresh) {
+      Announce(room, /*hello=*/false, /*refresh=*/true);
+    }
+  }
 }
 
 void ClusterRelay::OnRoomReleased(const std::string& room) {
@@ -224,7 +348,7 @@ void ClusterRelay::OnRoomReleased(const std::string& room) {
 
 void ClusterRelay::OnLocalClick(core::ClusterRoom& cluster, const std::string& room, uint8_t id,
                                 bool down) {
-  if (cluster.remote_count() == 0) return;
+  if (!cluster.publishes()) return;
   // Where the member was when it clicked goes first: positions wait for
   // the batch, a click does not, and it must not overtake them.
   if (cluster.has_moved() || cluster.has_state_changes()) PublishMoved(room);
@@ -234,7 +358,7 @@ void ClusterRelay::OnLocalClick(core::ClusterRoom& cluster, const std::string& r
 void ClusterRelay::OnLocalKick(const std::string& room, uint8_t id, uint16_t code,
                                const std::string& reason) {
   core::ClusterRoom* cluster = Find(room);
-  if (cluster == nullptr || cluster->remote_count() == 0 || !cluster->local(id)) return;
+  if (cluster == nullptr || !cluster->publishes() || !cluster->local(id)) return;
   backplane_.PublishKick(room, backplane::KickMessage{id, cluster->generation(id), code, reason});
 }
 
@@ -317,9 +441,11 @@ void ClusterRelay::PublishState(const std::string& room_id, const std::string& t
 void ClusterRelay::Resync(const std::string& room_id) {
   core::ClusterRoom* cluster = Find(room_id);
   core::Room* room = shard_.FindRoom(room_id);
-  if (cluster == nullptr || room == nullptr || room->empty() || cluster->remote_count() == 0) {
-    return;
-  }
+  if (cluster == nullptr || room == nullptr) return;
+  // Our watchers may have missed presses in the gap, and after a Redis
+  // restart the watchers hash is gone: announce again, asking for states.
+  if (cluster->announced()) Announce(room_id, /*hello=*/true, /*refresh=*/true);
+  if (room->empty() || !cluster->publishes()) return;
   PublishState(room_id, "");
 }
 
@@ -386,8 +512,33 @@ void ClusterRelay::ApplyRoster(
     }
   }
   for (const auto& [id, record] : remote) ApplyJoin(room_id, id, record);
-  // An instance waited for may have gone with the members it lost.
   cluster = Find(room_id);
+  if (cluster == nullptr) return;
+  const bool first = !cluster->has_roster();
+  cluster->set_has_roster();
+  auto held = holds_.find(room_id);
+  if (first && held != holds_.end() && !held->second.watches.empty()) {
+    room = shard_.FindRoom(room_id);
+    if (room == nullptr || room->member_count() == 0) {
+      // Nobody anywhere: NOT_FOUND, as a missing room on one instance.
+      std::vector<HeldWatch> watches = std::move(held->second.watches);
+      if (held->second.joins.empty()) holds_.erase(held);
+      for (HeldWatch& watch : watches) watch.started(RoomNotFound(room_id));
+      if (room != nullptr) shard_.ReleaseRoomIfEmpty(*room);
+      return;
+    }
+    // The members' instances answer the hello with their state (positions,
+    // presses) to this instance; the snapshot waits for it, as a first
+    // joiner's sequence does.
+    Announce(room_id, /*hello=*/true, /*refresh=*/true);
+    cluster->StartAwaiting();
+    if (cluster->awaiting()) {
+      held->second.deadline = Clock::now() + kStateWait;
+      ArmHoldTimer();
+      return;
+    }
+  }
+  // An instance waited for may have gone with the members it lost.
   if (cluster != nullptr && !cluster->awaiting() && holds_.contains(room_id)) {
     ReleaseHeld(room_id);
   }
@@ -443,6 +594,14 @@ void ClusterRelay::ApplyMessage(const std::string& room_id, const backplane::Roo
   } else if (const auto* states = std::get_if<backplane::MemberStatesMessage>(&message)) {
     for (const backplane::MemberStateEntry& entry : states->entries) {
       if (cluster->IsRemote(entry.id, entry.generation)) room->SetState(entry.id, entry.state, now);
+    }
+  } else if (const auto* watch = std::get_if<backplane::WatchMessage>(&message)) {
+    // Another instance's watchers: what this one publishes now counts them.
+    if (watch->off) {
+      cluster->RemoveRemoteWatcher(watch->instance);
+    } else {
+      cluster->SetRemoteWatcher(watch->instance, watch->cursor_moves, Clock::now() + kWatchTtl);
+      if (watch->hello && !room->empty()) PublishState(room_id, watch->instance);
     }
   } else if (const auto* kick = std::get_if<backplane::KickMessage>(&message)) {
     // Its instance is closing it for the control plane; the leave follows.

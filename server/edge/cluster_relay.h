@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,14 +54,14 @@ class ClusterRelay {
 
   // Local member `id` of `room` moved / pressed or released / left.
   void OnLocalMove(core::ClusterRoom& cluster, const std::string& room, uint8_t id) {
-    // Alone in the room: nothing to tell anyone.
-    if (cluster.remote_count() == 0) return;
+    // Alone in the room, and no cursor watcher elsewhere: nothing to tell.
+    if (!cluster.publishes_moves()) return;
     if (cluster.MarkMoved(id)) ScheduleBatch(room);
   }
   // Local member `id` of `room` set its state (protocol v2): batched like
   // moves.
   void OnLocalState(core::ClusterRoom& cluster, const std::string& room, uint8_t id) {
-    if (cluster.remote_count() == 0) return;
+    if (!cluster.publishes_moves()) return;
     if (cluster.MarkStateChanged(id)) ScheduleBatch(room);
   }
   void OnLocalClick(core::ClusterRoom& cluster, const std::string& room, uint8_t id, bool down);
@@ -70,8 +71,26 @@ class ClusterRelay {
   // and `reason` (before its leave): the other instances' watchers see it.
   void OnLocalKick(const std::string& room, uint8_t id, uint16_t code, const std::string& reason);
 
+  // A watch of `room` (Shard::AddWatcher; docs/BACKPLANE.md, "Watching a
+  // room from any instance"): attached at once when the room is followed
+  // and its roster is in; else the room is created watch-only and
+  // followed, and the watch waits for its roster and the members'
+  // instances' states. `started` gets OK once the sink had its snapshot,
+  // NOT_FOUND when the room has no member anywhere, UNAVAILABLE when
+  // Redis does not answer, RESOURCE_EXHAUSTED past --max-rooms.
+  void Watch(const std::string& room, std::shared_ptr<core::WatchSink> sink, bool cursor_moves,
+             std::function<void(absl::Status)> started);
+  // A watch of `room` ended (attached or still waiting): says so to the
+  // others when it was the last, and releases a room left with no one.
+  void Unwatch(const std::string& room, core::WatchSink* sink);
+  // Names the instance of each remote member of `snapshot` (of `room`).
+  void NameInstances(const std::string& room, core::RoomSnapshot& snapshot);
+  // Every second (the shard's tick): refreshes this instance's
+  // announcements, forgets other instances' expired ones.
+  void Tick();
+
   // Whether the shard may destroy `room` now that no local member is in it
-  // (not while a join for it waits for Redis).
+  // (not while a join or a watch for it waits for Redis).
   bool CanRelease(const std::string& room) const;
   // The shard destroyed `room`: stop following it.
   void OnRoomReleased(const std::string& room);
@@ -105,8 +124,13 @@ class ClusterRelay {
   // Every local member's position, press and state, for `to` (an instance new in
   // the room) or everyone ("").
   void PublishState(const std::string& room, const std::string& to);
-  // Joins the held joins of `room`, in order.
+  // Joins the held joins of `room`, in order, and attaches its held
+  // watches.
   void ReleaseHeld(const std::string& room);
+  // Announces this instance's watchers of `room` (or their end) when what
+  // it announced changed, `hello` asking the members' instances for their
+  // state, `refresh` announcing again all the same.
+  void Announce(const std::string& room, bool hello, bool refresh);
   void ArmHoldTimer();
   void ScheduleBatch(const std::string& room);
   core::ClusterRoom* Find(const std::string& room);
@@ -129,13 +153,23 @@ class ClusterRelay {
     uint64_t generation;
     core::MemberIdentity identity;
   };
+  // Watches of a room not followed before, waiting for its roster and
+  // then for the states of its members' instances (as a first joiner).
+  struct HeldWatch {
+    std::shared_ptr<core::WatchSink> sink;
+    bool cursor_moves;
+    std::function<void(absl::Status)> started;
+  };
   struct Hold {
     Clock::time_point deadline;
     std::vector<HeldJoin> joins;
+    std::vector<HeldWatch> watches;
   };
   absl::flat_hash_map<std::string, Hold> holds_;
   boost::asio::steady_timer hold_timer_;
   bool hold_timer_armed_ = false;
+  Clock::time_point hold_armed_at_;
+  uint64_t hold_timer_generation_ = 0;  // a wait re-armed earlier is ignored
   // Sessions whose join waits for Redis, by ticket.
   absl::flat_hash_map<uint64_t, std::shared_ptr<WsSession>> waiting_;
   uint64_t last_ticket_ = 0;

@@ -254,7 +254,7 @@ void ControlOps::Watch(std::string room_id, bool cursor_moves, std::shared_ptr<c
       started(absl::UnavailableError("server shutting down"));
       return;
     }
-    started(shard.AddWatcher(room_id, std::move(sink), cursor_moves));
+    shard.AddWatcher(room_id, std::move(sink), cursor_moves, std::move(started));
   });
 }
 

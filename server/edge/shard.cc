@@ -143,8 +143,12 @@ core::Room* Shard::FindRoom(const std::string& id) {
 
 void Shard::ReleaseRoomIfEmpty(core::Room& room) {
   if (!room.empty()) return;
-  // Not while a join waits for Redis: its answer needs the room.
-  if (relay_ != nullptr && !relay_->CanRelease(room.id())) return;
+  // Not while a join or a watch waits for Redis: its answer needs the
+  // room. Nor while watched: other instances' members are seen through it.
+  if (relay_ != nullptr &&
+      (!relay_->CanRelease(room.id()) || watchers_.Find(room.id()) != nullptr)) {
+    return;
+  }
   // A copy: erasing destroys the room, and with it room.id().
   const std::string id = room.id();
   rooms_.erase(id);
@@ -205,23 +209,42 @@ void Shard::DoTick() {
     sessions.reserve(sessions_.size());
     for (WsSession* session : sessions_) sessions.push_back(session->shared_from_this());
     for (auto& session : sessions) session->Tick(now);
+    if (relay_ != nullptr) relay_->Tick();
     DoTick();
   });
 }
 
-absl::Status Shard::AddWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
-                               bool cursor_moves) {
+void Shard::AddWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
+                       bool cursor_moves, std::function<void(absl::Status)> started) {
+  if (relay_ != nullptr) {
+    relay_->Watch(room_id, std::move(sink), cursor_moves, std::move(started));
+    return;
+  }
+  if (FindRoom(room_id) == nullptr) {
+    started(absl::NotFoundError("room \"" + room_id + "\" not found"));
+    return;
+  }
+  AttachWatcher(room_id, std::move(sink), cursor_moves);
+  started(absl::OkStatus());
+}
+
+void Shard::AttachWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
+                          bool cursor_moves) {
   core::Room* room = FindRoom(room_id);
-  if (room == nullptr) return absl::NotFoundError("room \"" + room_id + "\" not found");
-  sink->OnSnapshot(room->Snapshot());
+  core::RoomSnapshot snapshot = room->Snapshot();
+  if (relay_ != nullptr) relay_->NameInstances(room_id, snapshot);
+  sink->OnSnapshot(snapshot);
   room->set_watchers(&watchers_.Add(room_id, std::move(sink), cursor_moves));
-  return absl::OkStatus();
 }
 
 void Shard::RemoveWatcher(const std::string& room_id, core::WatchSink* sink) {
-  if (!watchers_.Remove(room_id, sink)) return;
-  // The list is gone.
-  if (core::Room* room = FindRoom(room_id)) room->set_watchers(nullptr);
+  // The list is gone when this was its last watcher.
+  if (watchers_.Remove(room_id, sink)) {
+    if (core::Room* room = FindRoom(room_id)) room->set_watchers(nullptr);
+  }
+  // Also a watch still waiting for its roster; a room kept for its
+  // watchers alone goes with the last.
+  if (relay_ != nullptr) relay_->Unwatch(room_id, sink);
 }
 
 }  // namespace cursord::edge

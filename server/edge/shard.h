@@ -99,7 +99,8 @@ class Shard {
   core::Room* FindOrCreateRoom(const std::string& id);
   // The room, or null.
   core::Room* FindRoom(const std::string& id);
-  // Destroys `room` if it has no members (its watchers stay, in watchers_).
+  // Destroys `room` if it has no members (its watchers stay, in watchers_;
+  // with --redis a watched room stays, followed for its watchers).
   void ReleaseRoomIfEmpty(core::Room& room);
 
   // Adds `session` to the next flush round.
@@ -130,11 +131,22 @@ class Shard {
   const absl::flat_hash_set<WsSession*>& sessions() const { return sessions_; }
 
   // Watches of a room (see core::ControlPlane::Watch): the sink gets the
-  // room's snapshot now, then its events; the watch outlives the room's
-  // members (core::RoomWatchers). NOT_FOUND when the room has no members.
-  absl::Status AddWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
-                          bool cursor_moves);
+  // room's snapshot, then its events; the watch outlives the room's
+  // members (core::RoomWatchers). `started` gets NOT_FOUND when the room
+  // has no members. With --redis the room may be one that no member here is
+  // in: the relay follows it for the watch (ClusterRelay::Watch), and
+  // `started` runs once its roster is in.
+  void AddWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
+                  bool cursor_moves, std::function<void(absl::Status)> started);
   void RemoveWatcher(const std::string& room_id, core::WatchSink* sink);
+  // Sends `sink` the snapshot of `room_id` (which exists) and adds it to
+  // the room's watchers.
+  void AttachWatcher(const std::string& room_id, std::shared_ptr<core::WatchSink> sink,
+                     bool cursor_moves);
+  // The watchers of `room_id`, or null when nobody watches it.
+  const core::WatcherList* watchers(const std::string& room_id) {
+    return watchers_.Find(room_id);
+  }
 
  private:
   using FlushScheduler = core::FlushScheduler<std::shared_ptr<WsSession>>;

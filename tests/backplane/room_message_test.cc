@@ -40,6 +40,7 @@ std::string Encode(const RoomMessage& message) {
   if (const auto* states = std::get_if<MemberStatesMessage>(&message)) {
     return EncodeMemberStates(*states);
   }
+  if (const auto* watch = std::get_if<WatchMessage>(&message)) return EncodeWatch(*watch);
   return *EncodeKick(std::get<KickMessage>(message));
 }
 
@@ -53,6 +54,7 @@ std::vector<std::string> EncodedSamples() {
       *EncodeKick(KickMessage{4, 6, 4000, "kicked by admin"}),
       EncodeState(StateMessage{"host-1", "host-2", {{1, 2, 3, 4, true, true}, {7, 8, 0, 0, false, false}}}),
       EncodeMemberStates(MemberStatesMessage{"host-1", "", {{1, 2, "sel"}, {9, 10, ""}}}),
+      EncodeWatch(WatchMessage{"host-3", true, true, false}),
   };
 }
 
@@ -72,6 +74,9 @@ TEST(RoomMessageTest, EveryMessageSurvivesARoundTrip) {
       MemberStatesMessage{"a", "", {{1, 2, "{\"from\":3}"}, {255, ~0ULL, std::string(300, '\0')}}},
       MemberStatesMessage{"a", "b", {{0, 1, ""}}},
       MemberStatesMessage{"a", "b", {}},
+      WatchMessage{"host-3", false, false, false},
+      WatchMessage{"host-3", true, true, false},
+      WatchMessage{"h", false, false, true},
   };
   for (const RoomMessage& message : messages) {
     absl::StatusOr<RoomMessage> decoded = DecodeRoomMessage(Encode(message));
@@ -91,6 +96,11 @@ TEST(RoomMessageTest, AJoinIsItsHeaderThenTheRecordAsTheScriptBuildsIt) {
 TEST(RoomMessageTest, ALeaveIsItsHeaderAndReasonAsTheScriptsBuildIt) {
   EXPECT_EQ(EncodeLeave(LeaveMessage{7, 300, LeaveReason::kReaped}),
             std::string("\x01\x02\x07", 3) + Be64(300) + "\x03");
+}
+
+TEST(RoomMessageTest, AWatchIsItsInstanceAndFlagsAndUnknownFlagsAreRefused) {
+  EXPECT_EQ(EncodeWatch(WatchMessage{"w", true, false, true}), std::string("\x01\x08\x01w\x05", 5));
+  EXPECT_FALSE(DecodeRoomMessage(std::string("\x01\x08\x01w\x08", 5)).ok());
 }
 
 TEST(RoomMessageTest, EveryTruncationIsRefused) {

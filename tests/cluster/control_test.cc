@@ -362,24 +362,6 @@ TEST_F(ClusterControlTest, AWatchSeesTheEventsOfEveryInstancesMembersInOrderKick
   stream->Finish();
 }
 
-// WatchRoom is the instance's: on an instance with no member in the room
-// it is NOT_FOUND, even while the room has members elsewhere (watching
-// from anywhere is left: docs/CONTROL_API.md, "Clusters").
-TEST_F(ClusterControlTest, AWatchOnAnInstanceWithoutMembersIsNotFound) {
-  ASSERT_NO_FATAL_FAILURE(StartCluster(2));
-  JOIN(a, 0, "far");
-  ASSERT_TRUE(SeesExactly(*a, Ids({0})));
-  auto stub = Stub(1);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  v1::WatchRoomRequest watch;
-  watch.set_room_id("far");
-  auto stream = stub->WatchRoom(&context, watch);
-  v1::WatchRoomResponse message;
-  EXPECT_FALSE(stream->Read(&message));
-  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
-}
-
 // The live set is renewed with every heartbeat: deleted (or evicted) while
 // the leases live, it holds every instance again within a beat, and until
 // then an instance missing from it is simply not asked.
