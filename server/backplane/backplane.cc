@@ -192,8 +192,13 @@ void Backplane::Start() {
       s->store = std::make_unique<RoomStore>(io_, s->redis.get());
       servers_.push_back(std::move(server));
     }
-    // The cluster bus lives on the first server.
+    // The cluster bus, and the connection records, live on the first server.
     servers_.front()->subscriber->Subscribe(std::string(kControlChannel));
+    if (activity_listener_ != nullptr) {
+      activity_ = std::make_unique<ActivityStream>(io_, servers_.front()->redis.get(),
+                                                   options_.activity, activity_listener_);
+      activity_->Start();
+    }
     for (auto& s : servers_) {
       s->redis->Start();
       s->subscriber->Start();
@@ -221,6 +226,7 @@ void Backplane::Stop(absl::Duration grace) {
   auto remaining = std::make_shared<int>(0);
   auto finish = [this] {
     tick_timer_.reset();
+    activity_.reset();
     std::vector<std::string> ids;
     for (const auto& [id, survey] : surveys_) ids.push_back(id);
     for (const std::string& id : ids) {
@@ -251,7 +257,7 @@ void Backplane::Stop(absl::Duration grace) {
           s->redis->Command({"SREM", std::string(kLiveKey), instance_id_},
                             [](absl::StatusOr<Reply>) {});
         }
-        s->store->ReapDead([](absl::StatusOr<int>) {});
+        s->store->ReapDead([](absl::StatusOr<std::vector<ReapedMember>>) {});
       }
       ++*remaining;
       s->redis->Command({"PING"}, [remaining, finish, deadline](absl::StatusOr<Reply>) {
@@ -301,6 +307,7 @@ void Backplane::OnCommandConnected(Server& server) {
     ++stats_.reconnects;
   }
   server.ever_connected = true;
+  if (server.index == 0 && activity_ != nullptr) activity_->OnConnected();
   server.lease_held = false;
   server.lease_busy = false;
   server.seen_run_id.clear();
@@ -486,11 +493,16 @@ void Backplane::Tick() {
                                    if (alive.ok() && !*alive && sent_as == instance_id_) Fence();
                                  });
       }
-      server->store->ReapDead([this](absl::StatusOr<int> reaped) {
-        if (!reaped.ok() || *reaped == 0) return;
-        CURSORD_LOG(kInfo) << "backplane: freed " << *reaped << " member(s) of dead instances";
-        std::lock_guard<std::mutex> lock(stats_mu_);
-        stats_.reaped_members += static_cast<uint64_t>(*reaped);
+      if (server->index == 0 && activity_ != nullptr) activity_->Trim();
+      server->store->ReapDead([this](absl::StatusOr<std::vector<ReapedMember>> reaped) {
+        if (!reaped.ok() || reaped->empty()) return;
+        CURSORD_LOG(kInfo) << "backplane: freed " << reaped->size()
+                           << " member(s) of dead instances";
+        {
+          std::lock_guard<std::mutex> lock(stats_mu_);
+          stats_.reaped_members += reaped->size();
+        }
+        if (activity_listener_ != nullptr) activity_listener_->OnReaped(*std::move(reaped));
       });
     }
     const SteadyClock::time_point now = SteadyClock::now();
@@ -509,6 +521,12 @@ void Backplane::Tick() {
       room->joins.swap(keep);
     }
     Tick();
+  });
+}
+
+void Backplane::AppendActivity(core::ActivityRecord record) {
+  net::post(io_, [this, record = std::move(record)]() mutable {
+    if (activity_ != nullptr) activity_->Append(std::move(record));
   });
 }
 

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/numbers.h"
+
 namespace cursord::backplane {
 namespace {
 
@@ -41,6 +43,23 @@ bool IsValidInstanceId(std::string_view instance) {
   for (char c : instance) {
     if (!IsInstanceIdChar(c)) return false;
   }
+  return true;
+}
+
+bool ParseIndexEntry(std::string_view entry, std::string* room, uint8_t* id,
+                     uint64_t* generation) {
+  const size_t second = entry.rfind('\0');
+  if (second == std::string_view::npos || second == 0) return false;
+  const size_t first = entry.rfind('\0', second - 1);
+  if (first == std::string_view::npos) return false;
+  const auto view = [](std::string_view s) { return absl::string_view(s.data(), s.size()); };
+  uint32_t number = 0;
+  if (!absl::SimpleAtoi(view(entry.substr(first + 1, second - first - 1)), &number) ||
+      number > 255 || !absl::SimpleAtoi(view(entry.substr(second + 1)), generation)) {
+    return false;
+  }
+  *room = std::string(entry.substr(0, first));
+  *id = static_cast<uint8_t>(number);
   return true;
 }
 

@@ -66,6 +66,8 @@ bool IsValidInstanceId(std::string_view instance);
 // "R\0id\0generation" (decimal id and generation): an entry of an instance's
 // index. The scripts build the same text (room_scripts.cc).
 std::string IndexEntry(std::string_view room, uint8_t id, uint64_t generation);
+// IndexEntry's inverse: false for text it did not make.
+bool ParseIndexEntry(std::string_view entry, std::string* room, uint8_t* id, uint64_t* generation);
 
 // FNV-1a, 64 bits (offset basis 14695981039346656037, prime 1099511628211)
 // over the bytes of `bytes`. Chosen for the room -> server map because it is

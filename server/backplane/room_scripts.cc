@@ -108,14 +108,14 @@ return free(k, ARGV[2], KEYS[3], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), 
 // every key it touches in KEYS: Redis Cluster would need one script per
 // room). Entries in sorted order: the leaves go out in a fixed order.
 constexpr char kReap[] = R"lua(
-if has_lease(KEYS[1]) then return -1 end
+if has_lease(KEYS[1]) then return {} end
 local entries = redis.call('SMEMBERS', KEYS[2])
 table.sort(entries)
-local freed = 0
+local freed = {}
 for _, entry in ipairs(entries) do
   local room, id, gen = string.match(entry, '^(.*)%z(%d+)%z(%d+)$')
-  if room then
-    freed = freed + free(room_keys(room), room, KEYS[2], ARGV[1], tonumber(id), tonumber(gen), REAPED)
+  if room and free(room_keys(room), room, KEYS[2], ARGV[1], tonumber(id), tonumber(gen), REAPED) == 1 then
+    table.insert(freed, entry)
   end
 end
 redis.call('DEL', KEYS[2])

@@ -33,7 +33,8 @@ struct LuaScript {
 //              owner or generation (or there is none)
 // reap      KEYS I's lease, I's index, instances
 //           ARGV instance
-//           -> members freed; -1 when I's lease exists (alive: untouched)
+//           -> the index entries (room \0 id \0 generation) of the members
+//              it freed; none when I's lease exists (alive: untouched)
 // reassert  KEYS ids, members, gen, I's lease, I's index, instances
 //           ARGV channel, room, instance, id, record (with its generation)
 //           -> 1 kept, 0 when another instance holds the id;

@@ -133,33 +133,39 @@ absl::StatusOr<std::vector<std::string>> ParseStrings(const Reply& reply) {
 // the members freed once every answer is in (or the first failure: the
 // other scripts ran all the same).
 void ReapEach(RedisConnection* redis, const std::vector<std::string>& instances,
-              RoomStore::Done<int> done) {
-  if (instances.empty()) return done(0);
+              RoomStore::Done<std::vector<ReapedMember>> done) {
+  if (instances.empty()) return done(std::vector<ReapedMember>{});
   struct Tally {
     size_t remaining = 0;
-    int freed = 0;
+    std::vector<ReapedMember> freed;
     absl::Status status;
-    RoomStore::Done<int> done;
+    RoomStore::Done<std::vector<ReapedMember>> done;
   };
   auto tally = std::make_shared<Tally>();
   tally->remaining = instances.size();
   tally->done = std::move(done);
   for (const std::string& instance : instances) {
-    RoomStore::Done<int64_t> counted = [tally](absl::StatusOr<int64_t> freed) {
+    RoomStore::Done<std::vector<std::string>> counted =
+        [tally, instance](absl::StatusOr<std::vector<std::string>> freed) {
       if (!freed.ok() && tally->status.ok()) tally->status = freed.status();
-      if (freed.ok() && *freed > 0) tally->freed += static_cast<int>(*freed);  // -1: alive
+      if (freed.ok()) {
+        for (const std::string& entry : *freed) {
+          ReapedMember member;
+          member.instance = instance;
+          if (ParseIndexEntry(entry, &member.room, &member.id, &member.generation)) {
+            tally->freed.push_back(std::move(member));
+          }
+        }
+      }
       if (--tally->remaining > 0) return;
-      if (tally->status.ok()) return tally->done(tally->freed);
+      // Members freed are news even when another script failed.
+      if (tally->status.ok() || !tally->freed.empty()) return tally->done(tally->freed);
       tally->done(tally->status);
     };
     const InstanceKeys keys = KeysOfInstance(instance);
     Eval(redis, internal::ReapScript(), {keys.lease, keys.members, std::string(kInstancesKey)},
          {instance},
-         Answer<int64_t>("reap", std::move(counted),
-                         [](const Reply& reply) -> absl::StatusOr<int64_t> {
-                           if (!reply.is_integer()) return Unexpected("reap", reply);
-                           return reply.integer();
-                         }));
+         Answer<std::vector<std::string>>("reap", std::move(counted), ParseStrings));
   }
 }
 
@@ -290,7 +296,7 @@ void RoomStore::Roster(std::string_view room, Done<Members> done) {
                   Answer<Members>("HGETALL", std::move(done), ParseMembers));
 }
 
-void RoomStore::ReapDead(Done<int> done) {
+void RoomStore::ReapDead(Done<std::vector<ReapedMember>> done) {
   LoadScriptsOnce();
   redis_->Command({"SMEMBERS", std::string(kInstancesKey)},
                   Answer<std::vector<std::string>>(

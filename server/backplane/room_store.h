@@ -65,6 +65,14 @@
 
 namespace cursord::backplane {
 
+// A member the reaper freed: it was `instance`'s, in `room`, with that id.
+struct ReapedMember {
+  std::string instance;
+  std::string room;
+  uint8_t id = 0;
+  uint64_t generation = 0;
+};
+
 namespace internal {
 struct LuaScript;
 }  // namespace internal
@@ -119,8 +127,9 @@ class RoomStore {
   // each of its members whose record still names it, publishing a leave
   // (reason kReaped) for each, then forgets the instance. One script per
   // dead instance, which checks the lease itself: idempotent, and safe when
-  // several instances reap at once. The number of members freed.
-  void ReapDead(Done<int> done);
+  // several instances reap at once. The members it freed (another reaper
+  // running at once frees none of them).
+  void ReapDead(Done<std::vector<ReapedMember>> done);
 
   // The cluster bus' live instances (kLiveKey: those whose lease exists),
   // sorted; dead ones are dropped from the set on the way.

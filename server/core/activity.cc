@@ -1,8 +1,10 @@
 #include "server/core/activity.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/ws_frame.h"
 
@@ -24,6 +26,33 @@ std::string_view EndReasonName(EndReason reason) {
     case EndReason::kInstanceDied: return "instance_died";
   }
   return "";
+}
+
+std::optional<EndReason> EndReasonFromName(std::string_view name) {
+  for (int i = static_cast<int>(EndReason::kNone); i <= static_cast<int>(EndReason::kInstanceDied);
+       ++i) {
+    const auto reason = static_cast<EndReason>(i);
+    if (EndReasonName(reason) == name) return reason;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> ParseActivityPosition(std::string_view position) {
+  const size_t dash = position.find('-');
+  uint64_t a = 0;
+  uint64_t b = 0;
+  const auto number = [](std::string_view digits, uint64_t* out) {
+    return absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()), out);
+  };
+  if (!number(position.substr(0, dash), &a)) return std::nullopt;
+  if (dash != std::string_view::npos && !number(position.substr(dash + 1), &b)) {
+    return std::nullopt;
+  }
+  // SimpleAtoi takes signs and spaces; a position has digits only.
+  for (char c : position) {
+    if (c != '-' && (c < '0' || c > '9')) return std::nullopt;
+  }
+  return std::make_pair(a, b);
 }
 
 EndReason EndReasonForServerClose(uint16_t code, std::string_view reason) {
@@ -58,13 +87,36 @@ void ActivityRing::Stamp(ActivityRecord& record) {
 uint64_t ActivityRing::Append(ActivityRecord record, absl::Time now) {
   Stamp(record);
   records_.push_back(std::move(record));
-  while (records_.size() > max_records_) records_.pop_front();
+  while (records_.size() > max_records_) DropFront();
   Trim(now);
   return records_.empty() ? next_seq_ - 1 : records_.back().seq;
 }
 
 void ActivityRing::Trim(absl::Time now) {
-  while (!records_.empty() && now - records_.front().time > max_age_) records_.pop_front();
+  while (!records_.empty() && now - records_.front().time > max_age_) DropFront();
+}
+
+void ActivityRing::DropFront() {
+  if (auto position = ParseActivityPosition(records_.front().position)) {
+    dropped_through_ = std::max(dropped_through_, *position);
+  }
+  records_.pop_front();
+}
+
+uint64_t ActivityRing::SeqAfterPosition(std::pair<uint64_t, uint64_t> position,
+                                        bool* missed) const {
+  *missed = false;
+  // The first record past `position` (positions ascend with seq).
+  auto past = std::partition_point(records_.begin(), records_.end(),
+                                   [&](const ActivityRecord& r) {
+                                     auto p = ParseActivityPosition(r.position);
+                                     return p && *p <= position;
+                                   });
+  if (past == records_.begin()) {
+    *missed = position != std::make_pair<uint64_t, uint64_t>(0, 0) && position < dropped_through_;
+    return records_.empty() ? next_seq_ - 1 : records_.front().seq - 1;
+  }
+  return std::prev(past)->seq;
 }
 
 std::vector<ActivityRecord> ActivityRing::ReadAfter(uint64_t after, size_t limit,
@@ -134,21 +186,6 @@ SessionPage ListSessions(const std::deque<ActivityRecord>& records, const Sessio
   // The log is in join order; a clock step could put a start out of it.
   std::stable_sort(page.sessions.begin(), page.sessions.end(), Newer);
   return page;
-}
-
-SessionPage MergeSessionPages(std::vector<SessionPage> pages, size_t limit) {
-  SessionPage merged;
-  for (SessionPage& page : pages) {
-    merged.more = merged.more || page.more;
-    for (SessionRecord& s : page.sessions) merged.sessions.push_back(std::move(s));
-    for (std::string& u : page.unanswered) merged.unanswered.push_back(std::move(u));
-  }
-  std::stable_sort(merged.sessions.begin(), merged.sessions.end(), Newer);
-  if (merged.sessions.size() > limit) {
-    merged.sessions.resize(limit);
-    merged.more = true;
-  }
-  return merged;
 }
 
 }  // namespace cursord::core

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -39,6 +40,14 @@ enum class EndReason : uint8_t {
 
 // "left", "connection_lost", "kicked", ... ("" for kNone).
 std::string_view EndReasonName(EndReason reason);
+
+// The reason named `name` (EndReasonName's inverse); nullopt for a name
+// that is none of them.
+std::optional<EndReason> EndReasonFromName(std::string_view name);
+
+// A record's position as two numbers, compared in order: "<a>-<b>" (a
+// Redis stream id) or "<a>" (b = 0). nullopt for anything else.
+std::optional<std::pair<uint64_t, uint64_t>> ParseActivityPosition(std::string_view position);
 
 // Why a session the server closed with `code` and `reason` ended (the
 // close frame the server sent).
@@ -91,14 +100,24 @@ class ActivityRing {
   // from too old a position missed some).
   std::vector<ActivityRecord> ReadAfter(uint64_t after, size_t limit, bool* missed) const;
 
+  // Where a reader resuming after `position` (ParseActivityPosition's
+  // form) goes on: the seq to read after (ReadAfter). `*missed` when the
+  // position is older than every record held and records were dropped
+  // since it (the reader may have missed some); "0" is older than every
+  // record and never missed.
+  uint64_t SeqAfterPosition(std::pair<uint64_t, uint64_t> position, bool* missed) const;
+
   const std::deque<ActivityRecord>& records() const { return records_; }
   uint64_t last_seq() const { return next_seq_ - 1; }
 
  private:
   size_t max_records_;
   absl::Duration max_age_;
-  std::deque<ActivityRecord> records_;  // ascending seq
+  std::deque<ActivityRecord> records_;  // ascending seq (and position)
   uint64_t next_seq_ = 1;
+  // The position of the newest record dropped so far (none: {0, 0}).
+  std::pair<uint64_t, uint64_t> dropped_through_{0, 0};
+  void DropFront();
 };
 
 // One session as ListSessions shows it: its join, and its leave if it ended.
@@ -147,10 +166,6 @@ struct SessionPage {
 // from the log is not listed.
 SessionPage ListSessions(const std::deque<ActivityRecord>& records, const SessionQuery& query);
 
-// Merges pages from several logs (each newest first, each at most `limit`)
-// into one page of at most `limit`; `more` when any page had more or
-// sessions were left over.
-SessionPage MergeSessionPages(std::vector<SessionPage> pages, size_t limit);
 
 }  // namespace cursord::core
 

@@ -31,6 +31,7 @@ inline constexpr uint16_t kCloseGoingAway = 1001;
 inline constexpr uint16_t kCloseProtocolError = 1002;
 inline constexpr uint16_t kCloseUnsupportedData = 1003;
 inline constexpr uint16_t kCloseNoStatus = 1005;  // never sent, only received
+inline constexpr uint16_t kCloseAbnormal = 1006;  // never sent: the connection ended without one
 inline constexpr uint16_t kCloseInvalidPayload = 1007;
 inline constexpr uint16_t kClosePolicyViolation = 1008;
 inline constexpr uint16_t kCloseTooBig = 1009;

@@ -1,23 +1,39 @@
 // This instance's connection records (docs/CONTROL_API.md, "Connection
-// records"): every join and leave of its sessions, in a bounded ring
-// (--activity-records, --activity-max-age). Sessions write from their
-// shards' threads, the control plane reads from its own: one mutex.
+// records"): every join and leave, in a bounded ring (--activity-records,
+// --activity-max-age).
+//
+// Without --redis the ring holds this instance's sessions, written as they
+// join and leave. With --redis it is a copy of the cluster's stream
+// (backplane/activity_stream.h): this instance's records go to the stream
+// (the cluster writer) and come back, with every other instance's, through
+// OnActivity, so every instance's ring holds the same records in the same
+// order. Members of dead instances freed by this instance's reaper get
+// their leave here (OnReaped: reason instance_died).
+//
+// Sessions write from their shards' threads, the backplane from its own,
+// the control plane reads from its own: one mutex. Observers (webhooks)
+// are called under it; wakers (activity feeds) after it.
 #ifndef CURSORD_EDGE_ACTIVITY_LOG_H_
 #define CURSORD_EDGE_ACTIVITY_LOG_H_
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/backplane/activity_stream.h"
 #include "server/core/activity.h"
 
 namespace cursord::edge {
 
-class ActivityLog {
+class ActivityLog final : public backplane::ActivityListener {
  public:
   ActivityLog(size_t max_records, absl::Duration max_age);
 
@@ -30,7 +46,13 @@ class ActivityLog {
   void set_instance(std::string instance) { instance_ = std::move(instance); }
   const std::string& instance() const { return instance_; }
 
-  // Appends `record` at `record.time`.
+  // With --redis: where this instance's records go (the cluster's stream)
+  // instead of the ring; they come back through OnActivity. Set before the
+  // shards start.
+  using Writer = std::function<void(core::ActivityRecord)>;
+  void SetClusterWriter(Writer writer) { writer_ = std::move(writer); }
+
+  // Takes a record of this instance's: a join or leave at `record.time`.
   void Record(core::ActivityRecord record);
 
   // Called for every record the log takes, in the log's order, under its
@@ -40,15 +62,48 @@ class ActivityLog {
   using Observer = std::function<void(const core::ActivityRecord& record, bool live)>;
   void AddObserver(Observer observer) { observers_.push_back(std::move(observer)); }
 
+  // backplane::ActivityListener (the backplane's thread).
+  void OnActivity(std::vector<core::ActivityRecord> records, bool live) override;
+  void OnReaped(std::vector<backplane::ReapedMember> members) override;
+
   core::SessionPage Sessions(const core::SessionQuery& query);
 
+  // For activity feeds (WatchActivity). Where a reader resuming after
+  // `position` goes on, as a seq for Read: "" is the newest record (only
+  // what comes next); "0" is before the oldest. `*missed` as
+  // core::ActivityRing::SeqAfterPosition. INVALID_ARGUMENT for a position
+  // no record could have.
+  absl::StatusOr<uint64_t> SeqAfter(std::string_view position, bool* missed);
+  // Records after seq `after` whose room starts with `room_prefix`, at
+  // most `limit`; `*next` is the seq to read after next time (past the
+  // records skipped by the prefix too), `*missed` as ReadAfter.
+  std::vector<core::ActivityRecord> Read(uint64_t after, std::string_view room_prefix,
+                                         size_t limit, uint64_t* next, bool* missed);
+  // `wake` runs (on the writer's thread, outside the lock) after records
+  // were added. Returns an id for RemoveWaker.
+  int AddWaker(std::function<void()> wake);
+  void RemoveWaker(int id);
+
  private:
+  // Under mu_: drops a second copy (a join of a session already open, a
+  // leave of one not open), else appends and tells the observers.
+  bool AcceptLocked(core::ActivityRecord record, bool live, absl::Time now);
+  void Wake();
+
   const std::string prefix_;
   std::string instance_;  // written before the shards start, then read only
+  Writer writer_;         // the same
   std::atomic<uint64_t> next_session_{1};
   std::vector<Observer> observers_;  // written before the shards start
   std::mutex mu_;
   core::ActivityRing ring_;  // guarded by mu_
+  // Open sessions: session id -> its join; and "instance\0room\0id" ->
+  // session id, for the reaper's leaves. Guarded by mu_.
+  absl::flat_hash_map<std::string, core::ActivityRecord> open_;
+  absl::flat_hash_map<std::string, std::string> open_by_member_;
+  std::mutex wakers_mu_;
+  std::map<int, std::function<void()>> wakers_;  // guarded by wakers_mu_
+  int next_waker_ = 0;                            // guarded by wakers_mu_
 };
 
 }  // namespace cursord::edge

@@ -124,58 +124,6 @@ core::InstanceInfo InstanceFromJson(const std::string& id, const json& j) {
   return i;
 }
 
-// Sessions travel with their times in Unix nanoseconds, so that a page's
-// cursor compares exactly on every instance.
-int64_t Ns(absl::Time t) { return absl::ToUnixNanos(t); }
-absl::Time FromNs(const json& j) { return absl::FromUnixNanos(j.get<int64_t>()); }
-
-json ToJson(const core::SessionRecord& s) {
-  json j = {{"id", s.session_id},     {"room", s.room},
-            {"member", s.member_id},  {"user", s.user_id},
-            {"name", s.name},         {"color", s.color},
-            {"instance", s.instance}, {"addr", s.remote_address},
-            {"started", Ns(s.started_at)}};
-  if (s.ended_at) {
-    j["ended"] = Ns(*s.ended_at);
-    j["reason"] = static_cast<int>(s.reason);
-    j["code"] = s.close_code;
-  }
-  return j;
-}
-
-core::SessionRecord SessionFromJson(const json& j) {
-  core::SessionRecord s;
-  s.session_id = j.at("id").get<std::string>();
-  s.room = j.at("room").get<std::string>();
-  s.member_id = Bounded<uint8_t>(j.at("member"), 255);
-  s.user_id = j.at("user").get<std::string>();
-  s.name = j.at("name").get<std::string>();
-  s.color = j.at("color").get<std::string>();
-  s.instance = j.at("instance").get<std::string>();
-  s.remote_address = j.at("addr").get<std::string>();
-  s.started_at = FromNs(j.at("started"));
-  if (const auto ended = j.find("ended"); ended != j.end()) {
-    s.ended_at = FromNs(*ended);
-    s.reason = static_cast<core::EndReason>(
-        Bounded<uint8_t>(j.at("reason"), static_cast<uint8_t>(core::EndReason::kInstanceDied)));
-    s.close_code = Bounded<uint16_t>(j.at("code"), 65535);
-  }
-  return s;
-}
-
-json ToJson(const core::SessionPage& page) {
-  json sessions = json::array();
-  for (const core::SessionRecord& s : page.sessions) sessions.push_back(ToJson(s));
-  return {{"sessions", std::move(sessions)}, {"more", page.more}};
-}
-
-core::SessionPage SessionPageFromJson(const json& j) {
-  core::SessionPage page;
-  for (const json& s : j.at("sessions")) page.sessions.push_back(SessionFromJson(s));
-  page.more = j.at("more").get<bool>();
-  return page;
-}
-
 // Runs `parse` over each answer: an instance whose answer was an error, or
 // did not parse, joins the unanswered (it answered nothing usable), with
 // a log line.
@@ -334,23 +282,7 @@ void ClusterControl::ListInstances(
 
 void ClusterControl::ListSessions(core::SessionQuery query,
                                   std::function<void(absl::StatusOr<core::SessionPage>)> done) {
-  const size_t limit = std::max<size_t>(query.limit, 1);
-  json args = {{"room", query.room}, {"user", query.user_id}, {"limit", limit}};
-  if (query.after) {
-    args["after"] = {{"started", Ns(query.after->started_at)}, {"id", query.after->session_id}};
-  }
-  backplane_.Survey("list_sessions", std::move(args), timeout_,
-                    [limit, done = std::move(done)](absl::StatusOr<backplane::SurveyResult> survey) {
-                      if (!survey.ok()) return done(survey.status());
-                      auto parts = Parts<core::SessionPage>(
-                          *survey, "list_sessions",
-                          [](const std::string&, const json& j) { return SessionPageFromJson(j); });
-                      std::vector<core::SessionPage> pages;
-                      for (auto& [instance, page] : parts) pages.push_back(std::move(page));
-                      core::SessionPage result = core::MergeSessionPages(std::move(pages), limit);
-                      result.unanswered = std::move(survey->unanswered);
-                      done(std::move(result));
-                    });
+  local_.ListSessions(std::move(query), std::move(done));
 }
 
 // --- This instance's part ---
@@ -389,25 +321,6 @@ void ClusterControl::Handle(const std::string& op, json args,
       return local_.ListLocalRooms(std::move(query), [reply](core::ListRoomsResult page) {
         reply(ToJson(page));
       });
-    }
-    if (op == "list_sessions") {
-      core::SessionQuery query;
-      query.room = args.at("room").get<std::string>();
-      query.user_id = args.at("user").get<std::string>();
-      if ((!query.room.empty() && !core::IsValidRoomId(query.room)) ||
-          (!query.user_id.empty() && !core::ValidateUserId("user", query.user_id).ok())) {
-        return reply(absl::InvalidArgumentError("bad room or user id"));
-      }
-      query.limit = std::max<size_t>(Bounded<size_t>(args.at("limit"), 1000), 1);
-      if (const auto after = args.find("after"); after != args.end()) {
-        query.after = core::SessionCursor{FromNs(after->at("started")),
-                                          after->at("id").get<std::string>()};
-      }
-      return local_.ListSessions(std::move(query),
-                                 [reply](absl::StatusOr<core::SessionPage> page) {
-                                   if (!page.ok()) return reply(page.status());
-                                   reply(ToJson(*page));
-                                 });
     }
     if (op == "kick_user") {
       std::string user = args.at("user").get<std::string>();

@@ -57,11 +57,18 @@ absl::Status Server::Start() {
     CURSORD_ASSIGN_OR_RETURN(backplane_options.servers,
                              backplane::ParseRedisUrlList(options_.redis));
     backplane_options.instance_id = options_.instance_id;
+    backplane_options.activity.max_records = options_.activity_records;
+    backplane_options.activity.max_age = options_.activity_max_age;
     backplane_events_ = std::make_unique<BackplaneEvents>(*this);
     CURSORD_ASSIGN_OR_RETURN(backplane_, backplane::Backplane::Create(std::move(backplane_options),
                                                                       backplane_events_.get()));
     for (auto& shard : shards_) shard->AttachBackplane(*backplane_, options_.redis_flush_interval);
+    // The connection records are the cluster's stream, read back.
     activity_->set_instance(backplane_->stats().instance_id);
+    activity_->SetClusterWriter([backplane = backplane_.get()](core::ActivityRecord record) {
+      backplane->AppendActivity(std::move(record));
+    });
+    backplane_->SetActivityListener(activity_.get());
     cluster_control_ =
         std::make_unique<ClusterControl>(*control_ops_, *backplane_, options_.cluster_timeout);
   }

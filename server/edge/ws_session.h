@@ -140,7 +140,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession>,
   // without one was lost.
   bool end_decided_ = false;
   core::EndReason end_reason_ = core::EndReason::kConnectionLost;
-  uint16_t end_code_ = 1006;
+  uint16_t end_code_ = core::kCloseAbnormal;
   std::string session_id_;  // given when it joins
   absl::Time joined_time_;
   core::FrameParser parser_;

@@ -4,6 +4,7 @@
 // one else's, once, however many reap at once; after Redis lost everything
 // the instances re-assert their members, and an id another instance took
 // meanwhile is refused.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,7 +99,15 @@ TEST_F(RoomStoreFailureTest, TheReaperFreesADeadInstancesMembersAndLeavesTheLivi
   EXPECT_EQ(ReapDead(beta).value_or(-1), 0);  // everyone alive: nothing to do
 
   LetLeaseExpire(alpha);
-  EXPECT_EQ(ReapDead(beta).value_or(-1), 3);
+  absl::StatusOr<std::vector<backplane::ReapedMember>> freed = ReapDeadMembers(beta);
+  ASSERT_TRUE(freed.ok()) << freed.status();
+  std::vector<std::string> named;
+  for (const backplane::ReapedMember& m : *freed) {
+    named.push_back(absl::StrCat(m.instance == alpha->id ? "alpha " : m.instance, m.room, " ",
+                                 m.id, "/", m.generation));
+  }
+  std::sort(named.begin(), named.end());
+  EXPECT_EQ(named, (std::vector<std::string>{"alpha r1 0/1", "alpha r1 2/3", "alpha r2 0/1"}));
   Mark("r1", "after-reap", &events_);
   Mark("r2", "after-reap", &events_);
   EXPECT_EQ(Matching(&events_, "leave"),
@@ -139,9 +148,9 @@ TEST_F(RoomStoreFailureTest, TwoReapersAtOnceFreeEachMemberOnce) {
   std::future<void> both = outcome->both.get_future();
   io_.Run([&] {
     for (Instance* reaper : {alpha, beta}) {
-      reaper->store->ReapDead([outcome](absl::StatusOr<int> freed) {
+      reaper->store->ReapDead([outcome](absl::StatusOr<std::vector<backplane::ReapedMember>> freed) {
         EXPECT_TRUE(freed.ok()) << freed.status();
-        outcome->freed.push_back(freed.value_or(-100));
+        outcome->freed.push_back(freed.ok() ? static_cast<int>(freed->size()) : -100);
         if (outcome->freed.size() == 2) outcome->both.set_value();
       });
     }

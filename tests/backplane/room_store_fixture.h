@@ -121,9 +121,17 @@ class RoomStoreTest : public BackplaneTest {
       instance->store->Roster(room, std::move(done));
     });
   }
+  // The members freed: each named by its instance, room, id and generation.
+  absl::StatusOr<std::vector<backplane::ReapedMember>> ReapDeadMembers(Instance* instance) {
+    return Await<std::vector<backplane::ReapedMember>>(
+        [instance](RoomStore::Done<std::vector<backplane::ReapedMember>> done) {
+          instance->store->ReapDead(std::move(done));
+        });
+  }
   absl::StatusOr<int> ReapDead(Instance* instance) {
-    return Await<int>(
-        [instance](RoomStore::Done<int> done) { instance->store->ReapDead(std::move(done)); });
+    absl::StatusOr<std::vector<backplane::ReapedMember>> freed = ReapDeadMembers(instance);
+    if (!freed.ok()) return freed.status();
+    return static_cast<int>(freed->size());
   }
   absl::StatusOr<bool> Reassert(Instance* instance, const std::string& room, uint8_t id,
                                 uint64_t generation, const std::string& name = "ann") {

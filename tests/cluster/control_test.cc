@@ -459,9 +459,14 @@ TEST_F(ClusterControlTest, SessionsOfEveryInstanceFromAnyInstance) {
   b->Leave();
   ASSERT_TRUE(a->WaitForMessage(Left(1))) << a->Describe();
 
-  // From instance 2, which holds none: all four, newest first, paged by 3.
-  const RunResult all = Ctl(2, {"-o", "json", "sessions", "--limit", "0"});
-  ASSERT_EQ(all.exit_code, 0) << all.err;
+  // From instance 2, which holds none: all four, newest first, once its
+  // copy of the cluster's records has bob's leave (it reads the stream
+  // every 50 ms).
+  RunResult all;
+  ASSERT_TRUE(Eventually([&] {
+    all = Ctl(2, {"-o", "json", "sessions", "--limit", "0"});
+    return all.exit_code == 0 && absl::StrContains(all.out, "\"endReason\":\"left\"");
+  })) << all.out << all.err;
   const std::vector<std::string> lines = absl::StrSplit(all.out, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 4u) << all.out;
   const std::vector<std::string> order = {"dee", "ann", "bob", "ann"};
@@ -504,6 +509,50 @@ TEST_F(ClusterControlTest, SessionsOfEveryInstanceFromAnyInstance) {
   EXPECT_EQ(std::vector<std::string>(absl::StrSplit(rec2.out, '\n', absl::SkipEmpty())).size(),
             2u)
       << rec2.out;
+}
+
+// The records are the cluster's (a Redis stream every instance reads):
+// the sessions of an instance killed with kill -9 are still listed, those
+// it held then end with "instance_died" (written by the reaper), and every
+// instance lists the same.
+TEST_F(ClusterControlTest, SessionsOfAKilledInstanceOutliveItAndEndWithInstanceDied) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(3));
+  JOIN(a, 0, "died?user=ann");
+  JOIN(gone, 1, "died?user=gus");
+  JOIN(kim, 1, "died?user=kim");
+  gone->Leave();
+  ASSERT_TRUE(a->WaitForMessage(Left(1))) << a->Describe();
+  const std::string killed = instance(1).instance_id();
+  instance(1).Kill();
+  // The reaper frees kim within lease + heartbeat.
+  ASSERT_TRUE(a->WaitForMessage(Left(2))) << a->Describe();
+
+  for (int i : {0, 2}) {
+    RunResult kims;
+    ASSERT_TRUE(Eventually([&] {
+      kims = Ctl(i, {"-o", "json", "sessions", "--user", "kim"});
+      return kims.exit_code == 0 && absl::StrContains(kims.out, "instance_died");
+    })) << i << ": " << kims.out << kims.err;
+    EXPECT_TRUE(absl::StrContains(kims.out, "\"endReason\":\"instance_died\"")) << kims.out;
+    EXPECT_TRUE(absl::StrContains(kims.out, "\"closeCode\":1006")) << kims.out;
+    EXPECT_TRUE(absl::StrContains(kims.out, absl::StrCat("\"instanceId\":\"", killed, "\"")))
+        << kims.out;
+    const RunResult gus = Ctl(i, {"-o", "json", "sessions", "--user", "gus"});
+    ASSERT_EQ(gus.exit_code, 0) << gus.err;
+    EXPECT_TRUE(absl::StrContains(gus.out, "\"endReason\":\"left\"")) << gus.out;
+    // ann's session is open: no end.
+    const RunResult ann = Ctl(i, {"-o", "json", "sessions", "--user", "ann"});
+    ASSERT_EQ(ann.exit_code, 0) << ann.err;
+    EXPECT_FALSE(absl::StrContains(ann.out, "endTime")) << ann.out;
+    EXPECT_TRUE(absl::StrContains(ann.out, "\"endReason\":\"\"")) << ann.out;
+    EXPECT_TRUE(absl::StrContains(ann.out, "\"userId\":\"ann\"")) << ann.out;
+  }
+  // One leave per session: the reaper's and no other.
+  const RunResult room = Ctl(2, {"-o", "json", "sessions", "--room", "died"});
+  ASSERT_EQ(room.exit_code, 0) << room.err;
+  EXPECT_EQ(std::vector<std::string>(absl::StrSplit(room.out, '\n', absl::SkipEmpty())).size(),
+            3u)
+      << room.out;
 }
 
 }  // namespace

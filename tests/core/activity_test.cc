@@ -136,30 +136,62 @@ TEST(ActivityTest, SessionsAreNewestFirstWithTheirEndFilteredAndPaged) {
   EXPECT_EQ(order, std::vector<std::string>({"c", "b", "a"}));
 }
 
-TEST(ActivityTest, PagesFromSeveralLogsMergeNewestFirst) {
-  auto page = [](std::vector<std::pair<std::string, int>> sessions, bool more) {
-    SessionPage p;
-    for (const auto& [id, second] : sessions) {
-      SessionRecord s;
-      s.session_id = id;
-      s.started_at = kT0 + absl::Seconds(second);
-      p.sessions.push_back(s);
-    }
-    p.more = more;
-    return p;
-  };
-  SessionPage merged = MergeSessionPages(
-      {page({{"i1-3", 30}, {"i1-1", 10}}, false), page({{"i2-2", 20}, {"i2-0", 10}}, false)}, 3);
-  ASSERT_EQ(merged.sessions.size(), 3u);
-  EXPECT_EQ(merged.sessions[0].session_id, "i1-3");
-  EXPECT_EQ(merged.sessions[1].session_id, "i2-2");
-  EXPECT_EQ(merged.sessions[2].session_id, "i2-0");  // same start: the larger id first
-  EXPECT_TRUE(merged.more);  // i1-1 is left over
-  // The next page starts after the last one shown, on every log.
-  const SessionCursor cursor{merged.sessions.back().started_at, merged.sessions.back().session_id};
+TEST(ActivityTest, SessionsOfTheSameStartAreOrderedByIdForPaging) {
+  // Same start: the larger id first; the next page starts after the last.
+  const SessionCursor cursor{kT0 + absl::Seconds(10), "i2-0"};
   EXPECT_TRUE(IsAfter(kT0 + absl::Seconds(10), "i1-1", cursor));
   EXPECT_FALSE(IsAfter(kT0 + absl::Seconds(20), "i2-2", cursor));
   EXPECT_FALSE(IsAfter(kT0 + absl::Seconds(10), "i2-0", cursor));
+  EXPECT_TRUE(IsAfter(kT0 + absl::Seconds(9), "i9-9", cursor));
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> Position(uint64_t a, uint64_t b) {
+  return std::make_pair(a, b);
+}
+
+TEST(ActivityTest, PositionsAreSeqsOrStreamIds) {
+  EXPECT_EQ(ParseActivityPosition("42"), Position(42, 0));
+  EXPECT_EQ(ParseActivityPosition("1733180000000-3"),
+            Position(1733180000000, 3));
+  EXPECT_EQ(ParseActivityPosition("0"), Position(0, 0));
+  for (const char* bad : {"", "-", "1-", "-1", "+1", " 1", "1-2-3", "a", "1-x",
+                          "99999999999999999999"}) {
+    EXPECT_FALSE(ParseActivityPosition(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(EndReasonFromName("instance_died"), EndReason::kInstanceDied);
+  EXPECT_EQ(EndReasonFromName("left"), EndReason::kLeft);
+  EXPECT_FALSE(EndReasonFromName("gone").has_value());
+}
+
+// Records stamped by the ring get "<seq>"; records copied from a stream
+// keep their id. A reader resumes after the position it last saw.
+TEST(ActivityTest, AReaderResumesAfterAStreamPositionAndLearnsWhatWasDropped) {
+  ActivityRing ring(3, absl::Hours(1));
+  for (int i = 1; i <= 5; ++i) {
+    ActivityRecord r = Joined("s" + std::to_string(i), "r", "", kT0);
+    r.position = "1000-" + std::to_string(i);
+    ring.Append(r, kT0);
+  }
+  // Held: 1000-3 .. 1000-5 (seq 3..5).
+  bool missed = true;
+  EXPECT_EQ(ring.SeqAfterPosition({1000, 4}, &missed), 4u);
+  EXPECT_FALSE(missed);
+  EXPECT_EQ(ring.SeqAfterPosition({1000, 5}, &missed), 5u);  // up to date
+  EXPECT_FALSE(missed);
+  EXPECT_EQ(ring.SeqAfterPosition({2000, 0}, &missed), 5u);  // newer than all
+  EXPECT_FALSE(missed);
+  EXPECT_EQ(ring.SeqAfterPosition({1000, 2}, &missed), 2u);  // just before the oldest held
+  EXPECT_FALSE(missed);
+  EXPECT_EQ(ring.SeqAfterPosition({1000, 1}, &missed), 2u);  // 1000-2 was dropped after it
+  EXPECT_TRUE(missed);
+  EXPECT_EQ(ring.SeqAfterPosition({0, 0}, &missed), 2u);  // from the oldest held
+  EXPECT_FALSE(missed);
+
+  ActivityRing local(10, absl::Hours(1));
+  local.Append(Joined("a", "r", "", kT0), kT0);
+  local.Append(Joined("b", "r", "", kT0), kT0);
+  EXPECT_EQ(local.records().back().position, "2");
+  EXPECT_EQ(local.SeqAfterPosition(*ParseActivityPosition("1"), &missed), 1u);
 }
 
 TEST(ActivityTest, ASessionWhoseJoinWasDroppedIsNotListed) {
