@@ -280,6 +280,8 @@ void ClusterControl::ListInstances(
       });
 }
 
+// Every instance holds the whole cluster's records (the stream, read
+// back: activity_log.h), so this one answers alone.
 void ClusterControl::ListSessions(core::SessionQuery query,
                                   std::function<void(absl::StatusOr<core::SessionPage>)> done) {
   local_.ListSessions(std::move(query), std::move(done));
