@@ -54,6 +54,7 @@ void SetupRoomsCloseCommand(CLI::App& rooms, Context& context);
 void SetupRoomsUsersCommand(CLI::App& rooms, Context& context);
 void SetupKickCommand(CLI::App& app, Context& context);
 void SetupWatchCommand(CLI::App& app, Context& context);
+void SetupActivityCommand(CLI::App& app, Context& context);
 void SetupStatusCommand(CLI::App& app, Context& context);
 void SetupInstancesCommand(CLI::App& app, Context& context);
 void SetupSessionsCommand(CLI::App& app, Context& context);

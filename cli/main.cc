@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   cursord::cli::SetupRoomsCommand(app, context);
   cursord::cli::SetupKickCommand(app, context);
   cursord::cli::SetupWatchCommand(app, context);
+  cursord::cli::SetupActivityCommand(app, context);
   cursord::cli::SetupStatusCommand(app, context);
   cursord::cli::SetupInstancesCommand(app, context);
   cursord::cli::SetupSessionsCommand(app, context);

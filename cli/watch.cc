@@ -7,9 +7,11 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli/command.h"
 #include "cli/control_client.h"
+#include "cli/format.h"
 #include "cli/views.h"
 
 namespace cursord::cli {
@@ -92,7 +94,78 @@ int RunWatch(const GlobalOptions& globals, const WatchOptions& options) {
   return client.Report(status);
 }
 
+struct ActivityOptions {
+  std::string room_prefix;
+  std::string after;
+};
+
+// "12:00:03.120  1733180403120-0  joined  doc-42 #1 u-2 "Bob" on web-1 from 10.0.0.7:5123"
+std::string ActivityLine(const v1::ActivityEvent& event) {
+  const v1::Session& s = event.session();
+  std::string line = absl::StrCat(
+      absl::FormatTime("%H:%M:%E3S", FromProto(event.time()), absl::UTCTimeZone()), "  ",
+      event.position(), "  ", event.kind() == v1::ActivityEvent::JOINED ? "joined" : "left  ",
+      "  ", s.room_id(), " #", s.member_id());
+  if (!s.user_id().empty()) absl::StrAppend(&line, " ", s.user_id());
+  if (!s.display_name().empty()) absl::StrAppend(&line, " \"", s.display_name(), "\"");
+  if (!s.instance_id().empty()) absl::StrAppend(&line, " on ", s.instance_id());
+  absl::StrAppend(&line, " from ", s.remote_address());
+  if (event.kind() == v1::ActivityEvent::LEFT) {
+    absl::StrAppend(&line, ": ", s.end_reason(), " (", s.close_code(), ") after ",
+                    CompactDuration(absl::Seconds(s.duration().seconds()) +
+                                    absl::Nanoseconds(s.duration().nanos())));
+  }
+  if (event.missed()) line = "(records were dropped before this one)\n" + line;
+  return line + "\n";
+}
+
+int RunActivity(const GlobalOptions& globals, const ActivityOptions& options) {
+  ControlClient client(globals);
+  if (int code = client.Connect(); code != kExitOk) return code;
+  v1::WatchActivityRequest request;
+  request.set_room_prefix(options.room_prefix);
+  request.set_after(options.after);
+  grpc::ClientContext call;
+  client.Prepare(&call, /*streaming=*/true);
+  InterruptCanceller canceller(&call);
+  std::unique_ptr<grpc::ClientReader<v1::ActivityEvent>> reader =
+      client.control().WatchActivity(&call, request);
+  v1::ActivityEvent event;
+  while (reader->Read(&event)) {
+    if (globals.json()) {
+      PrintJsonLine(event);
+    } else {
+      Print(ActivityLine(event));
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (canceller.interrupted()) return kExitOk;
+  return client.Report(status);
+}
+
 }  // namespace
+
+void SetupActivityCommand(CLI::App& app, Context& context) {
+  auto options = std::make_shared<ActivityOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "activity", "Follow the connection records (joins and leaves) until Ctrl-C");
+  cmd->add_option("--room-prefix", options->room_prefix, "Only rooms whose id starts with this");
+  cmd->add_option("--after", options->after,
+                  "Resume after this position (a printed event's); 0: from the oldest record");
+  cmd->footer(
+      "Prints one line per join and leave, of every room of the server (with\n"
+      "--redis, of the cluster), as they are recorded; each line shows its\n"
+      "position. Started again with --after POSITION it misses nothing still\n"
+      "in the records. Ctrl-C or SIGTERM ends it with exit code 0.\n"
+      "\n"
+      "Examples:\n"
+      "  cursorctl activity\n"
+      "  cursorctl activity --room-prefix doc- --after 0\n"
+      "  cursorctl -o json activity --after 1733180403120-0\n");
+  cmd->callback([&context, options] {
+    context.exit_code = RunActivity(context.globals, *options);
+  });
+}
 
 void SetupWatchCommand(CLI::App& app, Context& context) {
   auto options = std::make_shared<WatchOptions>();

@@ -119,6 +119,10 @@ void ControlService::BeginShutdown() {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
     sessions = watchers_.All();
+    // Under mu_: a feed's OnDone waits for it before the feed is deleted.
+    for (ActivityFeed* feed : feeds_) {
+      feed->End(absl::UnavailableError("the control server is shutting down"));
+    }
   }
   // Outside mu_: End takes the session's lock, and OnDone (which takes
   // mu_) may run for a stream meanwhile.
@@ -319,6 +323,32 @@ grpc::ServerWriteReactor<v1::WatchRoomResponse>* ControlService::WatchRoom(
   }
   reactor->Start(request->include_cursor_moves());
   return reactor;
+}
+
+grpc::ServerWriteReactor<v1::ActivityEvent>* ControlService::WatchActivity(
+    grpc::CallbackServerContext* context, const v1::WatchActivityRequest* request) {
+  auto* feed = new ActivityFeed(plane_.activity(), [this](ActivityFeed* done) {
+    absl::MutexLock lock(&mu_);
+    feeds_.erase(done);
+  });
+  absl::Status status = Authenticate(*context);
+  if (status.ok() && !request->room_prefix().empty()) {
+    status = ValidateRoomIdPrefix(request->room_prefix());
+  }
+  if (status.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      status = absl::UnavailableError("the control server is shutting down");
+    } else {
+      feeds_.insert(feed);
+    }
+  }
+  if (!status.ok()) {
+    feed->End(status);
+    return feed;
+  }
+  feed->Start(*request);
+  return feed;
 }
 
 grpc::ServerUnaryReactor* ControlService::ListInstances(

@@ -15,6 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cursord/v1/control.grpc.pb.h"
+#include "absl/container/flat_hash_set.h"
+#include "server/control/activity_feed.h"
 #include "server/control/watch_session.h"
 #include "server/control/watcher_registry.h"
 #include "server/core/control_plane.h"
@@ -43,7 +45,8 @@ class ControlService final : public v1::ControlService::CallbackService {
   // Reported by GetServerInfo; set once the server is bound.
   void set_control_address(std::string address) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Ends every WatchRoom stream with UNAVAILABLE and refuses new ones, so
+  // Ends every WatchRoom and WatchActivity stream with UNAVAILABLE and
+  // refuses new ones, so
   // that the gRPC server's shutdown does not wait on endless streams.
   void BeginShutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -77,6 +80,8 @@ class ControlService final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
                                          const v1::ListSessionsRequest* request,
                                          v1::ListSessionsResponse* response) override;
+  grpc::ServerWriteReactor<v1::ActivityEvent>* WatchActivity(
+      grpc::CallbackServerContext* context, const v1::WatchActivityRequest* request) override;
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
                                           const v1::GetServerInfoRequest* request,
                                           v1::ServerInfo* response) override;
@@ -102,6 +107,8 @@ class ControlService final : public v1::ControlService::CallbackService {
   std::string control_address_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   WatcherRegistry watchers_ ABSL_GUARDED_BY(mu_);
+  // Open WatchActivity streams (each removes itself in its OnDone).
+  absl::flat_hash_set<ActivityFeed*> feeds_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cursord::control

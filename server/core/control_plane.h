@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -18,9 +20,33 @@ namespace cursord::core {
 
 // The operations of the control plane. Every `done` callback runs on one of
 // the server's threads and must not block; it runs exactly once.
+// The connection records as WatchActivity reads them (edge::ActivityLog):
+// every method may be called from any thread.
+class ActivitySource {
+ public:
+  virtual ~ActivitySource() = default;
+  // The seq to read after to resume after `position` ("" = from now, "0" =
+  // from the oldest held); `*missed` when records after it were dropped.
+  // INVALID_ARGUMENT for a position no record could have.
+  virtual absl::StatusOr<uint64_t> SeqAfter(std::string_view position, bool* missed) = 0;
+  // At most `limit` records after seq `after` whose room starts with
+  // `room_prefix`; `*next` is where to read on, `*missed` when records
+  // after `after` were dropped.
+  virtual std::vector<ActivityRecord> Read(uint64_t after, std::string_view room_prefix,
+                                           size_t limit, uint64_t* next, bool* missed) = 0;
+  // `wake` runs after records were added (on the writer's thread; quick,
+  // and not calling back into the source). The id is for RemoveWaker, after
+  // which `wake` is not running and never runs again.
+  virtual int AddWaker(std::function<void()> wake) = 0;
+  virtual void RemoveWaker(int id) = 0;
+};
+
 class ControlPlane {
  public:
   virtual ~ControlPlane() = default;
+
+  // The connection records, for WatchActivity (with --redis, the cluster's).
+  virtual ActivitySource& activity() = 0;
 
   // With --redis every operation but Watch answers for the whole cluster
   // (edge::ClusterControl), and fails with UNAVAILABLE when the cluster

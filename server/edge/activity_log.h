@@ -30,10 +30,11 @@
 #include "absl/time/time.h"
 #include "server/backplane/activity_stream.h"
 #include "server/core/activity.h"
+#include "server/core/control_plane.h"
 
 namespace cursord::edge {
 
-class ActivityLog final : public backplane::ActivityListener {
+class ActivityLog final : public backplane::ActivityListener, public core::ActivitySource {
  public:
   ActivityLog(size_t max_records, absl::Duration max_age);
 
@@ -73,16 +74,16 @@ class ActivityLog final : public backplane::ActivityListener {
   // what comes next); "0" is before the oldest. `*missed` as
   // core::ActivityRing::SeqAfterPosition. INVALID_ARGUMENT for a position
   // no record could have.
-  absl::StatusOr<uint64_t> SeqAfter(std::string_view position, bool* missed);
+  absl::StatusOr<uint64_t> SeqAfter(std::string_view position, bool* missed) override;
   // Records after seq `after` whose room starts with `room_prefix`, at
   // most `limit`; `*next` is the seq to read after next time (past the
   // records skipped by the prefix too), `*missed` as ReadAfter.
   std::vector<core::ActivityRecord> Read(uint64_t after, std::string_view room_prefix,
-                                         size_t limit, uint64_t* next, bool* missed);
+                                         size_t limit, uint64_t* next, bool* missed) override;
   // `wake` runs (on the writer's thread, outside the lock) after records
   // were added. Returns an id for RemoveWaker.
-  int AddWaker(std::function<void()> wake);
-  void RemoveWaker(int id);
+  int AddWaker(std::function<void()> wake) override;
+  void RemoveWaker(int id) override;
 
  private:
   // Under mu_: drops a second copy (a join of a session already open, a

@@ -52,6 +52,8 @@ class ClusterControl final : public core::ControlPlane {
     local_.Unwatch(std::move(room_id), sink, std::move(done));
   }
   core::ServerInfo GetServerInfo() override { return local_.GetServerInfo(); }
+  // Every instance holds the cluster's records (activity_log.h).
+  core::ActivitySource& activity() override { return local_.activity(); }
 
   // A request of the cluster bus (BackplaneEvents): this instance's part,
   // through ControlOps. Bad arguments: INVALID_ARGUMENT.

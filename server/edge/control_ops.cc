@@ -245,6 +245,8 @@ void ControlOps::CloseRoom(std::string room_id, std::string reason,
   });
 }
 
+core::ActivitySource& ControlOps::activity() { return server_.activity(); }
+
 void ControlOps::Watch(std::string room_id, bool cursor_moves, std::shared_ptr<core::WatchSink> sink,
                    std::function<void(absl::Status)> started) {
   Shard& shard = server_.ShardFor(room_id);

@@ -39,6 +39,7 @@ class ControlOps final : public core::ControlPlane {
              std::function<void(absl::Status)> started) override;
   void Unwatch(std::string room_id, core::WatchSink* sink, std::function<void()> done) override;
   core::ServerInfo GetServerInfo() override;
+  core::ActivitySource& activity() override;
 
   // This instance's part of a cluster-wide answer (ClusterControl): its
   // own members only. Rooms with members here, counted by those members;

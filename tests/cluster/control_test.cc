@@ -555,5 +555,75 @@ TEST_F(ClusterControlTest, SessionsOfAKilledInstanceOutliveItAndEndWithInstanceD
       << room.out;
 }
 
+// WatchActivity from an instance that holds none of the sessions: joins and
+// leaves of every instance in the stream's order, each with the position
+// the same records have on every instance; a consumer that reconnects
+// after its last position misses nothing and sees nothing twice.
+TEST_F(ClusterControlTest, ActivityFeedOfTheClusterResumesWithoutGaps) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(3));
+  auto stub = Stub(2);
+  v1::WatchActivityRequest request;
+  request.set_room_prefix("feed");
+  request.set_after("0");  // from the oldest: the stream may start after the joins
+  auto call = Call();
+  auto reader = stub->WatchActivity(call.get(), request);
+  JOIN(a, 0, "feed-1?user=ann");
+  JOIN(b, 1, "feed-1?user=bob");
+  JOIN(other, 1, "elsewhere?user=oz");  // not under the prefix
+  b->Leave();
+  ASSERT_TRUE(a->WaitForMessage(Left(1))) << a->Describe();
+  std::vector<v1::ActivityEvent> seen;
+  v1::ActivityEvent event;
+  while (seen.size() < 3 && reader->Read(&event)) seen.push_back(event);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].kind(), v1::ActivityEvent::JOINED);
+  EXPECT_EQ(seen[0].session().user_id(), "ann");
+  EXPECT_EQ(seen[0].session().instance_id(), instance(0).instance_id());
+  EXPECT_EQ(seen[1].session().user_id(), "bob");
+  EXPECT_EQ(seen[1].session().instance_id(), instance(1).instance_id());
+  EXPECT_EQ(seen[2].kind(), v1::ActivityEvent::LEFT);
+  EXPECT_EQ(seen[2].session().user_id(), "bob");
+  EXPECT_EQ(seen[2].session().end_reason(), "left");
+  EXPECT_EQ(seen[2].session().session_id(), seen[1].session().session_id());
+  for (const auto& e : seen) EXPECT_FALSE(e.missed());
+  call->TryCancel();
+  while (reader->Read(&event)) {
+  }
+  reader->Finish();
+
+  // Away: two more sessions come and one goes.
+  JOIN(c, 0, "feed-2?user=cy");
+  JOIN(d, 1, "feed-1?user=dee");
+  a->Leave();
+  ASSERT_TRUE(d->WaitForMessage(Left(0))) << d->Describe();
+
+  // Back, on another instance, after the last position seen: exactly the
+  // three records since, then a marker session joined after resuming.
+  request.set_after(seen.back().position());
+  auto call2 = Call();
+  auto resumed = Stub(0)->WatchActivity(call2.get(), request);
+  JOIN(marker, 2, "feed-marker");
+  std::vector<std::string> after;
+  while (resumed->Read(&event)) {
+    after.push_back(absl::StrCat(event.kind() == v1::ActivityEvent::JOINED ? "+" : "-",
+                                 event.session().room_id(), "/", event.session().user_id(),
+                                 event.missed() ? " missed" : ""));
+    if (event.session().room_id() == "feed-marker") break;
+  }
+  EXPECT_EQ(after, (std::vector<std::string>{"+feed-2/cy", "+feed-1/dee", "-feed-1/ann",
+                                             "+feed-marker/"}));
+  call2->TryCancel();
+  while (resumed->Read(&event)) {
+  }
+  resumed->Finish();
+
+  // A position no server gives.
+  request.set_after("soon");
+  auto call3 = Call();
+  auto bad = Stub(1)->WatchActivity(call3.get(), request);
+  EXPECT_FALSE(bad->Read(&event));
+  EXPECT_EQ(bad->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace cursord::testing
