@@ -25,6 +25,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "server/core/join_token.h"
 #include "tests/control/control_fixture.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/subprocess.h"
 
 #ifndef CURSORCTL_PATH
@@ -279,6 +280,62 @@ TEST_F(CursorctlTest, SessionsTableAndJsonFilteredAndPaged) {
   RunResult bad = Ctl({"sessions", "--room", "a b"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("INVALID_ARGUMENT"), std::string::npos) << bad.err;
+}
+
+TEST_F(CursorctlTest, ActivityFollowsTheRecordsAndResumesAfterAPosition) {
+  auto a = Join("/rooms/act-1?user=ann&name=Alice");
+  ASSERT_NE(a, nullptr);
+  auto other = Join("/rooms/other?user=oz");
+  ASSERT_NE(other, nullptr);
+  a->Close();
+  ASSERT_TRUE(Eventually([&] { return Lines(Ctl({"sessions", "--room", "act-1"}).out).size() == 2; }));
+
+  // A table line per record from the oldest, then what happens live.
+  auto follow = Subprocess::Start(Args({"activity", "--room-prefix", "act-", "--after", "0"}));
+  ASSERT_TRUE(follow.ok()) << follow.status();
+  Subprocess& process = **follow;
+  ASSERT_TRUE(process.WaitForStdout("act-1 #0 ann \"Alice\" from 127.0.0.1", absl::Seconds(10)))
+      << process.out() << process.err();
+  ASSERT_TRUE(process.WaitForStdout(": left (1000) after", absl::Seconds(5))) << process.out();
+  auto b = Join("/rooms/act-2?name=Bob");
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(process.WaitForStdout("act-2 #0 \"Bob\"", absl::Seconds(5))) << process.out();
+  process.Signal(SIGINT);
+  EXPECT_EQ(process.Wait(absl::Seconds(5)), 0) << process.err();
+  const std::vector<std::string> lines = Lines(process.out());
+  ASSERT_EQ(lines.size(), 3u) << process.out();  // "other" is not under the prefix
+  EXPECT_NE(lines[0].find("joined"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("left"), std::string::npos) << lines[1];
+
+  // JSON, resumed after the first record's position: the second one first.
+  auto json = Subprocess::Start(Args({"-o", "json", "activity", "--room-prefix", "act-", "--after",
+                                      "0"}));
+  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_TRUE((*json)->WaitForStdout("Bob", absl::Seconds(10))) << (*json)->out();
+  (*json)->Signal(SIGTERM);
+  EXPECT_EQ((*json)->Wait(absl::Seconds(5)), 0) << (*json)->err();
+  const std::vector<std::string> events = Lines((*json)->out());
+  ASSERT_EQ(events.size(), 3u) << (*json)->out();
+  const v1::ActivityEvent first = ParseJson<v1::ActivityEvent>(events[0]);
+  EXPECT_EQ(first.kind(), v1::ActivityEvent::JOINED);
+  EXPECT_EQ(first.session().display_name(), "Alice");
+  const v1::ActivityEvent left = ParseJson<v1::ActivityEvent>(events[1]);
+  EXPECT_EQ(left.kind(), v1::ActivityEvent::LEFT);
+  EXPECT_EQ(left.session().end_reason(), "left");
+  EXPECT_EQ(left.session().session_id(), first.session().session_id());
+  auto resumed = Subprocess::Start(Args({"-o", "json", "activity", "--room-prefix", "act-",
+                                         "--after", first.position()}));
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  ASSERT_TRUE((*resumed)->WaitForStdout("Bob", absl::Seconds(10))) << (*resumed)->out();
+  (*resumed)->Signal(SIGTERM);
+  EXPECT_EQ((*resumed)->Wait(absl::Seconds(5)), 0);
+  const std::vector<std::string> again = Lines((*resumed)->out());
+  ASSERT_EQ(again.size(), 2u) << (*resumed)->out();
+  EXPECT_EQ(ParseJson<v1::ActivityEvent>(again[0]).position(), left.position());
+
+  RunResult bad = Ctl({"activity", "--after", "soon"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("INVALID_ARGUMENT: position \"soon\""), std::string::npos) << bad.err;
 }
 
 TEST_F(CursorctlTest, CallErrorsExitOneNamingStatusAndReason) {
