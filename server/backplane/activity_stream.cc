@@ -104,19 +104,22 @@ void ActivityStream::Start() {
 }
 
 void ActivityStream::Append(core::ActivityRecord record) {
-  if (!redis_->connected() || !pending_.empty()) {
+  // Until the boundary is known, this instance's records wait: one sent
+  // before it would be taken for history.
+  if (!redis_->connected() || !pending_.empty() || boundary_.empty()) {
     pending_.push_back(std::move(record));
     while (pending_.size() > options_.max_pending) {
       pending_.pop_front();
       ++stats_.dropped;
     }
-    if (redis_->connected()) OnConnected();
+    OnConnected();
     return;
   }
   Send(std::move(record));
 }
 
 void ActivityStream::OnConnected() {
+  if (boundary_.empty()) return;  // ReadBoundary sends them
   while (!pending_.empty() && redis_->connected()) {
     core::ActivityRecord record = std::move(pending_.front());
     pending_.pop_front();
@@ -157,6 +160,8 @@ void ActivityStream::Trim() {
   redis_->Command({"XTRIM", std::string(kActivityStreamKey), "MINID", "~",
                    absl::StrCat(std::max<int64_t>(oldest, 0), "-0")},
                   [](absl::StatusOr<Reply>) {});
+  // What was trimmed: a reader resuming before it may have missed records.
+  ReadTrimmed();
 }
 
 void ActivityStream::Poll() {
@@ -191,7 +196,24 @@ void ActivityStream::ReadBoundary() {
                     }
                     boundary_position_ =
                         core::ParseActivityPosition(boundary_).value_or(std::make_pair(0, 0));
+                    ReadTrimmed();
                     Read();
+                    OnConnected();  // the records that waited for the boundary
+                  });
+}
+
+// XINFO STREAM's reply: a flat field/value array (Redis 7).
+void ActivityStream::ReadTrimmed() {
+  redis_->Command({"XINFO", "STREAM", std::string(kActivityStreamKey)},
+                  [this, alive = alive_](absl::StatusOr<Reply> reply) {
+                    if (!*alive || !reply.ok() || !reply->is_array()) return;
+                    const auto& flat = reply->elements();
+                    for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+                      if (flat[i].str() == "max-deleted-entry-id" && flat[i + 1].is_string() &&
+                          flat[i + 1].str() != "0-0") {
+                        listener_->OnDroppedThrough(flat[i + 1].str());
+                      }
+                    }
                   });
 }
 

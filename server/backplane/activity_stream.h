@@ -49,6 +49,10 @@ class ActivityListener {
   // Members of dead instances that this instance's reaper freed (another
   // instance's reaper never frees the same one).
   virtual void OnReaped(std::vector<ReapedMember> members) = 0;
+  // Entries up to `position` were trimmed from the stream before this
+  // instance read them (XINFO STREAM's max-deleted-entry-id, read when
+  // reading begins): a reader resuming from before it may have missed some.
+  virtual void OnDroppedThrough(std::string position) = 0;
 };
 
 // A record as the fields of a stream entry: field, value, field, value...
@@ -100,6 +104,7 @@ class ActivityStream {
   void Send(core::ActivityRecord record);
   void Poll();
   void ReadBoundary();
+  void ReadTrimmed();
   void Read();
   void ScheduleRead();
   void OnEntries(const Reply& reply);

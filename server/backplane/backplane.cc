@@ -602,8 +602,22 @@ void Backplane::ReadRoster(FollowedRoom& room) {
   // The watchers hash first, on the same connection: an announcement is
   // either in it or published after it, on the channel subscribed to.
   auto watchers = std::make_shared<std::vector<WatchMessage>>();
+  // The fields not expired (PublishWatch's "<expiry ms>:<flag>"); expired
+  // ones are deleted.
+  static constexpr std::string_view kLiveWatchers =
+      "local t = redis.call('TIME') "
+      "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+      "local all = redis.call('HGETALL', KEYS[1]) local out = {} "
+      "for i = 1, #all, 2 do "
+      "local sep = string.find(all[i + 1], ':', 1, true) "
+      "local expiry = sep and tonumber(string.sub(all[i + 1], 1, sep - 1)) "
+      "if expiry and expiry > now then "
+      "out[#out + 1] = all[i] out[#out + 1] = string.sub(all[i + 1], sep + 1) "
+      "else redis.call('HDEL', KEYS[1], all[i]) end end "
+      "return out";
   room.server->redis->Command(
-      {"HGETALL", WatchersKey(room_id)}, [this, watchers](absl::StatusOr<Reply> reply) {
+      {"EVAL", std::string(kLiveWatchers), "1", WatchersKey(room_id)},
+      [this, watchers](absl::StatusOr<Reply> reply) {
         if (!reply.ok() || !reply->is_array()) return;
         const std::vector<Reply>& fields = reply->elements();
         for (size_t i = 0; i + 1 < fields.size(); i += 2) {
@@ -864,9 +878,15 @@ void Backplane::PublishWatch(std::string room, bool cursor_moves, bool hello, bo
     if (followed == nullptr || !followed->server->redis->connected()) return;
     // The hash and the message in one step: a reader of the hash that
     // subscribed after it gets the message, one that read before it too.
+    // Each field holds its own expiry (Redis' clock, ms) before the flag:
+    // the key's expiry, pushed on by any live watcher, would keep a killed
+    // one's field (WatchersKey's reader skips and deletes expired fields).
     static constexpr std::string_view kScript =
         "if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else "
-        "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+        "local t = redis.call('TIME') "
+        "local expiry = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + "
+        "tonumber(ARGV[5]) "
+        "redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', expiry) .. ':' .. ARGV[2]) "
         "redis.call('PEXPIRE', KEYS[1], ARGV[5]) end "
         "return redis.call('PUBLISH', KEYS[2], ARGV[4])";
     followed->server->redis->Command(

@@ -34,7 +34,9 @@ ActivityFeed::ActivityFeed(core::ActivitySource& source,
     : source_(source), on_done_(std::move(on_done)) {}
 
 void ActivityFeed::Start(const v1::WatchActivityRequest& request) {
-  room_prefix_ = request.room_prefix();
+  filter_.room_prefix = request.room_prefix();
+  filter_.after = core::ParseActivityPosition(request.after()).value_or(std::make_pair(0, 0));
+  filter_.live_only = request.after().empty();
   bool missed = false;
   absl::StatusOr<uint64_t> start = source_.SeqAfter(request.after(), &missed);
   if (!start.ok()) return End(start.status());
@@ -51,7 +53,7 @@ void ActivityFeed::Pump() {
   std::lock_guard<std::mutex> lock(mu_);
   if (writing_ || finished_) return;
   bool missed = false;
-  std::vector<core::ActivityRecord> records = source_.Read(next_, room_prefix_, 1, &next_, &missed);
+  std::vector<core::ActivityRecord> records = source_.Read(next_, filter_, 1, &next_, &missed);
   missed_ = missed_ || missed;
   if (records.empty()) return;
   event_.Clear();

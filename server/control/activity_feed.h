@@ -46,7 +46,11 @@ class ActivityFeed final : public grpc::ServerWriteReactor<v1::ActivityEvent> {
 
   core::ActivitySource& source_;
   std::function<void(ActivityFeed*)> on_done_;
-  std::string room_prefix_;
+  // The room prefix; the position resumed after, so that a record at or
+  // before it is not sent again (an instance whose records lag behind the
+  // stream's may not hold it yet when the feed starts, and reads it
+  // afterwards); from now on (`after` empty): no history read later.
+  core::ActivityFilter filter_;
   int waker_ = -1;
 
   std::mutex mu_;

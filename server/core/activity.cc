@@ -75,13 +75,23 @@ EndReason EndReasonForServerClose(uint16_t code, std::string_view reason) {
   }
 }
 
-ActivityRing::ActivityRing(size_t max_records, absl::Duration max_age)
-    : max_records_(std::max<size_t>(max_records, 1)), max_age_(max_age) {}
+bool ActivityFilter::Matches(const ActivityRecord& record) const {
+  if (live_only && !record.live) return false;
+  if (record.room.compare(0, room_prefix.size(), room_prefix) != 0) return false;
+  auto position = ParseActivityPosition(record.position);
+  return !position || *position > after;
+}
+
+ActivityRing::ActivityRing(size_t max_records, absl::Duration max_age, uint64_t origin)
+    : max_records_(std::max<size_t>(max_records, 1)), max_age_(max_age), origin_(origin) {}
 
 void ActivityRing::Stamp(ActivityRecord& record) {
   if (record.seq != 0) return;
   record.seq = next_seq_++;
-  if (record.position.empty()) record.position = absl::StrCat(record.seq);
+  if (record.position.empty()) {
+    record.position =
+        origin_ == 0 ? absl::StrCat(record.seq) : absl::StrCat(origin_, "-", record.seq);
+  }
 }
 
 uint64_t ActivityRing::Append(ActivityRecord record, absl::Time now) {
@@ -121,14 +131,23 @@ uint64_t ActivityRing::SeqAfterPosition(std::pair<uint64_t, uint64_t> position,
 
 std::vector<ActivityRecord> ActivityRing::ReadAfter(uint64_t after, size_t limit,
                                                     bool* missed) const {
+  uint64_t next = 0;
+  return ReadMatching(after, ActivityFilter{}, limit, &next, missed);
+}
+
+std::vector<ActivityRecord> ActivityRing::ReadMatching(uint64_t after,
+                                                       const ActivityFilter& filter, size_t limit,
+                                                       uint64_t* next, bool* missed) const {
   std::vector<ActivityRecord> out;
+  *next = after;
   // The oldest seq still held (everything up to it was dropped, or never was).
   const uint64_t first = records_.empty() ? next_seq_ : records_.front().seq;
   *missed = after + 1 < first;
   if (after >= next_seq_ - 1) return out;
   const size_t start = after < first ? 0 : static_cast<size_t>(after + 1 - first);
   for (size_t i = start; i < records_.size() && out.size() < limit; ++i) {
-    out.push_back(records_[i]);
+    *next = records_[i].seq;
+    if (filter.Matches(records_[i])) out.push_back(records_[i]);
   }
   return out;
 }

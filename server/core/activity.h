@@ -7,6 +7,7 @@
 #ifndef CURSORD_CORE_ACTIVITY_H_
 #define CURSORD_CORE_ACTIVITY_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -73,8 +74,23 @@ struct ActivityRecord {
   // kInstanceDied the one that reaped it ("" without --redis).
   std::string recorded_by;
   // Where the record is in the log, for readers that resume (WatchActivity):
-  // "<seq>" without --redis; the Redis stream entry's id "<ms>-<n>" with it.
+  // "<origin>-<seq>" without --redis (origin: the process' start, ms); the
+  // Redis stream entry's id "<ms>-<n>" with it.
   std::string position;
+  // False for history: a record already in the cluster's stream when this
+  // instance started reading it (set by the log that takes it).
+  bool live = true;
+};
+
+// Which records an activity reader wants: those of rooms starting with
+// `room_prefix`, past the position `after`, and with `live_only` none of
+// the history (a reader that asked for what comes from now on).
+struct ActivityFilter {
+  std::string room_prefix;
+  std::pair<uint64_t, uint64_t> after{0, 0};
+  bool live_only = false;
+
+  bool Matches(const ActivityRecord& record) const;
 };
 
 // The most recent records: at most `max_records`, none older than
@@ -82,10 +98,12 @@ struct ActivityRecord {
 // knows when records it has not seen were dropped.
 class ActivityRing {
  public:
-  ActivityRing(size_t max_records, absl::Duration max_age);
+  // `origin` is the first part of the positions the ring gives ("<origin>-
+  // <seq>"; 0: "<seq>").
+  ActivityRing(size_t max_records, absl::Duration max_age, uint64_t origin = 0);
 
-  // Gives `record` the next seq (and, when it has none, that seq as its
-  // position), unless it has one already.
+  // Gives `record` the next seq (and, when it has none, a position of that
+  // seq), unless it has one already.
   void Stamp(ActivityRecord& record);
 
   // Appends `record` (stamped first) and drops what is too old or too
@@ -99,6 +117,11 @@ class ActivityRing {
   // set when records after `after` were already dropped (a reader resuming
   // from too old a position missed some).
   std::vector<ActivityRecord> ReadAfter(uint64_t after, size_t limit, bool* missed) const;
+  // The same, only records that `filter` matches; the others are passed
+  // over without a copy. `*next` is the seq to read after next time (past
+  // the records passed over too).
+  std::vector<ActivityRecord> ReadMatching(uint64_t after, const ActivityFilter& filter,
+                                           size_t limit, uint64_t* next, bool* missed) const;
 
   // Where a reader resuming after `position` (ParseActivityPosition's
   // form) goes on: the seq to read after (ReadAfter). `*missed` when the
@@ -107,12 +130,19 @@ class ActivityRing {
   // record and never missed.
   uint64_t SeqAfterPosition(std::pair<uint64_t, uint64_t> position, bool* missed) const;
 
+  // Records up to `position` were dropped before this ring held them.
+  void NoteDropped(std::pair<uint64_t, uint64_t> position) {
+    dropped_through_ = std::max(dropped_through_, position);
+  }
+
   const std::deque<ActivityRecord>& records() const { return records_; }
   uint64_t last_seq() const { return next_seq_ - 1; }
+  uint64_t origin() const { return origin_; }
 
  private:
   size_t max_records_;
   absl::Duration max_age_;
+  uint64_t origin_;
   std::deque<ActivityRecord> records_;  // ascending seq (and position)
   uint64_t next_seq_ = 1;
   // The position of the newest record dropped so far (none: {0, 0}).

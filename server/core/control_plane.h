@@ -29,10 +29,10 @@ class ActivitySource {
   // from the oldest held); `*missed` when records after it were dropped.
   // INVALID_ARGUMENT for a position no record could have.
   virtual absl::StatusOr<uint64_t> SeqAfter(std::string_view position, bool* missed) = 0;
-  // At most `limit` records after seq `after` whose room starts with
-  // `room_prefix`; `*next` is where to read on, `*missed` when records
-  // after `after` were dropped.
-  virtual std::vector<ActivityRecord> Read(uint64_t after, std::string_view room_prefix,
+  // At most `limit` records after seq `after` that `filter` matches;
+  // `*next` is where to read on, `*missed` when records after `after` were
+  // dropped.
+  virtual std::vector<ActivityRecord> Read(uint64_t after, const ActivityFilter& filter,
                                            size_t limit, uint64_t* next, bool* missed) = 0;
   // `wake` runs after records were added (on the writer's thread; quick,
   // and not calling back into the source). The id is for RemoveWaker, after

@@ -1,5 +1,7 @@
 #include "server/edge/activity_log.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -17,7 +19,8 @@ std::string MemberKey(std::string_view instance, std::string_view room, uint8_t 
 
 ActivityLog::ActivityLog(size_t max_records, absl::Duration max_age)
     : prefix_(absl::StrCat(absl::Hex(absl::ToUnixMillis(absl::Now())), "-")),
-      ring_(max_records, max_age) {}
+      ring_(max_records, max_age, static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()))),
+      max_closed_(std::max<size_t>(max_records, 1)) {}
 
 std::string ActivityLog::NewSessionId() {
   // Zero-padded, so that ids of sessions that started in the same
@@ -74,10 +77,20 @@ void ActivityLog::OnReaped(std::vector<backplane::ReapedMember> members) {
   for (core::ActivityRecord& leave : leaves) Record(std::move(leave));
 }
 
+void ActivityLog::OnDroppedThrough(std::string position) {
+  auto parsed = core::ParseActivityPosition(position);
+  if (!parsed) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  ring_.NoteDropped(*parsed);
+}
+
 bool ActivityLog::AcceptLocked(core::ActivityRecord record, bool live, absl::Time now) {
   const std::string key = MemberKey(record.instance, record.room, record.member_id);
+  record.live = live;
   if (record.kind == core::ActivityKind::kJoined) {
-    if (open_.contains(record.session_id)) return false;
+    // A second copy of a join, also one that comes after the leave (a join
+    // and its leave both sent again after a lost connection).
+    if (open_.contains(record.session_id) || closed_.contains(record.session_id)) return false;
     // A member id is reused after its leave: a leave that never came (a
     // record lost) is superseded by the next join under the same id.
     auto previous = open_by_member_.find(key);
@@ -85,6 +98,9 @@ bool ActivityLog::AcceptLocked(core::ActivityRecord record, bool live, absl::Tim
     open_by_member_[key] = record.session_id;
     open_.emplace(record.session_id, record);
   } else {
+    // A leave closes its session for good, also one whose join was not
+    // seen (yet): a join that comes later is a copy sent again.
+    RememberClosedLocked(record.session_id);
     auto join = open_.find(record.session_id);
     if (join == open_.end()) return false;
     open_.erase(join);
@@ -99,6 +115,15 @@ bool ActivityLog::AcceptLocked(core::ActivityRecord record, bool live, absl::Tim
   return true;
 }
 
+void ActivityLog::RememberClosedLocked(const std::string& session_id) {
+  if (!closed_.insert(session_id).second) return;
+  closed_order_.push_back(session_id);
+  while (closed_order_.size() > max_closed_) {
+    closed_.erase(closed_order_.front());
+    closed_order_.pop_front();
+  }
+}
+
 core::SessionPage ActivityLog::Sessions(const core::SessionQuery& query) {
   std::lock_guard<std::mutex> lock(mu_);
   ring_.Trim(absl::Now());
@@ -110,35 +135,36 @@ absl::StatusOr<uint64_t> ActivityLog::SeqAfter(std::string_view position, bool* 
   *missed = false;
   if (position.empty()) return ring_.last_seq();
   auto parsed = core::ParseActivityPosition(position);
-  if (!parsed) {
+  const auto not_given = [&] {
     return absl::InvalidArgumentError(
         absl::StrCat("position \"", std::string(position), "\" is not one this server gave"));
+  };
+  if (!parsed) return not_given();
+  if (writer_) {
+    // The cluster's stream ids are Redis' times (ms): one from the future
+    // was never given (a copy lagging behind the stream may not hold a
+    // recent one yet, though).
+    const auto soon = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now() + absl::Minutes(1)));
+    if (parsed->first > soon) return not_given();
+    return ring_.SeqAfterPosition(*parsed, missed);
   }
-  return ring_.SeqAfterPosition(*parsed, missed);
+  // This process' positions are "<its start>-<seq>"; those of an earlier
+  // run are older, and its records after them are gone.
+  const std::pair<uint64_t, uint64_t> newest{ring_.origin(), ring_.last_seq()};
+  if (*parsed > newest) return not_given();
+  const uint64_t seq = ring_.SeqAfterPosition(*parsed, missed);
+  if (*parsed != std::make_pair<uint64_t, uint64_t>(0, 0) &&
+      *parsed < std::make_pair(ring_.origin(), uint64_t{0})) {
+    *missed = true;
+  }
+  return seq;
 }
 
-std::vector<core::ActivityRecord> ActivityLog::Read(uint64_t after, std::string_view room_prefix,
+std::vector<core::ActivityRecord> ActivityLog::Read(uint64_t after,
+                                                    const core::ActivityFilter& filter,
                                                     size_t limit, uint64_t* next, bool* missed) {
   std::lock_guard<std::mutex> lock(mu_);
-  *next = after;
-  std::vector<core::ActivityRecord> out;
-  // Reads on past records of other rooms, a batch at a time.
-  constexpr size_t kBatch = 256;
-  *missed = false;
-  while (out.size() < limit) {
-    bool gap = false;
-    std::vector<core::ActivityRecord> batch = ring_.ReadAfter(*next, kBatch, &gap);
-    *missed |= gap;
-    if (batch.empty()) break;
-    for (core::ActivityRecord& record : batch) {
-      if (out.size() == limit) break;
-      *next = record.seq;
-      if (absl::StartsWith(record.room, absl::string_view(room_prefix.data(), room_prefix.size()))) {
-        out.push_back(std::move(record));
-      }
-    }
-  }
-  return out;
+  return ring_.ReadMatching(after, filter, limit, next, missed);
 }
 
 int ActivityLog::AddWaker(std::function<void()> wake) {

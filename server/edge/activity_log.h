@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/backplane/activity_stream.h"
@@ -66,6 +68,7 @@ class ActivityLog final : public backplane::ActivityListener, public core::Activ
   // backplane::ActivityListener (the backplane's thread).
   void OnActivity(std::vector<core::ActivityRecord> records, bool live) override;
   void OnReaped(std::vector<backplane::ReapedMember> members) override;
+  void OnDroppedThrough(std::string position) override;
 
   core::SessionPage Sessions(const core::SessionQuery& query);
 
@@ -75,10 +78,10 @@ class ActivityLog final : public backplane::ActivityListener, public core::Activ
   // core::ActivityRing::SeqAfterPosition. INVALID_ARGUMENT for a position
   // no record could have.
   absl::StatusOr<uint64_t> SeqAfter(std::string_view position, bool* missed) override;
-  // Records after seq `after` whose room starts with `room_prefix`, at
-  // most `limit`; `*next` is the seq to read after next time (past the
-  // records skipped by the prefix too), `*missed` as ReadAfter.
-  std::vector<core::ActivityRecord> Read(uint64_t after, std::string_view room_prefix,
+  // Records after seq `after` that `filter` matches, at most `limit`;
+  // `*next` is the seq to read after next time (past the records the
+  // filter passed over too), `*missed` as ReadAfter.
+  std::vector<core::ActivityRecord> Read(uint64_t after, const core::ActivityFilter& filter,
                                          size_t limit, uint64_t* next, bool* missed) override;
   // `wake` runs (on the writer's thread, outside the lock) after records
   // were added. Returns an id for RemoveWaker.
@@ -89,6 +92,8 @@ class ActivityLog final : public backplane::ActivityListener, public core::Activ
   // Under mu_: drops a second copy (a join of a session already open, a
   // leave of one not open), else appends and tells the observers.
   bool AcceptLocked(core::ActivityRecord record, bool live, absl::Time now);
+  // Under mu_: remembers that `session_id` ended (the newest max_closed_).
+  void RememberClosedLocked(const std::string& session_id);
   void Wake();
 
   const std::string prefix_;
@@ -102,6 +107,11 @@ class ActivityLog final : public backplane::ActivityListener, public core::Activ
   // session id, for the reaper's leaves. Guarded by mu_.
   absl::flat_hash_map<std::string, core::ActivityRecord> open_;
   absl::flat_hash_map<std::string, std::string> open_by_member_;
+  // Sessions that ended, newest last, as many as records are kept: a join
+  // of one of them is a copy. Guarded by mu_.
+  const size_t max_closed_;
+  absl::flat_hash_set<std::string> closed_;
+  std::deque<std::string> closed_order_;
   std::mutex wakers_mu_;
   std::map<int, std::function<void()>> wakers_;  // guarded by wakers_mu_
   int next_waker_ = 0;                            // guarded by wakers_mu_

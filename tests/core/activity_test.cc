@@ -192,6 +192,59 @@ TEST(ActivityTest, AReaderResumesAfterAStreamPositionAndLearnsWhatWasDropped) {
   local.Append(Joined("b", "r", "", kT0), kT0);
   EXPECT_EQ(local.records().back().position, "2");
   EXPECT_EQ(local.SeqAfterPosition(*ParseActivityPosition("1"), &missed), 1u);
+
+  // A ring with an origin (a process' start) gives "<origin>-<seq>": the
+  // positions of an earlier run are older than all of its own.
+  ActivityRing run(10, absl::Hours(1), 1700000000123);
+  run.Append(Joined("a", "r", "", kT0), kT0);
+  EXPECT_EQ(run.records().back().position, "1700000000123-1");
+  EXPECT_LT(*ParseActivityPosition("1700000000000-99"),
+            *ParseActivityPosition(run.records().back().position));
+}
+
+// A reader passes over the records of other rooms, those at or before the
+// position it resumed after (a copy lagging behind the stream reads them
+// after the reader started), and, from now on, the history.
+TEST(ActivityTest, AFilterPassesOverOtherRoomsEarlierPositionsAndHistory) {
+  ActivityRing ring(10, absl::Hours(1));
+  const auto add = [&](const std::string& session, const std::string& room,
+                       const std::string& position, bool live) {
+    ActivityRecord r = Joined(session, room, "", kT0);
+    r.position = position;
+    r.live = live;
+    ring.Append(r, kT0);
+  };
+  add("old", "doc-1", "1000-1", false);
+  add("other", "sheet-1", "1000-2", true);
+  add("seen", "doc-2", "1000-3", true);
+  add("new", "doc-1", "1000-4", true);
+
+  const auto sessions = [&](const ActivityFilter& filter, size_t limit, uint64_t* next) {
+    bool missed = true;
+    std::vector<std::string> out;
+    for (const ActivityRecord& r : ring.ReadMatching(0, filter, limit, next, &missed)) {
+      out.push_back(r.session_id);
+    }
+    EXPECT_FALSE(missed);
+    return out;
+  };
+  uint64_t next = 0;
+  EXPECT_EQ(sessions(ActivityFilter{}, 10, &next),
+            (std::vector<std::string>{"old", "other", "seen", "new"}));
+  EXPECT_EQ(next, 4u);
+  EXPECT_EQ(sessions(ActivityFilter{"doc-", {0, 0}, false}, 10, &next),
+            (std::vector<std::string>{"old", "seen", "new"}));
+  EXPECT_EQ(sessions(ActivityFilter{"doc-", {1000, 3}, false}, 10, &next),
+            (std::vector<std::string>{"new"}));
+  EXPECT_EQ(sessions(ActivityFilter{"", {0, 0}, true}, 10, &next),
+            (std::vector<std::string>{"other", "seen", "new"}));
+  // One at a time: `next` is past the records passed over.
+  EXPECT_EQ(sessions(ActivityFilter{"doc-2", {0, 0}, false}, 1, &next),
+            (std::vector<std::string>{"seen"}));
+  EXPECT_EQ(next, 3u);
+  EXPECT_EQ(sessions(ActivityFilter{"none", {0, 0}, false}, 1, &next),
+            (std::vector<std::string>{}));
+  EXPECT_EQ(next, 4u);
 }
 
 TEST(ActivityTest, ASessionWhoseJoinWasDroppedIsNotListed) {
