@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "server/common/logging.h"
+#include "server/common/read_file.h"
 #include "server/control/control_server.h"
 #include "server/edge/server.h"
 
@@ -230,6 +231,64 @@ void AddJoinFlags(CLI::App& app, cursord::edge::ServerOptions& options) {
       ->envname("CURSORD_CLUSTER_TIMEOUT");
 }
 
+// The webhook sink's flags (docs/CONTROL_API.md, "Webhooks").
+void AddWebhookFlags(CLI::App& app, cursord::edge::WebhookOptions& webhook,
+                     std::string& secret_file) {
+  app.add_option("--webhook-url", webhook.url,
+                 "POST presence events (user entered/left a room, room occupied/vacated), "
+                 "signed, to this http:// URL (https: through a local TLS proxy); unset: none")
+      ->envname("CURSORD_WEBHOOK_URL");
+  auto* secret = app.add_option("--webhook-secret", webhook.secret,
+                                "the HMAC-SHA256 key of X-Cursord-Signature; required with "
+                                "--webhook-url. Prefer CURSORD_WEBHOOK_SECRET, which ps does not "
+                                "show, or --webhook-secret-file")
+                     ->envname("CURSORD_WEBHOOK_SECRET");
+  app.add_option("--webhook-secret-file", secret_file,
+                 "a file holding the webhook secret (one trailing newline ignored), read at start")
+      ->envname("CURSORD_WEBHOOK_SECRET_FILE")
+      ->type_name("FILE")
+      ->excludes(secret);
+  app.add_option("--webhook-queue", webhook.queue_events,
+                 "presence events waiting to be sent; more are dropped and counted")
+      ->envname("CURSORD_WEBHOOK_QUEUE")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
+  app.add_option("--webhook-batch", webhook.batch_events, "presence events per POST at most")
+      ->envname("CURSORD_WEBHOOK_BATCH")
+      ->check(CLI::Range(size_t{1}, size_t{10'000}))
+      ->capture_default_str();
+  AddDurationOption(app, "--webhook-timeout", &webhook.timeout,
+                    "one POST (connect, send, answer) at most this long, then it is retried",
+                    kPositive)
+      ->envname("CURSORD_WEBHOOK_TIMEOUT");
+  app.add_option("--webhook-retries", webhook.retries,
+                 "retries of a failed POST (connect error, timeout, non-2xx) with backoff "
+                 "(0.5s, 1s, 2s, ... 30s, +-20%); then its events are dropped and counted")
+      ->envname("CURSORD_WEBHOOK_RETRIES")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  AddDurationOption(app, "--webhook-shutdown-grace", &webhook.shutdown_grace,
+                    "on shutdown, time given to send what is queued", kZeroOrMore)
+      ->envname("CURSORD_WEBHOOK_SHUTDOWN_GRACE");
+}
+
+// The secret of --webhook-secret-file, when given: the file's content
+// without one trailing newline.
+absl::Status ReadWebhookSecret(const std::string& secret_file,
+                               cursord::edge::WebhookOptions& webhook) {
+  if (secret_file.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> secret = cursord::ReadFileToString(secret_file, 64 * 1024);
+  if (!secret.ok()) return secret.status();
+  std::string text = *std::move(secret);
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  if (text.empty()) {
+    return absl::InvalidArgumentError("--webhook-secret-file \"" + secret_file + "\" is empty");
+  }
+  webhook.secret = std::move(text);
+  return absl::OkStatus();
+}
+
 // The gRPC control plane's flags.
 void AddControlFlags(CLI::App& app, cursord::control::ControlServerOptions& control) {
   app.add_option("--control-listen", control.listen,
@@ -368,6 +427,7 @@ int main(int argc, char** argv) {
   cursord::control::ControlServerOptions control;
   std::string log_level = "info";
   std::string log_format = "text";
+  std::string webhook_secret_file;
 
   CLI::App app{
       "cursord: live multiplayer cursors over WebSocket.\n"
@@ -379,6 +439,7 @@ int main(int argc, char** argv) {
   AddEdgeFlags(app, options);
   AddJoinFlags(app, options);
   AddControlFlags(app, control);
+  AddWebhookFlags(app, options.webhook, webhook_secret_file);
   app.add_option("--log-level", log_level, "debug, info, warning, error or off")
       ->envname("CURSORD_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warning", "error", "off"}))
@@ -411,6 +472,11 @@ int main(int argc, char** argv) {
   if (absl::Status status = cursord::control::ControlServer::CheckOptions(control);
       !status.ok()) {
     CURSORD_LOG(kError) << "control plane: " << status.message();
+    return 1;
+  }
+  if (absl::Status status = ReadWebhookSecret(webhook_secret_file, options.webhook);
+      !status.ok()) {
+    CURSORD_LOG(kError) << "webhook: " << status.message();
     return 1;
   }
 

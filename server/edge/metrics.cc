@@ -1,5 +1,6 @@
 #include "server/edge/metrics.h"
 
+#include <initializer_list>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -101,6 +102,36 @@ void CollectBackplane(const core::ClusterInfo& c, const backplane::Backplane& ba
         static_cast<double>(c.publish_latency_us_max) / 1e6);
 }
 
+// A counter with one `label`, a value per label value.
+void LabeledCounter(std::vector<MetricFamily>& out, const std::string& name, const char* help,
+                    const std::string& label,
+                    std::initializer_list<std::pair<const char*, uint64_t>> values) {
+  MetricFamily family{"cursord_" + name, help, MetricType::Counter, {}};
+  for (const auto& [label_value, value] : values) {
+    ClientMetric metric;
+    metric.label.push_back({label, label_value});
+    metric.counter.value = static_cast<double>(value);
+    family.metric.push_back(std::move(metric));
+  }
+  out.push_back(std::move(family));
+}
+
+// With --webhook-url (docs/CONTROL_API.md, "Webhooks").
+void CollectWebhook(const WebhookStats& w, std::vector<MetricFamily>& out) {
+  LabeledCounter(out, "webhook_events_total",
+                 "presence events: sent (answered 2xx), dropped_queue_full, dropped_undelivered "
+                 "(retries ran out, or shutdown)",
+                 "result",
+                 {{"sent", w.events_sent},
+                  {"dropped_queue_full", w.events_queue_full},
+                  {"dropped_undelivered", w.events_undelivered}});
+  LabeledCounter(out, "webhook_requests_total",
+                 "webhook POST attempts: ok (2xx), failed (connect, timeout, non-2xx)", "result",
+                 {{"ok", w.requests_ok}, {"failed", w.requests_failed}});
+  Gauge(out, "webhook_queue_events", "presence events waiting to be sent",
+        static_cast<double>(w.queued));
+}
+
 // Sums the shards' counters and histograms, and reads the gauges, at
 // scrape time (the scraping thread; the shards go on undisturbed).
 class ServerCollector final : public prometheus::Collectable {
@@ -133,6 +164,7 @@ class ServerCollector final : public prometheus::Collectable {
     if (info.cluster && server_.backplane() != nullptr) {
       CollectBackplane(*info.cluster, *server_.backplane(), out);
     }
+    if (server_.webhook() != nullptr) CollectWebhook(server_.webhook()->stats(), out);
     return out;
   }
 

@@ -7,8 +7,28 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "server/backplane/backoff.h"
 
 namespace cursord::edge {
+
+// The webhook sink (WebhookSink; docs/CONTROL_API.md, "Webhooks").
+struct WebhookOptions {
+  // "" = no webhooks.
+  std::string url;     // http://HOST[:PORT][/PATH]
+  std::string secret;  // the HMAC-SHA256 key; required
+  // Events waiting to be sent; more are dropped (counted).
+  size_t queue_events = 10000;
+  // Events per POST at most.
+  size_t batch_events = 100;
+  // One attempt (resolve, connect, send, answer) at most this long.
+  absl::Duration timeout = absl::Seconds(5);
+  // Attempts after the first, before the batch is dropped (counted).
+  int retries = 6;
+  // Between attempts: 500 ms, 1 s, 2 s, ... at most 30 s, each +-20 %.
+  backplane::BackoffPolicy backoff = {absl::Milliseconds(500), absl::Seconds(30), 2.0, 0.2};
+  // On shutdown, how long what is queued gets to be sent.
+  absl::Duration shutdown_grace = absl::Seconds(5);
+};
 
 struct ServerOptions {
   // "host:port" of the WebSocket/HTTP listener; port 0 picks a free port.
@@ -105,6 +125,8 @@ struct ServerOptions {
   // How long a cluster-wide control plane request waits for the other
   // instances before naming those that did not answer.
   absl::Duration cluster_timeout = absl::Seconds(2);
+  // Presence events POSTed to a URL (--webhook-*); off without a URL.
+  WebhookOptions webhook;
 };
 
 }  // namespace cursord::edge

@@ -72,6 +72,14 @@ absl::Status Server::Start() {
     cluster_control_ =
         std::make_unique<ClusterControl>(*control_ops_, *backplane_, options_.cluster_timeout);
   }
+  if (!options_.webhook.url.empty()) {
+    // Before anything records: it sees every record, history included.
+    CURSORD_ASSIGN_OR_RETURN(webhook_, WebhookSink::Create(options_.webhook, activity_->instance()));
+    activity_->AddObserver([sink = webhook_.get()](const core::ActivityRecord& record, bool live) {
+      sink->Observe(record, live);
+    });
+    webhook_->Start();
+  }
   listener_ = std::make_shared<Listener>(*this, *shards_[0]);
   const boost::system::error_code ec = listener_->Open(listen.host, listen.port);
   if (ec) {
@@ -174,6 +182,8 @@ void Server::Shutdown() {
   for (auto& shard : shards_) shard->Stop();
   // The leaves of the sessions just closed reach Redis before it stops.
   if (backplane_) backplane_->Stop();
+  // Last: the leaves of the sessions just closed, sent within its grace.
+  if (webhook_) webhook_->Stop();
   CURSORD_LOG(kInfo) << "stopped";
 }
 

@@ -30,6 +30,7 @@
 #include "server/edge/join_gate.h"
 #include "server/edge/metrics.h"
 #include "server/edge/options.h"
+#include "server/edge/webhook_sink.h"
 
 namespace cursord::edge {
 
@@ -108,6 +109,8 @@ class Server final {
   backplane::Backplane* backplane() { return backplane_.get(); }
   // This instance's connection records.
   ActivityLog& activity() { return *activity_; }
+  // The webhook sink, or null without --webhook-url.
+  WebhookSink* webhook() { return webhook_.get(); }
   // "ok", or why the server is degraded ("degraded: backplane unavailable").
   // Liveness: /healthz answers 200 either way.
   std::string Health() const;
@@ -125,6 +128,8 @@ class Server final {
   // Before the shards: sessions still held by a shard's io_context when it
   // is destroyed give their Admission slots back to the gate's Admission.
   std::unique_ptr<JoinGate> gate_;
+  // Before the log: the log's observer feeds it until the log goes.
+  std::unique_ptr<WebhookSink> webhook_;  // with --webhook-url
   // Before the shards: their sessions record into it until they end.
   std::unique_ptr<ActivityLog> activity_;
   std::vector<std::unique_ptr<Shard>> shards_;
