@@ -229,8 +229,30 @@ void ActivityStream::Read() {
                   });
 }
 
-// XREAD's reply: nil, or [[key, [[id, [field, value, ...]], ...]]].
+void ActivityStream::ReadRest(std::function<void()> done) {
+  if (boundary_.empty() || !redis_->connected()) return done();
+  // From where this reader is now: a read still in flight may hand over
+  // some of the same entries again, which the listener drops (sessions are
+  // unique).
+  redis_->Command({"XREAD", "COUNT", absl::StrCat(options_.read_batch), "STREAMS",
+                   std::string(kActivityStreamKey), last_id_},
+                  [this, alive = alive_, done = std::move(done)](absl::StatusOr<Reply> reply) {
+                    if (!*alive) return;
+                    if (reply.ok() && Deliver(*reply) == options_.read_batch) {
+                      return ReadRest(done);
+                    }
+                    done();
+                  });
+}
+
 void ActivityStream::OnEntries(const Reply& reply) {
+  // A full batch: more is waiting.
+  if (Deliver(reply) == options_.read_batch) return Read();
+  ScheduleRead();
+}
+
+// XREAD's reply: nil, or [[key, [[id, [field, value, ...]], ...]]].
+size_t ActivityStream::Deliver(const Reply& reply) {
   size_t count = 0;
   std::vector<core::ActivityRecord> history;
   std::vector<core::ActivityRecord> live;
@@ -259,9 +281,7 @@ void ActivityStream::OnEntries(const Reply& reply) {
   }
   if (!history.empty()) listener_->OnActivity(std::move(history), /*live=*/false);
   if (!live.empty()) listener_->OnActivity(std::move(live), /*live=*/true);
-  // A full batch: more is waiting.
-  if (count == options_.read_batch) return Read();
-  ScheduleRead();
+  return count;
 }
 
 }  // namespace cursord::backplane

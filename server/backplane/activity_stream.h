@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -97,6 +98,11 @@ class ActivityStream {
   void OnConnected();
   // Drops entries older than max_age (called every heartbeat).
   void Trim();
+  // Going away: reads the stream on to its end (this instance's last
+  // records included: they were sent before on this connection) and hands
+  // what it read to the listener, then runs `done`. Not run if the stream
+  // is destroyed first.
+  void ReadRest(std::function<void()> done);
 
   const Stats& stats() const { return stats_; }
 
@@ -108,6 +114,8 @@ class ActivityStream {
   void Read();
   void ScheduleRead();
   void OnEntries(const Reply& reply);
+  // Hands XREAD's entries to the listener; returns how many there were.
+  size_t Deliver(const Reply& reply);
 
   boost::asio::io_context& io_;
   RedisConnection* const redis_;

@@ -260,8 +260,16 @@ void Backplane::Stop(absl::Duration grace) {
         s->store->ReapDead([](absl::StatusOr<std::vector<ReapedMember>>) {});
       }
       ++*remaining;
-      s->redis->Command({"PING"}, [remaining, finish, deadline](absl::StatusOr<Reply>) {
-        if (--*remaining == 0) deadline->cancel();
+      const bool first = s->index == 0;
+      s->redis->Command({"PING"}, [this, first, remaining, deadline](absl::StatusOr<Reply>) {
+        const auto one_done = [remaining, deadline] {
+          if (--*remaining == 0) deadline->cancel();
+        };
+        // This instance's last records (the leaves of the sessions just
+        // closed) come back to its log, for its observers (the webhook
+        // sink announces only what its own instance wrote).
+        if (first && activity_ != nullptr) return activity_->ReadRest(one_done);
+        one_done();
       });
     }
     if (*remaining == 0) {

@@ -70,9 +70,11 @@ bool PresenceTracker::Close(absl::flat_hash_map<std::string, Session>::iterator 
     auto user = room->second.users.find(opened.user_id);
     if (user != room->second.users.end() && --user->second == 0) {
       room->second.users.erase(user);
-      PresenceEvent left = EventOf(PresenceEventKind::kUserLeft, cause, true);
-      left.room = opened.room;
-      left.user_id = opened.user_id;
+      // Its own leave, or (superseded) its join's identity at the time of
+      // the join that superseded it.
+      const bool own = cause.session_id == opened.join.session_id;
+      PresenceEvent left = EventOf(PresenceEventKind::kUserLeft, own ? cause : opened.join, true);
+      if (!own) left.time = cause.time;
       out->push_back(std::move(left));
     }
   }
@@ -95,12 +97,12 @@ void PresenceTracker::Apply(const ActivityRecord& record, std::vector<PresenceEv
         sessions_.erase(session);
         previous->second = record.session_id;
         sessions_.emplace(record.session_id,
-                          Session{record.room, record.user_id, std::move(member_key)});
+                          Session{record.room, record.user_id, std::move(member_key), record});
         return;
       }
       if (session != sessions_.end()) still_occupied = Close(session, record, out);
     }
-    sessions_.emplace(record.session_id, Session{record.room, record.user_id, member_key});
+    sessions_.emplace(record.session_id, Session{record.room, record.user_id, member_key, record});
     by_member_[member_key] = record.session_id;
     RoomState& room = rooms_[record.room];
     if (room.sessions++ == 0 && !still_occupied) {

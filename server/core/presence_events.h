@@ -89,6 +89,9 @@ class PresenceTracker {
     std::string room;
     std::string user_id;
     std::string member_key;
+    // Its join, for the user_left of a session superseded by another's
+    // join (the event is this session's, not the one that took its place).
+    ActivityRecord join;
   };
   // Closes `session` (found in sessions_) in the counts, appending
   // user_left (caused by `cause`) when it was its user's last session in

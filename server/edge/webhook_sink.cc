@@ -201,7 +201,11 @@ void WebhookSink::OnWrite(uint64_t generation, boost::system::error_code ec) {
 
 void WebhookSink::OnRead(uint64_t generation, boost::system::error_code ec) {
   if (generation != generation_) return;
-  if (ec) return Done(generation, "answer: " + ec.message());
+  // The status is what counts: a 2xx whose body is over the limit is a
+  // delivery too.
+  if (ec && !(ec == http::error::body_limit && parser_->is_header_done())) {
+    return Done(generation, "answer: " + ec.message());
+  }
   const unsigned status = parser_->get().result_int();
   if (status < 200 || status > 299) return Done(generation, "HTTP " + std::to_string(status));
   Done(generation, "");

@@ -84,5 +84,26 @@ TEST_F(ClusterWebhookTest, AUserOnTwoInstancesEntersOnceAndLeavesOnceAndTheReape
   }
 }
 
+// An instance stopped with SIGTERM closes its sessions (1001) and, before
+// it exits, reads its own last records back from the cluster's stream, so
+// that it announces the leaves it wrote (no other instance announces them).
+TEST_F(ClusterWebhookTest, AnInstanceStoppedGracefullyAnnouncesItsSessionsLeaves) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(2, {"--webhook-url", receiver_.url(), "--webhook-secret",
+                                           kSecret, "--drain-delay", "0s", "--drain-spread", "0s"}));
+  JOIN(ann, 1, "bye?user=ann");
+  ASSERT_TRUE(Delivered("user_entered bye ann"));
+  instance(1).Terminate();
+  ASSERT_TRUE(ann->WaitClosed()) << ann->Describe();
+  EXPECT_EQ(ann->close_code(), 1001);
+  ASSERT_EQ(instance(1).WaitExit(absl::Seconds(20)), 0) << instance(1).LogTail(20);
+  // Sent before it exited: nobody else would.
+  std::vector<std::string> bye;
+  for (const std::string& line : Lines(receiver_.delivered())) {
+    if (line.find(" bye") != std::string::npos) bye.push_back(line);
+  }
+  EXPECT_EQ(bye, (std::vector<std::string>{"room_occupied bye", "user_entered bye ann",
+                                           "user_left bye ann", "room_vacated bye"}));
+}
+
 }  // namespace
 }  // namespace cursord::testing

@@ -119,6 +119,30 @@ TEST(PresenceTrackerTest, AJoinUnderTheIdOfAnOpenSessionSupersedesIt) {
   EXPECT_EQ(t.open_sessions(), 2u);
 }
 
+// The user_left of a superseded session is that session's (its id, name
+// and instance), so that the id of the real leave of the session that took
+// its place is still unique.
+TEST(PresenceTrackerTest, ASupersededSessionsUserLeftIsItsOwn) {
+  PresenceTracker t;
+  std::vector<PresenceEvent> events;
+  t.Apply(Member(Join("s1", "r", "u"), 7), &events);
+  events.clear();
+  ActivityRecord other = Member(Join("s2", "r", "v"), 7);
+  other.time = absl::FromUnixMillis(5000);
+  t.Apply(other, &events);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(PresenceEventName(events[0].kind), "user_left");
+  EXPECT_EQ(events[0].user_id, "u");
+  EXPECT_EQ(events[0].name, "Name of u");
+  EXPECT_EQ(PresenceEventId(events[0]), "s1.user_left");
+  EXPECT_EQ(events[0].time, absl::FromUnixMillis(5000));  // when it was superseded
+  EXPECT_EQ(PresenceEventId(events[1]), "s2.user_entered");
+  events.clear();
+  t.Apply(Member(Leave("s2", "r", "v"), 7), &events);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(PresenceEventId(events[0]), "s2.user_left");
+}
+
 TEST(PresenceTrackerTest, EventsCarryTheirCauseAndAStableId) {
   PresenceTracker t;
   std::vector<PresenceEvent> events;
