@@ -112,13 +112,21 @@ void ActivityStream::Append(core::ActivityRecord record) {
       pending_.pop_front();
       ++stats_.dropped;
     }
-    OnConnected();
+    SendPending();
     return;
   }
   Send(std::move(record));
 }
 
 void ActivityStream::OnConnected() {
+  if (boundary_.empty()) return;  // ReadBoundary does all this
+  // Before the next read on this connection: whether what was trimmed
+  // while it was away had been read.
+  ReadTrimmed();
+  SendPending();
+}
+
+void ActivityStream::SendPending() {
   if (boundary_.empty()) return;  // ReadBoundary sends them
   while (!pending_.empty() && redis_->connected()) {
     core::ActivityRecord record = std::move(pending_.front());
@@ -198,7 +206,7 @@ void ActivityStream::ReadBoundary() {
                         core::ParseActivityPosition(boundary_).value_or(std::make_pair(0, 0));
                     ReadTrimmed();
                     Read();
-                    OnConnected();  // the records that waited for the boundary
+                    SendPending();  // the records that waited for the boundary
                   });
 }
 
@@ -211,7 +219,13 @@ void ActivityStream::ReadTrimmed() {
                     for (size_t i = 0; i + 1 < flat.size(); i += 2) {
                       if (flat[i].str() == "max-deleted-entry-id" && flat[i + 1].is_string() &&
                           flat[i + 1].str() != "0-0") {
-                        listener_->OnDroppedThrough(flat[i + 1].str());
+                        // Reading from the start ("0-0"), what was trimmed
+                        // before is history no reader here saw, not a gap.
+                        const auto deleted = core::ParseActivityPosition(flat[i + 1].str());
+                        const auto read = core::ParseActivityPosition(last_id_);
+                        const bool skipped =
+                            last_id_ != "0-0" && deleted && read && *deleted > *read;
+                        listener_->OnDroppedThrough(flat[i + 1].str(), skipped);
                       }
                     }
                   });

@@ -50,10 +50,12 @@ class ActivityListener {
   // Members of dead instances that this instance's reaper freed (another
   // instance's reaper never frees the same one).
   virtual void OnReaped(std::vector<ReapedMember> members) = 0;
-  // Entries up to `position` were trimmed from the stream before this
-  // instance read them (XINFO STREAM's max-deleted-entry-id, read when
-  // reading begins): a reader resuming from before it may have missed some.
-  virtual void OnDroppedThrough(std::string position) = 0;
+  // Entries up to `position` were trimmed from the stream (XINFO STREAM's
+  // max-deleted-entry-id, read when reading begins and at every trim): a
+  // reader resuming from before it may have missed some. `skipped` when
+  // this instance had not read them all (it was cut off from Redis while
+  // the stream went on and was trimmed): what it reads next follows a gap.
+  virtual void OnDroppedThrough(std::string position, bool skipped) = 0;
 };
 
 // A record as the fields of a stream entry: field, value, field, value...
@@ -108,6 +110,8 @@ class ActivityStream {
 
  private:
   void Send(core::ActivityRecord record);
+  // Sends the records waiting, once the boundary is known and connected.
+  void SendPending();
   void Poll();
   void ReadBoundary();
   void ReadTrimmed();

@@ -96,6 +96,10 @@ void ActivityRing::Stamp(ActivityRecord& record) {
 
 uint64_t ActivityRing::Append(ActivityRecord record, absl::Time now) {
   Stamp(record);
+  if (gap_next_) {
+    gaps_.insert(record.seq);
+    gap_next_ = false;
+  }
   records_.push_back(std::move(record));
   while (records_.size() > max_records_) DropFront();
   Trim(now);
@@ -110,6 +114,7 @@ void ActivityRing::DropFront() {
   if (auto position = ParseActivityPosition(records_.front().position)) {
     dropped_through_ = std::max(dropped_through_, *position);
   }
+  gaps_.erase(records_.front().seq);
   records_.pop_front();
 }
 
@@ -147,6 +152,9 @@ std::vector<ActivityRecord> ActivityRing::ReadMatching(uint64_t after,
   const size_t start = after < first ? 0 : static_cast<size_t>(after + 1 - first);
   for (size_t i = start; i < records_.size() && out.size() < limit; ++i) {
     *next = records_[i].seq;
+    // Reading across a gap (whatever the filter: the lost records may
+    // have matched).
+    if (gaps_.count(records_[i].seq) != 0) *missed = true;
     if (filter.Matches(records_[i])) out.push_back(records_[i]);
   }
   return out;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -134,6 +135,12 @@ class ActivityRing {
   void NoteDropped(std::pair<uint64_t, uint64_t> position) {
     dropped_through_ = std::max(dropped_through_, position);
   }
+  // Records that came after the newest held were lost before this ring
+  // held them: a reader that reads past the newest now (onto the next
+  // record appended) is told it missed some.
+  void NoteGap() {
+    if (!records_.empty()) gap_next_ = true;
+  }
 
   const std::deque<ActivityRecord>& records() const { return records_; }
   uint64_t last_seq() const { return next_seq_ - 1; }
@@ -147,6 +154,10 @@ class ActivityRing {
   uint64_t next_seq_ = 1;
   // The position of the newest record dropped so far (none: {0, 0}).
   std::pair<uint64_t, uint64_t> dropped_through_{0, 0};
+  // The seqs of records held that follow a gap (NoteGap), and whether the
+  // next one appended does.
+  std::set<uint64_t> gaps_;
+  bool gap_next_ = false;
   void DropFront();
 };
 

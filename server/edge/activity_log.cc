@@ -77,11 +77,12 @@ void ActivityLog::OnReaped(std::vector<backplane::ReapedMember> members) {
   for (core::ActivityRecord& leave : leaves) Record(std::move(leave));
 }
 
-void ActivityLog::OnDroppedThrough(std::string position) {
+void ActivityLog::OnDroppedThrough(std::string position, bool skipped) {
   auto parsed = core::ParseActivityPosition(position);
   if (!parsed) return;
   std::lock_guard<std::mutex> lock(mu_);
   ring_.NoteDropped(*parsed);
+  if (skipped) ring_.NoteGap();
 }
 
 bool ActivityLog::AcceptLocked(core::ActivityRecord record, bool live, absl::Time now) {

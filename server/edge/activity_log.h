@@ -68,7 +68,7 @@ class ActivityLog final : public backplane::ActivityListener, public core::Activ
   // backplane::ActivityListener (the backplane's thread).
   void OnActivity(std::vector<core::ActivityRecord> records, bool live) override;
   void OnReaped(std::vector<backplane::ReapedMember> members) override;
-  void OnDroppedThrough(std::string position) override;
+  void OnDroppedThrough(std::string position, bool skipped) override;
 
   core::SessionPage Sessions(const core::SessionQuery& query);
 

@@ -202,6 +202,30 @@ TEST(ActivityTest, AReaderResumesAfterAStreamPositionAndLearnsWhatWasDropped) {
             *ParseActivityPosition(run.records().back().position));
 }
 
+// Records lost after the newest held (an instance cut off from Redis while
+// the stream was trimmed past what it had read): a reader reading across
+// that point is told, whatever its filter; one already past it is not.
+TEST(ActivityTest, AReaderReadingAcrossAGapIsToldItMissedRecords) {
+  ActivityRing ring(10, absl::Hours(1));
+  ring.NoteGap();  // nothing held yet: reading begins, no gap
+  ring.Append(Joined("a", "doc", "", kT0), kT0);
+  ring.Append(Joined("b", "doc", "", kT0), kT0);
+  ring.NoteGap();
+  ring.Append(Joined("c", "sheet", "", kT0), kT0);
+  ring.Append(Joined("d", "doc", "", kT0), kT0);
+  bool missed = true;
+  uint64_t next = 0;
+  EXPECT_EQ(ring.ReadMatching(0, ActivityFilter{}, 2, &next, &missed).size(), 2u);
+  EXPECT_FALSE(missed);  // a and b
+  std::vector<ActivityRecord> read =
+      ring.ReadMatching(next, ActivityFilter{"doc", {0, 0}, false}, 10, &next, &missed);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].session_id, "d");
+  EXPECT_TRUE(missed);  // across the gap before c, though c is not read
+  ring.ReadMatching(3, ActivityFilter{}, 10, &next, &missed);
+  EXPECT_FALSE(missed);  // already past it
+}
+
 // A reader passes over the records of other rooms, those at or before the
 // position it resumed after (a copy lagging behind the stream reads them
 // after the reader started), and, from now on, the history.
