@@ -219,12 +219,12 @@ void ActivityStream::ReadTrimmed() {
                     for (size_t i = 0; i + 1 < flat.size(); i += 2) {
                       if (flat[i].str() == "max-deleted-entry-id" && flat[i + 1].is_string() &&
                           flat[i + 1].str() != "0-0") {
-                        // Reading from the start ("0-0"), what was trimmed
-                        // before is history no reader here saw, not a gap.
+                        // What was trimmed up to the boundary is history,
+                        // not a gap; past it, past what was read is.
                         const auto deleted = core::ParseActivityPosition(flat[i + 1].str());
                         const auto read = core::ParseActivityPosition(last_id_);
                         const bool skipped =
-                            last_id_ != "0-0" && deleted && read && *deleted > *read;
+                            deleted && read && *deleted > std::max(*read, boundary_position_);
                         listener_->OnDroppedThrough(flat[i + 1].str(), skipped);
                       }
                     }

@@ -134,6 +134,19 @@ uint64_t ActivityRing::SeqAfterPosition(std::pair<uint64_t, uint64_t> position,
   return std::prev(past)->seq;
 }
 
+void ActivityRing::NoteGap(std::pair<uint64_t, uint64_t> position) {
+  auto past = std::partition_point(records_.begin(), records_.end(),
+                                   [&](const ActivityRecord& r) {
+                                     auto p = ParseActivityPosition(r.position);
+                                     return p && *p <= position;
+                                   });
+  if (past == records_.end()) {
+    gap_next_ = true;
+  } else {
+    gaps_.insert(past->seq);
+  }
+}
+
 std::vector<ActivityRecord> ActivityRing::ReadAfter(uint64_t after, size_t limit,
                                                     bool* missed) const {
   uint64_t next = 0;

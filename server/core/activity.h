@@ -135,12 +135,10 @@ class ActivityRing {
   void NoteDropped(std::pair<uint64_t, uint64_t> position) {
     dropped_through_ = std::max(dropped_through_, position);
   }
-  // Records that came after the newest held were lost before this ring
-  // held them: a reader that reads past the newest now (onto the next
-  // record appended) is told it missed some.
-  void NoteGap() {
-    if (!records_.empty()) gap_next_ = true;
-  }
+  // Records up to `position` that came after those held were lost before
+  // this ring held them: a reader reading onto the first record past
+  // `position` (held already, or the next appended) is told it missed some.
+  void NoteGap(std::pair<uint64_t, uint64_t> position);
 
   const std::deque<ActivityRecord>& records() const { return records_; }
   uint64_t last_seq() const { return next_seq_ - 1; }

@@ -82,7 +82,7 @@ void ActivityLog::OnDroppedThrough(std::string position, bool skipped) {
   if (!parsed) return;
   std::lock_guard<std::mutex> lock(mu_);
   ring_.NoteDropped(*parsed);
-  if (skipped) ring_.NoteGap();
+  if (skipped) ring_.NoteGap(*parsed);
 }
 
 bool ActivityLog::AcceptLocked(core::ActivityRecord record, bool live, absl::Time now) {

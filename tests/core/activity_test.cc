@@ -207,12 +207,16 @@ TEST(ActivityTest, AReaderResumesAfterAStreamPositionAndLearnsWhatWasDropped) {
 // that point is told, whatever its filter; one already past it is not.
 TEST(ActivityTest, AReaderReadingAcrossAGapIsToldItMissedRecords) {
   ActivityRing ring(10, absl::Hours(1));
-  ring.NoteGap();  // nothing held yet: reading begins, no gap
-  ring.Append(Joined("a", "doc", "", kT0), kT0);
-  ring.Append(Joined("b", "doc", "", kT0), kT0);
-  ring.NoteGap();
-  ring.Append(Joined("c", "sheet", "", kT0), kT0);
-  ring.Append(Joined("d", "doc", "", kT0), kT0);
+  const auto add = [&](const std::string& session, const std::string& room, uint64_t n) {
+    ActivityRecord r = Joined(session, room, "", kT0);
+    r.position = "1000-" + std::to_string(n);
+    ring.Append(r, kT0);
+  };
+  add("a", "doc", 1);
+  add("b", "doc", 2);
+  ring.NoteGap({1000, 5});  // 3..5 lost, none held past it: the next one follows the gap
+  add("c", "sheet", 6);
+  add("d", "doc", 7);
   bool missed = true;
   uint64_t next = 0;
   EXPECT_EQ(ring.ReadMatching(0, ActivityFilter{}, 2, &next, &missed).size(), 2u);
@@ -224,6 +228,18 @@ TEST(ActivityTest, AReaderReadingAcrossAGapIsToldItMissedRecords) {
   EXPECT_TRUE(missed);  // across the gap before c, though c is not read
   ring.ReadMatching(3, ActivityFilter{}, 10, &next, &missed);
   EXPECT_FALSE(missed);  // already past it
+
+  // Told late (records past the gap already read): the first one past the
+  // lost position is marked, not the next appended.
+  add("e", "doc", 9);
+  ring.NoteGap({1000, 8});
+  add("f", "doc", 10);
+  read = ring.ReadMatching(4, ActivityFilter{}, 1, &next, &missed);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].session_id, "e");
+  EXPECT_TRUE(missed);
+  ring.ReadMatching(5, ActivityFilter{}, 10, &next, &missed);
+  EXPECT_FALSE(missed);  // f follows e: no gap
 }
 
 // A reader passes over the records of other rooms, those at or before the
